@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { CatalogEntryConfig } from '../config/schema.js';
+import { ConfigError, formatIssues } from '../config/load.js';
+
+export type ModelKind = 'chat' | 'image';
+
+export interface CatalogModel {
+  readonly id: string;
+  readonly kind: ModelKind;
+  readonly ownedBy: string;
+  readonly maxImagesPerRequest: number | undefined;
+}
+
+/** The shipped catalog sits at config/models.yaml, two levels above both src/catalog and dist/catalog. */
+export const DEFAULT_CATALOG_FILE = fileURLToPath(new URL('../../config/models.yaml', import.meta.url));
+
+const catalogFileSchema = z.strictObject({
+  models: z.array(
+    z.strictObject({
+      id: z.string().min(1),
+      kind: z.enum(['chat', 'image']),
+      ownedBy: z.string().default('gateway'),
+      maxImagesPerRequest: z.number().int().positive().optional(),
+    }),
+  ),
+});
+
+export class Catalog {
+  private readonly byId: Map<string, CatalogModel>;
+
+  constructor(entries: Iterable<CatalogEntryConfig>) {
+    this.byId = new Map();
+    // Later entries win, so a gateway config can redefine a shipped model.
+    for (const entry of entries) {
+      this.byId.set(entry.id, {
+        id: entry.id,
+        kind: entry.kind,
+        ownedBy: entry.ownedBy,
+        maxImagesPerRequest: entry.maxImagesPerRequest,
+      });
+    }
+  }
+
+  get(id: string): CatalogModel | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): IterableIterator<CatalogModel> {
+    return this.byId.values();
+  }
+}
+
+export function readCatalogFile(path: string = DEFAULT_CATALOG_FILE): CatalogEntryConfig[] {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read model catalog ${path}: ${(err as Error).message}`);
+  }
+  const result = catalogFileSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`invalid model catalog ${path}:\n${formatIssues(result.error.issues)}`);
+  return result.data.models;
+}

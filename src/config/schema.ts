@@ -1,0 +1,125 @@
+import { z } from 'zod';
+
+/** Names become metric labels and log fields, so they are kept to a safe, bounded alphabet. */
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"');
+
+const positiveInt = z.number().int().positive();
+
+const accountSchema = z.strictObject({
+  name,
+  apiKey: z.string().min(1, 'must not be empty (is its environment variable set?)'),
+  weight: z.number().positive().default(1),
+});
+
+const upstreamSchema = z.strictObject({
+  name,
+  baseUrl: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
+  models: z.array(z.string().min(1)).min(1).default(['*']),
+  accounts: z.array(accountSchema).min(1),
+});
+
+const limitsSchema = z.strictObject({
+  requestsPerMinute: positiveInt.optional(),
+  tokensPerMinute: positiveInt.optional(),
+  tokensPerDay: positiveInt.optional(),
+});
+
+const clientKeySchema = z
+  .strictObject({
+    name,
+    key: z.string().min(1, 'must not be empty (is its environment variable set?)').optional(),
+    keySha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters')
+      .transform((hex) => hex.toLowerCase())
+      .optional(),
+    models: z.array(z.string().min(1)).optional(),
+    limits: limitsSchema.optional(),
+  })
+  .refine((key) => (key.key === undefined) !== (key.keySha256 === undefined), {
+    message: 'give exactly one of "key" or "keySha256"',
+  });
+
+const catalogEntrySchema = z.strictObject({
+  id: z.string().min(1),
+  kind: z.enum(['chat', 'image']),
+  ownedBy: z.string().default('gateway'),
+  /** Largest `n` the model accepts on the images endpoint. */
+  maxImagesPerRequest: positiveInt.optional(),
+});
+
+const redisSchema = z.union([
+  z.strictObject({ url: z.string().min(1) }),
+  z.strictObject({ cluster: z.array(z.string().min(1)).min(1) }),
+  z.strictObject({
+    sentinels: z.array(z.strictObject({ host: z.string().min(1), port: positiveInt })).min(1),
+    name: z.string().min(1),
+    password: z.string().optional(),
+  }),
+]);
+
+export const configSchema = z
+  .strictObject({
+    listen: z
+      .strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
+      .prefault({}),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    allowUnauthenticated: z.boolean().default(false),
+    bodyLimitBytes: positiveInt.default(25 * 1024 * 1024),
+    timeouts: z
+      .strictObject({
+        /** Until the upstream's response headers arrive; reasoning models think long. */
+        upstreamMs: positiveInt.default(10 * 60_000),
+        /** Longest silence allowed inside a streamed (or plain) response body. */
+        streamIdleMs: positiveInt.default(2 * 60_000),
+        /** Longest time a client may take to send its request. */
+        clientBodyMs: positiveInt.default(60_000),
+      })
+      .prefault({}),
+    retry: z.strictObject({ maxAttempts: z.number().int().min(1).max(10).default(3) }).prefault({}),
+    health: z
+      .strictObject({
+        /** Rest for an account after a 429, 5xx or connection failure that gives no Retry-After. */
+        cooldownMs: positiveInt.default(10_000),
+        /** Rest for an account whose key the upstream refused (401/403). */
+        badKeyCooldownMs: positiveInt.default(10 * 60_000),
+      })
+      .prefault({}),
+    shutdown: z.strictObject({ drainMs: positiveInt.default(30_000) }).prefault({}),
+    catalogFile: z.string().optional(),
+    models: z.array(catalogEntrySchema).default([]),
+    clientKeys: z.array(clientKeySchema).default([]),
+    upstreams: z.array(upstreamSchema).min(1),
+    redis: redisSchema.optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (config.clientKeys.length === 0 && !config.allowUnauthenticated) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientKeys'],
+        message: 'no client keys are configured; add some, or set allowUnauthenticated: true to serve without keys',
+      });
+    }
+    reportDuplicates(ctx, config.clientKeys.map((k) => k.name), (i) => ['clientKeys', i, 'name']);
+    reportDuplicates(ctx, config.upstreams.map((u) => u.name), (i) => ['upstreams', i, 'name']);
+    const accounts = config.upstreams.flatMap((u, ui) => u.accounts.map((a, ai) => ({ name: a.name, path: ['upstreams', ui, 'accounts', ai, 'name'] })));
+    reportDuplicates(ctx, accounts.map((a) => a.name), (i) => accounts[i]!.path);
+  });
+
+function reportDuplicates(ctx: z.RefinementCtx, names: string[], pathOf: (index: number) => PropertyKey[]): void {
+  const seen = new Set<string>();
+  names.forEach((n, i) => {
+    if (seen.has(n)) ctx.addIssue({ code: 'custom', path: pathOf(i), message: `duplicate name "${n}"` });
+    seen.add(n);
+  });
+}
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type GatewayConfigInput = z.input<typeof configSchema>;
+export type UpstreamConfig = GatewayConfig['upstreams'][number];
+export type AccountConfig = UpstreamConfig['accounts'][number];
+export type ClientKeyConfig = GatewayConfig['clientKeys'][number];
+export type CatalogEntryConfig = GatewayConfig['models'][number];
+export type RedisConfig = NonNullable<GatewayConfig['redis']>;

@@ -1,0 +1,44 @@
+import { buildApp } from './app.js';
+import { ConfigError, defaultConfigPath, loadConfigFile } from './config/load.js';
+
+/** The gateway process: config, listen, signals. */
+async function main(): Promise<void> {
+  const configPath = defaultConfigPath();
+  const config = loadConfigFile(configPath);
+  const app = await buildApp(config);
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  app.log.info({ config: configPath, upstreams: config.upstreams.map((u) => u.name), clientKeys: config.clientKeys.length }, 'gateway ready');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    app.services.draining = true;
+    app.log.info({ signal, drainMs: config.shutdown.drainMs }, 'shutting down: no new connections, finishing requests in flight');
+    const deadline = setTimeout(() => {
+      app.log.warn('drain time is over: closing the connections still open');
+      app.server.closeAllConnections();
+    }, config.shutdown.drainMs);
+    deadline.unref();
+    try {
+      await app.close();
+      process.exitCode = 0;
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed');
+      process.exitCode = 1;
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  // SIGHUP's default action ends a process; the gateway keeps serving instead.
+  process.on('SIGHUP', () => app.log.info('SIGHUP received'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`ai-gateway: ${err.message}\n`);
+  } else {
+    process.stderr.write(`ai-gateway: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

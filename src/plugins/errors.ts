@@ -1,0 +1,36 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { GatewayError } from '../errors.js';
+
+/** Fastify's own errors, turned into OpenAI's envelope with a fitting status and code. */
+const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'Content-Type must be application/json.' },
+  FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'unsupported_media_type', message: 'Content-Type must be application/json.' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'request_too_large', message: 'The request body is larger than this gateway accepts.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', message: 'The Content-Length header does not match the body.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json', message: 'The request body is empty; send a JSON object.' },
+};
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const gatewayError = toGatewayError(error);
+    if (gatewayError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    if (gatewayError.headers !== undefined) reply.headers(gatewayError.headers);
+    // Headers copied from an upstream response that was then abandoned must not leak into this one.
+    reply.removeHeader('content-length');
+    return reply.code(gatewayError.statusCode).type('application/json; charset=utf-8').send(gatewayError.toJSON());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const error = new GatewayError(404, 'invalid_request_error', `Unknown request URL: ${request.method} ${request.url}.`, { code: 'unknown_url' });
+    return reply.code(404).send(error.toJSON());
+  });
+}
+
+function toGatewayError(error: FastifyError): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const known = error.code === undefined ? undefined : FASTIFY_ERRORS[error.code];
+  if (known !== undefined) return new GatewayError(known.status, 'invalid_request_error', known.message, { code: known.code });
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new GatewayError(status, 'invalid_request_error', error.message, { code: error.code ?? null });
+  return new GatewayError(500, 'server_error', 'The gateway failed to handle this request.', { code: 'internal_error' });
+}

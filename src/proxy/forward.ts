@@ -1,0 +1,236 @@
+import { performance } from 'node:perf_hooks';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
+import { badGateway, gatewayTimeout } from '../errors.js';
+import { coolDown, failureForStatus, type FailureReason, type HealthOptions } from '../routing/health.js';
+import type { Account, UpstreamPool } from '../routing/pool.js';
+import { JsonUsageTap } from './json-tap.js';
+import type { SecretScrubber } from './scrub.js';
+import { SseTap } from './sse-tap.js';
+import type { Usage } from './usage.js';
+
+export interface ForwardOptions extends HealthOptions {
+  upstreamMs: number;
+  streamIdleMs: number;
+  maxAttempts: number;
+}
+
+export interface ForwardTarget {
+  pool: UpstreamPool;
+  /** Endpoint path below the pool's base URL, such as `/chat/completions`. */
+  path: string;
+  payload: Buffer | string;
+  /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
+  stripUsageChunk: boolean;
+  conversationId: string | undefined;
+  /** The account to try first (chosen by weight, or the conversation's pinned one). */
+  first: Account;
+  /** Called with the account that answered, once it has; sticky routing re-pins on it. */
+  onServed?: (account: Account) => void;
+}
+
+export interface ForwardEvents {
+  /** An attempt failed and the account was cooled down. */
+  onUpstreamFailure?(account: Account, reason: FailureReason, cooldownMs: number, request: FastifyRequest): void;
+}
+
+/** Upstream response headers a client may see; everything else (cookies, the upstream's own rate limits) stays here. */
+const PASSED_HEADERS = ['content-type', 'openai-processing-ms', 'retry-after'] as const;
+const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+
+interface FailedAttempt {
+  account: Account;
+  status?: number;
+  headers?: Dispatcher.ResponseData['headers'];
+  body?: string;
+  error?: Error;
+}
+
+/**
+ * Sends a validated request upstream and relays the answer.
+ *
+ * Built on undici directly rather than @fastify/reply-from: the gateway must abort the upstream request
+ * the moment its client goes away (reply-from only notices once upstream headers arrive, which for a
+ * reasoning model can be minutes), must retry on a different account with a different key, and forwards
+ * the body as the raw bytes it received, which reply-from would re-serialise.
+ */
+export class Forwarder {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly options: ForwardOptions,
+    private readonly scrubber: SecretScrubber,
+    private readonly log: FastifyBaseLogger,
+    private readonly events: ForwardEvents = {},
+  ) {}
+
+  async forward(request: FastifyRequest, reply: FastifyReply, target: ForwardTarget): Promise<FastifyReply> {
+    const abort = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+
+    const tried = new Set<Account>();
+    let account: Account | undefined = target.first;
+    let failed: FailedAttempt | undefined;
+    while (account !== undefined && tried.size < this.options.maxAttempts) {
+      tried.add(account);
+      request.gateway.account = account;
+      const startedAt = performance.now();
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await this.dispatcher.request({
+          origin: target.pool.origin,
+          path: target.pool.basePath + target.path,
+          method: 'POST',
+          headers: upstreamHeaders(account, target.conversationId),
+          body: target.payload,
+          signal: abort.signal,
+          headersTimeout: this.options.upstreamMs,
+          bodyTimeout: this.options.streamIdleMs,
+        });
+      } catch (err) {
+        request.gateway.upstreamMs += performance.now() - startedAt;
+        if (abort.signal.aborted) return reply.code(499).send();
+        const error = err as Error & { code?: string };
+        if (error.code === 'UND_ERR_HEADERS_TIMEOUT') {
+          this.noteFailure(request, account, 'timeout', 0);
+          // Not retried: the prompt may already be running upstream, and a second try doubles the wait.
+          throw gatewayTimeout(`The upstream did not answer within ${this.options.upstreamMs} ms.`);
+        }
+        this.fail(request, account, 'unreachable');
+        failed = { account, error };
+        account = target.pool.pick(Date.now(), tried);
+        continue;
+      }
+
+      const reason = failureForStatus(response.statusCode);
+      if (reason !== undefined) {
+        const body = await readText(response.body).catch(() => '');
+        request.gateway.upstreamMs += performance.now() - startedAt;
+        this.fail(request, account, reason, header(response.headers, 'retry-after'));
+        failed = { account, status: response.statusCode, headers: response.headers, body };
+        account = target.pool.pick(Date.now(), tried);
+        continue;
+      }
+
+      target.onServed?.(account);
+      return this.relay(request, reply, account, response, target, startedAt);
+    }
+
+    if (failed === undefined) throw badGateway('No upstream account is available for this model.');
+    request.gateway.account = failed.account;
+    reply.header('x-gateway-account', failed.account.name);
+    if (failed.status === undefined) {
+      throw badGateway(`The upstream could not be reached (${failed.error?.message ?? 'unknown error'}).`);
+    }
+    copyHeaders(reply, failed.headers!);
+    return reply.code(failed.status).send(this.scrubber.scrub(failed.body ?? ''));
+  }
+
+  private relay(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    account: Account,
+    response: Dispatcher.ResponseData,
+    target: ForwardTarget,
+    startedAt: number,
+  ): FastifyReply {
+    const context = request.gateway;
+    const body = response.body;
+    reply.code(response.statusCode).header('x-gateway-account', account.name);
+    copyHeaders(reply, response.headers);
+
+    if (response.statusCode >= 400) {
+      // A client error the upstream found (such as an unsupported parameter): passed on, keys masked.
+      return reply.send(readText(response.body).then((text) => this.scrubber.scrub(text)));
+    }
+
+    const onUsage = (usage: Usage): void => {
+      context.usage = usage;
+    };
+    body.once('close', () => {
+      context.upstreamMs += performance.now() - startedAt;
+    });
+
+    const contentType = header(response.headers, 'content-type') ?? '';
+    if (contentType.startsWith('text/event-stream')) {
+      reply.header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
+      const tap = new SseTap(target.stripUsageChunk, {
+        onFirstToken: () => {
+          context.firstTokenAt = performance.now();
+        },
+        onUsage,
+      });
+      body.on('error', (err: Error & { code?: string }) => {
+        if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
+        const idle = err.code === 'UND_ERR_BODY_TIMEOUT';
+        this.log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream stream failed');
+        tap.fail(
+          idle ? `The upstream stream was silent for ${this.options.streamIdleMs} ms.` : 'The upstream stream failed.',
+          idle ? 'upstream_stream_idle' : 'upstream_stream_failed',
+        );
+      });
+      body.pipe(tap);
+      return reply.send(tap);
+    }
+
+    const contentLength = header(response.headers, 'content-length');
+    if (contentLength !== undefined) reply.header('content-length', contentLength);
+    const tap = new JsonUsageTap(onUsage);
+    body.on('error', (err) => tap.destroy(err));
+    body.pipe(tap);
+    return reply.send(tap);
+  }
+
+  private fail(request: FastifyRequest, account: Account, reason: FailureReason, retryAfter?: string): void {
+    const cooldownMs = coolDown(account, reason, Date.now(), this.options, retryAfter);
+    this.noteFailure(request, account, reason, cooldownMs);
+  }
+
+  private noteFailure(request: FastifyRequest, account: Account, reason: FailureReason, cooldownMs: number): void {
+    (request.gateway.upstreamErrors ??= []).push(`${account.name}:${reason}`);
+    const fields = { reqId: request.id, account: account.name, pool: account.pool.name, reason, cooldownMs };
+    if (reason === 'bad_key') {
+      this.log.error(fields, 'upstream rejected the account key (401/403): check this account in the config');
+    } else {
+      this.log.warn(fields, 'upstream attempt failed');
+    }
+    this.events.onUpstreamFailure?.(account, reason, cooldownMs, request);
+  }
+}
+
+function upstreamHeaders(account: Account, conversationId: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    authorization: account.authorization,
+  };
+  // Forwarded unchanged: an upstream that is itself such a gateway routes on it too.
+  if (conversationId !== undefined) headers['x-conversation-id'] = conversationId;
+  return headers;
+}
+
+function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function copyHeaders(reply: FastifyReply, headers: Dispatcher.ResponseData['headers']): void {
+  for (const name of PASSED_HEADERS) {
+    const value = header(headers, name);
+    if (value !== undefined) reply.header(name, value);
+  }
+}
+
+async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ERROR_BODY_BYTES) {
+      body.destroy();
+      break;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

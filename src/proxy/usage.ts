@@ -1,0 +1,86 @@
+/** Token counts of one response, whichever endpoint produced them. */
+export interface Usage {
+  prompt: number;
+  completion: number;
+  cached: number;
+  total: number;
+}
+
+interface ChatUsageJson {
+  prompt_tokens?: unknown;
+  completion_tokens?: unknown;
+  total_tokens?: unknown;
+  prompt_tokens_details?: { cached_tokens?: unknown } | null;
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+  input_tokens_details?: { cached_tokens?: unknown } | null;
+}
+
+const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0);
+
+/** Reads a chat `usage` object (prompt/completion tokens) or an images one (input/output tokens). */
+export function normaliseUsage(json: unknown): Usage | undefined {
+  if (json === null || typeof json !== 'object') return undefined;
+  const u = json as ChatUsageJson;
+  const prompt = count(u.prompt_tokens ?? u.input_tokens);
+  const completion = count(u.completion_tokens ?? u.output_tokens);
+  const cached = count(u.prompt_tokens_details?.cached_tokens ?? u.input_tokens_details?.cached_tokens);
+  const total = count(u.total_tokens) || prompt + completion;
+  return { prompt, completion, cached, total };
+}
+
+const USAGE_KEY = Buffer.from('"usage"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+
+/**
+ * Finds the `usage` object of a JSON response body without parsing the body. A literal `"usage"` followed
+ * by `:` can only be a key (inside a JSON string its quotes would be escaped), and OpenAI-style responses
+ * put the top-level usage last, so the last occurrence is taken and only that object is parsed.
+ */
+export function usageFromJsonBody(body: Buffer): Usage | undefined {
+  let at = body.lastIndexOf(USAGE_KEY);
+  while (at >= 0) {
+    const object = objectAfterKey(body, at + USAGE_KEY.length);
+    if (object !== undefined) {
+      try {
+        return normaliseUsage(JSON.parse(object));
+      } catch {
+        return undefined;
+      }
+    }
+    at = at === 0 ? -1 : body.lastIndexOf(USAGE_KEY, at - 1);
+  }
+  return undefined;
+}
+
+/** The text of the `{...}` value that follows `"key"` at `from`, or undefined if it is not an object. */
+function objectAfterKey(body: Buffer, from: number): string | undefined {
+  let i = from;
+  while (i < body.length && body[i] !== 0x3a /* : */) {
+    if (!isSpace(body[i]!)) return undefined;
+    i++;
+  }
+  i++;
+  while (i < body.length && isSpace(body[i]!)) i++;
+  if (body[i] !== OPEN) return undefined;
+  const start = i;
+  let depth = 0;
+  let inString = false;
+  for (; i < body.length; i++) {
+    const c = body[i]!;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN) depth++;
+    else if (c === CLOSE && --depth === 0) return body.toString('utf8', start, i + 1);
+  }
+  return undefined;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}

@@ -1,0 +1,42 @@
+import type { ClientKey } from './auth/client-keys.js';
+import type { Usage } from './proxy/usage.js';
+import type { Account } from './routing/pool.js';
+
+/** What the gateway learns about one request as it goes, for the log line and the metrics. */
+export interface RequestContext {
+  clientKey: ClientKey | undefined;
+  /** Catalog id, set once the model is known to exist. */
+  model: string | undefined;
+  /** The account that served the request (the last one tried, if every attempt failed). */
+  account: Account | undefined;
+  usage: Usage | undefined;
+  /** Milliseconds spent waiting on the upstream, over every attempt. */
+  upstreamMs: number;
+  /** performance.now() of the first generated token of a stream. */
+  firstTokenAt: number | undefined;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
+  /** Why an attempt failed upstream, for the log line. */
+  upstreamErrors: string[] | undefined;
+}
+
+export function newRequestContext(startedAt: number): RequestContext {
+  return {
+    clientKey: undefined,
+    model: undefined,
+    account: undefined,
+    usage: undefined,
+    upstreamMs: 0,
+    firstTokenAt: undefined,
+    startedAt,
+    upstreamErrors: undefined,
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gateway: RequestContext;
+    /** The request body exactly as received, forwarded upstream without re-serialising. */
+    rawBody: Buffer | undefined;
+  }
+}
