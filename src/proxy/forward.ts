@@ -113,6 +113,15 @@ export class Forwarder {
         continue;
       }
 
+      if (response.statusCode >= 400) {
+        // A client error the upstream found (such as an unsupported parameter): passed on, keys masked.
+        const text = await readText(response.body);
+        request.gateway.upstreamMs += performance.now() - startedAt;
+        reply.header('x-gateway-account', account.name);
+        copyHeaders(reply, response.headers);
+        return reply.code(response.statusCode).send(this.scrubber.scrub(text));
+      }
+
       target.onServed?.(account);
       return this.relay(request, reply, account, response, target, startedAt);
     }
@@ -139,11 +148,6 @@ export class Forwarder {
     const body = response.body;
     reply.code(response.statusCode).header('x-gateway-account', account.name);
     copyHeaders(reply, response.headers);
-
-    if (response.statusCode >= 400) {
-      // A client error the upstream found (such as an unsupported parameter): passed on, keys masked.
-      return reply.send(readText(response.body).then((text) => this.scrubber.scrub(text)));
-    }
 
     const onUsage = (usage: Usage): void => {
       context.usage = usage;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { Catalog, readCatalogFile } from '../../src/catalog/catalog.js';
+
+/** The model lists of the documented contract, copied from its three pages. */
+const OPENAI_CHAT = [
+  'gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-5', 'gpt-5-chat-latest', 'gpt-5-mini',
+  'gpt-5-nano', 'gpt-5-codex', 'gpt-5.1', 'gpt-5.1-chat-latest', 'gpt-5.1-codex', 'gpt-5.1-codex-mini',
+  'gpt-5.1-codex-max', 'gpt-5.2', 'gpt-5.2-chat-latest', 'gpt-5.2-codex', 'gpt-5.3-codex', 'gpt-5.4', 'gpt-5.4-pro',
+  'gpt-5.5', 'chat-latest',
+];
+const DOUBAO_CHAT = ['Doubao-1.5-pro-32k', 'Doubao-1.5-pro-256k', 'Doubao-1.5-lite-32k', 'Doubao-pro-32k'];
+
+describe('model catalog', () => {
+  const shipped = readCatalogFile();
+
+  it('lists every documented model with its kind', () => {
+    expect(OPENAI_CHAT).toHaveLength(23);
+    const byId = new Map(shipped.map((m) => [m.id, m.kind]));
+    for (const id of [...OPENAI_CHAT, ...DOUBAO_CHAT]) expect(byId.get(id), id).toBe('chat');
+    expect(byId.get('gpt-image-2')).toBe('image');
+    expect(shipped).toHaveLength(23 + 4 + 1);
+  });
+
+  it('limits gpt-image-2 to one image per request', () => {
+    expect(new Catalog(shipped).get('gpt-image-2')?.maxImagesPerRequest).toBe(1);
+  });
+
+  it('takes extra entries from the gateway config, later ones winning', () => {
+    const catalog = new Catalog([...shipped, { id: 'my-model', kind: 'chat', ownedBy: 'me' }, { id: 'gpt-4o', kind: 'chat', ownedBy: 'azure' }]);
+    expect(catalog.get('my-model')?.kind).toBe('chat');
+    expect(catalog.get('gpt-4o')?.ownedBy).toBe('azure');
+    expect(catalog.get('unknown')).toBeUndefined();
+  });
+});
