@@ -82,11 +82,14 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` as its own process with the config written to a temporary YAML file. */
-export async function startGatewayProcess(config: GatewayConfigInput, env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
+/**
+ * Runs `src/main.ts` as its own process with the config written to a temporary YAML file
+ * (or, with no config, whatever `GATEWAY_CONFIG` in `env` names).
+ */
+export async function startGatewayProcess(config: GatewayConfigInput | undefined, env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-'));
   const configPath = join(dir, 'gateway.yaml');
-  writeFileSync(configPath, toYaml(config));
+  if (config !== undefined) writeFileSync(configPath, toYaml(config));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, GATEWAY_CONFIG: configPath, ...env },
