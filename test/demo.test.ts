@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/gateway.js';
+
+describe('npm run demo', () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const printed = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo printed no instructions:\n${output}`)), 20_000);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      if (output.includes('x-gateway-account')) {
+        clearTimeout(timer);
+        resolve(output);
+      }
+    });
+  });
+  afterAll(() => {
+    child.kill('SIGTERM');
+  });
+
+  it('prints a curl line that works with no keys of ours', async () => {
+    const text = await printed;
+    const url = /curl (\S+)/.exec(text)![1]!;
+    const key = /Bearer (\S+?)"/.exec(text)![1]!;
+    const body = /-d '(.+)'/.exec(text)![1]!;
+    const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-conversation-id': 'demo-1' }, body });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('Echo: Hello, gateway!');
+  });
+
+  it('prints an SDK snippet whose settings work', async () => {
+    const text = await printed;
+    const apiKey = /apiKey: '([^']+)'/.exec(text)![1]!;
+    const baseURL = /baseURL: '([^']+)'/.exec(text)![1]!;
+    const stream = await new OpenAI({ apiKey, baseURL }).chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'Tell me a story' }] });
+    let story = '';
+    for await (const chunk of stream) story += chunk.choices[0]?.delta.content ?? '';
+    expect(story).toBe('Echo: Tell me a story');
+  });
+});
