@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
+import { afterAll, beforeAll } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
+import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from './mock-upstream.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLIENT_KEY = 'gw-test-key-alpha';
@@ -136,4 +138,29 @@ export async function startGatewayProcess(config: GatewayConfigInput | undefined
       return exited;
     },
   };
+}
+
+export interface GatewayWithMock {
+  mock: MockUpstream;
+  gateway: RunningGateway;
+}
+
+/**
+ * Registers hooks that start a mock upstream and an in-process gateway in front of it before the
+ * suite's tests, and close both after them. The returned object is filled in by `beforeAll`.
+ */
+export function useGatewayWithMock(
+  config: (mockUrl: string) => GatewayConfigInput = (url) => testConfig(url),
+  mockOptions: MockUpstreamOptions = {},
+): GatewayWithMock {
+  const running = {} as GatewayWithMock;
+  beforeAll(async () => {
+    running.mock = await startMockUpstream(mockOptions);
+    running.gateway = await startGateway(config(running.mock.url));
+  });
+  afterAll(async () => {
+    await running.gateway?.close();
+    await running.mock?.close();
+  });
+  return running;
 }

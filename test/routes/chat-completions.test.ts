@@ -1,43 +1,31 @@
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
-import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLIENT_KEY, useGatewayWithMock } from '../helpers/gateway.js';
 
 const UPSTREAM_KEY = 'sk-upstream-secret-a-0123456789';
 
 describe('POST /v1/chat/completions', () => {
-  let mock: MockUpstream;
-  let gateway: RunningGateway;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    mock = await startMockUpstream({ apiKeys: [UPSTREAM_KEY] });
-    gateway = await startGateway(testConfig(mock.url));
-    client = gateway.client();
-  });
-  afterAll(async () => {
-    await gateway.close();
-    await mock.close();
-  });
+  const running = useGatewayWithMock(undefined, { apiKeys: [UPSTREAM_KEY] });
+  const client = (): OpenAI => running.gateway.client();
   afterEach(() => {
-    mock.fault = undefined;
-    mock.requests.length = 0;
+    running.mock.fault = undefined;
+    running.mock.requests.length = 0;
   });
 
   it('answers a plain chat through the official SDK, with the upstream key swapped in', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await client().chat.completions.create({
       model: 'gpt-4o',
       messages: [{ role: 'user', content: 'Hello, can you explain quantum mechanics to me?' }],
     });
     expect(completion.choices[0]!.message.content).toBe('Echo: Hello, can you explain quantum mechanics to me?');
     expect(completion.usage?.total_tokens).toBeGreaterThan(0);
-    expect(mock.requests).toHaveLength(1);
-    expect(mock.requests[0]!.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
-    expect(JSON.stringify(mock.requests[0]!.headers)).not.toContain(CLIENT_KEY);
+    expect(running.mock.requests).toHaveLength(1);
+    expect(running.mock.requests[0]!.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    expect(JSON.stringify(running.mock.requests[0]!.headers)).not.toContain(CLIENT_KEY);
   });
 
   it('serves the Doubao models in the same format', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await client().chat.completions.create({
       model: 'Doubao-1.5-pro-32k',
       messages: [{ role: 'user', content: 'Hello' }],
       temperature: 0.7,
@@ -48,17 +36,17 @@ describe('POST /v1/chat/completions', () => {
 
   it('forwards the body byte for byte, unknown fields included', async () => {
     const raw = '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],  "some_future_param":{"x":[1,2]},"temperature":0}';
-    const response = await fetch(`${gateway.baseURL}/chat/completions`, {
+    const response = await fetch(`${running.gateway.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
       body: raw,
     });
     expect(response.status).toBe(200);
-    expect(mock.requests[0]!.rawBody).toBe(raw);
+    expect(running.mock.requests[0]!.rawBody).toBe(raw);
   });
 
   it('passes images in messages through', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await client().chat.completions.create({
       model: 'gpt-4o',
       messages: [
         {
@@ -74,7 +62,7 @@ describe('POST /v1/chat/completions', () => {
   });
 
   it('supports function calling with tools and tool_choice', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await client().chat.completions.create({
       model: 'gpt-4o',
       messages: [{ role: 'user', content: "What's the weather like in Boston today?" }],
       tools: [
@@ -100,8 +88,8 @@ describe('POST /v1/chat/completions', () => {
 
   it('streams: the first delta reaches the client while the upstream still holds back its last chunk', async () => {
     let release!: () => void;
-    mock.fault = () => ({ kind: 'hold-last-chunk', release: new Promise<void>((resolve) => (release = resolve)) });
-    const stream = await client.chat.completions.create({
+    running.mock.fault = () => ({ kind: 'hold-last-chunk', release: new Promise<void>((resolve) => (release = resolve)) });
+    const stream = await client().chat.completions.create({
       model: 'gpt-4o',
       messages: [{ role: 'user', content: 'one two three four five six' }],
       stream: true,
@@ -120,7 +108,7 @@ describe('POST /v1/chat/completions', () => {
   });
 
   it('streams with the SSE headers that stop proxies from buffering', async () => {
-    const { response } = await client.chat.completions
+    const { response } = await client().chat.completions
       .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true })
       .withResponse();
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -131,22 +119,22 @@ describe('POST /v1/chat/completions', () => {
   });
 
   it('passes an upstream client error through with its status and body', async () => {
-    mock.fault = () => ({ kind: 'status', status: 400, body: { error: { message: 'Unsupported parameter: foo', type: 'invalid_request_error', param: 'foo', code: 'unsupported_parameter' } } });
-    const error = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    running.mock.fault = () => ({ kind: 'status', status: 400, body: { error: { message: 'Unsupported parameter: foo', type: 'invalid_request_error', param: 'foo', code: 'unsupported_parameter' } } });
+    const error = await client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('unsupported_parameter');
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('foo');
   });
 
   it('masks an upstream key that the upstream quotes in an error', async () => {
-    mock.fault = () => ({
+    running.mock.fault = () => ({
       kind: 'status',
       status: 400,
       body: { error: { message: `Key ${UPSTREAM_KEY} may not use this`, type: 'invalid_request_error', param: null, code: null } },
     });
-    const error = (await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as Error;
+    const error = (await client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as Error;
     expect(error.message).not.toContain(UPSTREAM_KEY);
     expect(error.message).toContain('***');
-    expect(gateway.logs.text.join('')).not.toContain(UPSTREAM_KEY);
+    expect(running.gateway.logs.text.join('')).not.toContain(UPSTREAM_KEY);
   });
 });

@@ -1,7 +1,6 @@
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
-import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { describe, expect, it } from 'vitest';
+import { CLIENT_KEY, testConfig, useGatewayWithMock } from '../helpers/gateway.js';
 
 const LIMITED_KEY = 'gw-test-key-limited';
 
@@ -11,13 +10,8 @@ interface Envelope {
 
 /** Requests the gateway must refuse itself, each answered in OpenAI's envelope before anything goes upstream. */
 describe('errors the gateway makes', () => {
-  let mock: MockUpstream;
-  let gateway: RunningGateway;
-
-  beforeAll(async () => {
-    mock = await startMockUpstream();
-    gateway = await startGateway(
-      testConfig(mock.url, {
+  const running = useGatewayWithMock((url) =>
+      testConfig(url, {
         bodyLimitBytes: 64 * 1024,
         clientKeys: [
           { name: 'team-alpha', key: CLIENT_KEY },
@@ -25,14 +19,9 @@ describe('errors the gateway makes', () => {
         ],
       }),
     );
-  });
-  afterAll(async () => {
-    await gateway.close();
-    await mock.close();
-  });
 
   async function post(path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: Envelope }> {
-    const response = await fetch(`${gateway.baseURL}${path}`, {
+    const response = await fetch(`${running.gateway.baseURL}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', ...headers },
       body,
@@ -48,7 +37,7 @@ describe('errors the gateway makes', () => {
       const { status, body } = await chat({}, { authorization: '' });
       expect(status).toBe(401);
       expect(body.error.code).toBe('invalid_api_key');
-      const sdk = gateway.client('wrong-key');
+      const sdk = running.gateway.client('wrong-key');
       await expect(sdk.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
     });
 
@@ -63,7 +52,7 @@ describe('errors the gateway makes', () => {
       const { status, body } = await chat({ model: 'gpt-9-ultra' });
       expect(status).toBe(404);
       expect(body.error).toMatchObject({ code: 'model_not_found', param: 'model', type: 'invalid_request_error' });
-      await expect(gateway.client().chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+      await expect(running.gateway.client().chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     });
 
     it('403 model_not_allowed for a model outside the key allow-list (PermissionDeniedError)', async () => {
@@ -71,7 +60,7 @@ describe('errors the gateway makes', () => {
       expect(status).toBe(403);
       expect(body.error.code).toBe('model_not_allowed');
       expect(body.error.message).toContain('gpt-4o');
-      await expect(gateway.client(LIMITED_KEY).chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+      await expect(running.gateway.client(LIMITED_KEY).chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
     });
 
     it('400 for an image model on the chat endpoint and the reverse', async () => {
@@ -207,8 +196,8 @@ describe('errors the gateway makes', () => {
     });
 
     it('sends nothing upstream for any of these', () => {
-      expect(mock.requests.every((r) => r.path.endsWith('/chat/completions') || r.path.endsWith('/images/generations'))).toBe(true);
-      expect(mock.requests.some((r) => (r.body as { temperature?: number } | undefined)?.temperature === 2.5)).toBe(false);
+      expect(running.mock.requests.every((r) => r.path.endsWith('/chat/completions') || r.path.endsWith('/images/generations'))).toBe(true);
+      expect(running.mock.requests.some((r) => (r.body as { temperature?: number } | undefined)?.temperature === 2.5)).toBe(false);
     });
   });
 });
