@@ -204,7 +204,9 @@ function splitInto(text: string, count: number): string[] {
   const chars = Array.from(text);
   const pieces: string[] = [];
   for (let i = 0; i < count; i++) {
-    pieces.push(chars.slice(Math.floor((i * chars.length) / count), Math.floor(((i + 1) * chars.length) / count)).join(''));
+    const from = Math.floor((i * chars.length) / count);
+    const to = Math.floor(((i + 1) * chars.length) / count);
+    pieces.push(chars.slice(from, to).join(''));
   }
   return pieces;
 }
@@ -282,7 +284,7 @@ function chatCompletions(ctx: Ctx, state: State): Plan {
     const message =
       toolCall === undefined
         ? { role: 'assistant', content, refusal: null }
-        : { role: 'assistant', content: null, refusal: null, tool_calls: [toolCall] };
+        : { role: 'assistant', content: null, tool_calls: [toolCall] };
     const choices = [];
     for (let i = 0; i < n; i++) choices.push({ index: i, message, logprobs: null, finish_reason: finish });
     return json(

@@ -1,0 +1,164 @@
+/**
+ * Per-key request and token limits over fixed windows: the calendar minute and the UTC day.
+ *
+ * Fixed windows (rather than sliding ones) keep each check to a couple of counters per key, shared
+ * across instances in one Redis round trip, and make `reset` an exact, easy-to-explain time. The price is
+ * that a client may spend up to twice a minute's allowance across a minute boundary.
+ */
+
+export interface KeyLimits {
+  requestsPerMinute?: number | undefined;
+  tokensPerMinute?: number | undefined;
+  tokensPerDay?: number | undefined;
+}
+
+/** Counts already spent in the current windows, before the request being admitted. */
+export interface WindowCounts {
+  requestsThisMinute: number;
+  tokensThisMinute: number;
+  tokensToday: number;
+}
+
+export interface LimitStatus {
+  limit: number;
+  remaining: number;
+  /** Milliseconds until the window resets. */
+  resetMs: number;
+}
+
+export interface Admission {
+  allowed: boolean;
+  /** Set when refused: which limit was hit. */
+  exceeded: 'requests' | 'tokens' | undefined;
+  requests: LimitStatus | undefined;
+  /** The binding token limit: per minute if set, else per day. */
+  tokens: LimitStatus | undefined;
+  /** Milliseconds until the binding window resets, when refused. */
+  retryAfterMs: number;
+}
+
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+
+export const minuteWindow = (now: number): number => Math.floor(now / MINUTE_MS);
+/** Days since the epoch: each starts at midnight UTC. */
+export const dayWindow = (now: number): number => Math.floor(now / DAY_MS);
+
+/**
+ * Decides on one request from the counts before it. A request is counted only when allowed; the token
+ * limits refuse new requests once the window's tokens are spent (a request's own tokens are not known
+ * until it finishes).
+ */
+export function decide(limits: KeyLimits, counts: WindowCounts, now: number): Admission {
+  const minuteResetMs = (minuteWindow(now) + 1) * MINUTE_MS - now;
+  const dayResetMs = (dayWindow(now) + 1) * DAY_MS - now;
+
+  let exceeded: Admission['exceeded'];
+  let retryAfterMs = 0;
+  const { requestsPerMinute, tokensPerMinute, tokensPerDay } = limits;
+  if (requestsPerMinute !== undefined && counts.requestsThisMinute >= requestsPerMinute) {
+    exceeded = 'requests';
+    retryAfterMs = minuteResetMs;
+  }
+  if (tokensPerDay !== undefined && counts.tokensToday >= tokensPerDay) {
+    exceeded = 'tokens';
+    retryAfterMs = Math.max(retryAfterMs, dayResetMs);
+  } else if (tokensPerMinute !== undefined && counts.tokensThisMinute >= tokensPerMinute) {
+    exceeded = 'tokens';
+    retryAfterMs = Math.max(retryAfterMs, minuteResetMs);
+  }
+  const allowed = exceeded === undefined;
+  const requestsUsed = counts.requestsThisMinute + (allowed ? 1 : 0);
+
+  return {
+    allowed,
+    exceeded,
+    retryAfterMs,
+    requests:
+      requestsPerMinute === undefined
+        ? undefined
+        : { limit: requestsPerMinute, remaining: Math.max(0, requestsPerMinute - requestsUsed), resetMs: minuteResetMs },
+    tokens: bindingTokenStatus(limits, counts, minuteResetMs, dayResetMs),
+  };
+}
+
+function bindingTokenStatus(limits: KeyLimits, counts: WindowCounts, minuteResetMs: number, dayResetMs: number): LimitStatus | undefined {
+  const minute =
+    limits.tokensPerMinute === undefined
+      ? undefined
+      : { limit: limits.tokensPerMinute, remaining: Math.max(0, limits.tokensPerMinute - counts.tokensThisMinute), resetMs: minuteResetMs };
+  const day =
+    limits.tokensPerDay === undefined
+      ? undefined
+      : { limit: limits.tokensPerDay, remaining: Math.max(0, limits.tokensPerDay - counts.tokensToday), resetMs: dayResetMs };
+  if (minute === undefined) return day;
+  if (day === undefined) return minute;
+  return day.remaining < minute.remaining ? day : minute;
+}
+
+export function hasLimits(limits: KeyLimits | undefined): limits is KeyLimits {
+  return limits !== undefined && (limits.requestsPerMinute !== undefined || limits.tokensPerMinute !== undefined || limits.tokensPerDay !== undefined);
+}
+
+/** Where counts live: this process, or Redis shared by every instance. */
+export interface LimitStore {
+  /** Reads the key's counts and, if `decide` allows, counts the request: atomically. */
+  admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission>;
+  addTokens(keyName: string, tokens: number, now: number): Promise<void>;
+  counts(keyName: string, now: number): Promise<WindowCounts>;
+  close(): Promise<void>;
+}
+
+interface MemoryCounts {
+  minute: number;
+  day: number;
+  requestsThisMinute: number;
+  tokensThisMinute: number;
+  tokensToday: number;
+}
+
+/** Counts in this process: for a single instance, or while Redis is away. */
+export class MemoryLimitStore implements LimitStore {
+  private readonly byKey = new Map<string, MemoryCounts>();
+
+  async admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission> {
+    const counts = this.current(keyName, now);
+    const admission = decide(limits, counts, now);
+    if (admission.allowed) counts.requestsThisMinute++;
+    return admission;
+  }
+
+  async addTokens(keyName: string, tokens: number, now: number): Promise<void> {
+    const counts = this.current(keyName, now);
+    counts.tokensThisMinute += tokens;
+    counts.tokensToday += tokens;
+  }
+
+  async counts(keyName: string, now: number): Promise<WindowCounts> {
+    const { requestsThisMinute, tokensThisMinute, tokensToday } = this.current(keyName, now);
+    return { requestsThisMinute, tokensThisMinute, tokensToday };
+  }
+
+  async close(): Promise<void> {}
+
+  /** The key's counts, with windows that have passed started afresh. Keys are config names, so the map is bounded. */
+  private current(keyName: string, now: number): MemoryCounts {
+    const minute = minuteWindow(now);
+    const day = dayWindow(now);
+    let counts = this.byKey.get(keyName);
+    if (counts === undefined) {
+      counts = { minute, day, requestsThisMinute: 0, tokensThisMinute: 0, tokensToday: 0 };
+      this.byKey.set(keyName, counts);
+    }
+    if (counts.minute !== minute) {
+      counts.minute = minute;
+      counts.requestsThisMinute = 0;
+      counts.tokensThisMinute = 0;
+    }
+    if (counts.day !== day) {
+      counts.day = day;
+      counts.tokensToday = 0;
+    }
+    return counts;
+  }
+}
