@@ -6,10 +6,13 @@ import { ClientKeyring } from './auth/client-keys.js';
 import { requireClientKey } from './auth/plugin.js';
 import { Catalog, readCatalogFile } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
+import { registerMetrics } from './metrics/plugin.js';
+import { disabledMetrics, PrometheusMetrics, type GatewayMetrics } from './metrics/registry.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
 import { Forwarder } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
+import type { Usage } from './proxy/usage.js';
 import { newRequestContext } from './request-context.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { healthRoute } from './routes/health.js';
@@ -25,6 +28,8 @@ export interface Services {
   readonly router: UpstreamRouter;
   readonly forwarder: Forwarder;
   readonly selector: AccountSelector;
+  /** Prometheus counters; a no-op when `metrics.enabled` is false. */
+  readonly metrics: GatewayMetrics;
   /** Set while shutting down: health checks fail so load balancers stop sending traffic. */
   draining: boolean;
 }
@@ -34,6 +39,9 @@ declare module 'fastify' {
     services: Services;
   }
 }
+
+/** Logged for a request that reported no usage, so every log line carries token counts. */
+const NO_USAGE: Readonly<Usage> = Object.freeze({ prompt: 0, completion: 0, cached: 0, total: 0 });
 
 export interface BuildOptions {
   /** Where log lines go; standard output by default. */
@@ -60,6 +68,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const keyring = new ClientKeyring(config.clientKeys);
   const router = new UpstreamRouter(config.upstreams);
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connect: { timeout: 10_000 } });
+  const prometheus = config.metrics.enabled
+    ? new PrometheusMetrics(config.upstreams.flatMap((u) => u.accounts.map((a) => a.name)))
+    : undefined;
+  const metrics: GatewayMetrics = prometheus ?? disabledMetrics;
   const forwarder = new Forwarder(
     dispatcher,
     {
@@ -71,9 +83,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
     new SecretScrubber(router.secrets()),
     app.log,
+    { onUpstreamFailure: (account, reason) => metrics.upstreamFailure(account.name, reason) },
   );
   const selector: AccountSelector = new WeightedSelector();
-  app.decorate('services', { config, catalog, keyring, router, forwarder, selector, draining: false });
+  app.decorate('services', { config, catalog, keyring, router, forwarder, selector, metrics, draining: false });
 
   app.decorateRequest('gateway', null as never);
   app.addHook('onRequest', async (request) => {
@@ -88,7 +101,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
         account: context.account?.name ?? 'none',
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
-        tokens: context.usage,
+        tokens: context.usage ?? NO_USAGE,
         upstreamErrors: context.upstreamErrors,
       },
       `${request.method} ${request.routeOptions.url ?? request.url}`,
@@ -97,6 +110,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   registerErrorHandling(app);
   registerJsonBody(app);
+  if (prometheus !== undefined) registerMetrics(app, prometheus, config.metrics);
   await app.register(healthRoute);
   await app.register(async (v1) => {
     requireClientKey(v1, keyring, config.allowUnauthenticated);

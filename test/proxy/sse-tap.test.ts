@@ -1,8 +1,15 @@
-// The SSE tap on its own: events split anywhere across chunks, line endings, strip and pass-through modes.
+// The SSE tap: on its own (events split anywhere across chunks, line endings, strip and pass-through
+// modes), then through a gateway, comparing the client's raw bytes with the upstream's.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastEventEnd, nextEventEnd, SseTap } from '../../src/proxy/sse-tap.js';
 import type { Usage } from '../../src/proxy/usage.js';
+import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 
 const HEAD = 'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","system_fingerprint":null,"choices":';
 const USAGE_JSON =
@@ -266,5 +273,116 @@ describe('event boundaries', () => {
     expect(lastEventEnd(Buffer.from('data: a\n\ndata: b\n\ndata: c'))).toBe(18);
     expect(lastEventEnd(Buffer.from('data: a\r\n\r\ndata: b\r\n\r\ndata'))).toBe(22);
     expect(lastEventEnd(Buffer.from('data: a'))).toBe(0);
+  });
+});
+
+const UPSTREAM_KEY = 'sk-upstream-secret-a-0123456789';
+
+async function rawPost(url: string, apiKey: string, body: string): Promise<Buffer> {
+  const res = await request(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body,
+  });
+  expect(res.statusCode).toBe(200);
+  expect(String(res.headers['content-type'])).toMatch(/^text\/event-stream/);
+  return Buffer.from(await res.body.arrayBuffer());
+}
+
+/** The mock numbers its replies and stamps the current second: the only bytes that differ between two calls. */
+const normalise = (text: string): string => text.replace(/"id":"chatcmpl-mock-\d+"/g, '"id":"chatcmpl-mock-N"').replace(/"created":\d+/g, '"created":0');
+
+const isUsageOnly = (event: string): boolean => /"choices":\[\],"usage":\{/.test(event);
+
+describe('client streams through the gateway', () => {
+  let mock: MockUpstream;
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    mock = await startMockUpstream({ apiKeys: [UPSTREAM_KEY], streamChunks: 4 });
+    gateway = await startGateway(testConfig(mock.url));
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await mock.close();
+  });
+
+  const messages = [
+    { role: 'system', content: 'You are terse.' },
+    { role: 'user', content: 'Tell me something about streams' },
+  ];
+
+  it('is byte-identical to the upstream stream when the client asked for usage', async () => {
+    const body = JSON.stringify({ model: 'gpt-4o', messages, stream: true, stream_options: { include_usage: true } });
+    const viaGateway = (await rawPost(`${gateway.baseURL}/chat/completions`, CLIENT_KEY, body)).toString();
+    const forwarded = mock.requests.at(-1)!;
+    expect(forwarded.rawBody).toBe(body);
+    const direct = (await rawPost(`${mock.url}/chat/completions`, UPSTREAM_KEY, forwarded.rawBody)).toString();
+
+    expect(normalise(viaGateway)).toBe(normalise(direct));
+    expect(viaGateway.split('\n\n').filter(isUsageOnly)).toHaveLength(1);
+  });
+
+  it('lacks exactly the usage chunk the gateway added when the client did not ask for usage', async () => {
+    const body = JSON.stringify({ model: 'gpt-4o', messages, stream: true });
+    const viaGateway = (await rawPost(`${gateway.baseURL}/chat/completions`, CLIENT_KEY, body)).toString();
+    const forwarded = mock.requests.at(-1)!;
+    expect(forwarded.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    const direct = (await rawPost(`${mock.url}/chat/completions`, UPSTREAM_KEY, forwarded.rawBody)).toString();
+
+    const events = direct.split(/(?<=\n\n)/);
+    expect(events.filter(isUsageOnly)).toHaveLength(1);
+    expect(normalise(viaGateway)).toBe(normalise(events.filter((e) => !isUsageOnly(e)).join('')));
+    // The `"usage":null` the upstream then puts on every chunk stays: SDKs ignore it.
+    expect(viaGateway).toContain('"usage":null');
+    expect(viaGateway.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+});
+
+describe('an upstream that splits events across network writes', () => {
+  const { events, usageIndex } = streamEvents('\r\n');
+  const input = bytesOf(events);
+  let server: Server;
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    // Writes the stream in pieces cut mid-line, mid-CRLF and mid-JSON, with pauses so they travel apart.
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', async () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const piece of cut(input, [3, 150, 151, 400, 401, 402, 700, input.length - 20, input.length - 2])) {
+          res.write(piece);
+          await delay(5);
+        }
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    gateway = await startGateway(testConfig(`http://127.0.0.1:${port}/v1`));
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('is relayed byte for byte when the client asked for usage, and without the usage chunk otherwise', async () => {
+    const asked = await rawPost(
+      `${gateway.baseURL}/chat/completions`,
+      CLIENT_KEY,
+      JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } }),
+    );
+    expect(asked.equals(input)).toBe(true);
+
+    const quiet = await rawPost(
+      `${gateway.baseURL}/chat/completions`,
+      CLIENT_KEY,
+      JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    );
+    expect(quiet.toString()).toBe(withoutUsage(events, usageIndex).toString());
+
+    const lines = gateway.logs.lines.filter((l) => l.msg === 'POST /v1/chat/completions');
+    expect(lines.map((l) => l.tokens)).toEqual([USAGE, USAGE]);
   });
 });
