@@ -1,6 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearerToken, sha256 } from '../auth/client-keys.js';
 import type { MetricsConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
@@ -10,25 +9,28 @@ import { ENDPOINTS, NONE, type EndpointLabel, type PrometheusMetrics } from './r
 const UNCOUNTED = ['/healthz'];
 
 /**
- * Serves `GET <metrics.path>` and records every other request once its response has ended.
+ * Returns what records a request once it has ended (`endedAt` is performance.now() then).
  *
  * `endpoint` is the route path for the API routes; any other path (an unknown URL, a wrong method) is
  * counted as `none`, so that what a client types never becomes a label value. The scrape path and
  * `/healthz` are not counted.
  */
-export function registerMetrics(app: FastifyInstance, metrics: PrometheusMetrics, config: MetricsConfig): void {
+export function requestRecorder(metrics: PrometheusMetrics, config: MetricsConfig): (request: FastifyRequest, status: number, endedAt: number) => void {
   const endpoints: ReadonlyMap<string, EndpointLabel> = new Map(ENDPOINTS.map((e) => [e, e]));
   const uncounted: ReadonlySet<string> = new Set([...UNCOUNTED, config.path]);
-
-  app.addHook('onResponse', (request, reply, done) => {
+  return (request, status, endedAt) => {
     const url = request.routeOptions.url;
-    if (url === undefined || !uncounted.has(url)) {
-      const endpoint = (url === undefined ? undefined : endpoints.get(url)) ?? NONE;
-      metrics.observeRequest(request.gateway, endpoint, reply.statusCode, performance.now());
-    }
-    done();
-  });
+    if (url !== undefined && uncounted.has(url)) return;
+    const endpoint = (url === undefined ? undefined : endpoints.get(url)) ?? NONE;
+    metrics.observeRequest(request.gateway, endpoint, status, endedAt);
+  };
+}
 
+/**
+ * Serves `GET <metrics.path>` in Prometheus' text format. With `metrics.bearerToken` set, a scrape must
+ * send that token; client keys do not open it.
+ */
+export function registerMetricsRoute(app: FastifyInstance, metrics: PrometheusMetrics, config: MetricsConfig): void {
   const tokenDigest = config.bearerToken === undefined ? undefined : sha256(config.bearerToken);
   app.get(config.path, async (request, reply) => {
     if (tokenDigest !== undefined) {

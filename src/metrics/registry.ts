@@ -13,6 +13,9 @@ export const FAILURE_REASONS: readonly FailureReason[] = ['rate_limited', 'serve
 export type StickyResult = 'hit' | 'new' | 'repinned' | 'fallback';
 export const STICKY_RESULTS: readonly StickyResult[] = ['hit', 'new', 'repinned', 'fallback'];
 
+/** The status of a request whose client went away before its response ended (nginx's convention). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 /** The label value for a request refused before its key, model or account was known. */
 export const NONE = 'none';
 
@@ -134,13 +137,13 @@ export class PrometheusMetrics implements GatewayMetrics {
     });
     this.upstreamErrors = new Counter({
       name: 'gateway_upstream_errors_total',
-      help: 'Upstream attempts that failed and cooled their account down, by account and reason.',
+      help: 'Failed upstream attempts, by account and reason (rate_limited, server_error, unreachable, bad_key, timeout).',
       labelNames: ['account', 'reason'],
       registers,
     });
     this.sticky = new Counter({
       name: 'gateway_sticky_routing_total',
-      help: 'Conversation requests by sticky routing result: hit (pinned account used), new (first pin), repinned (moved to another account), fallback (no pin could be kept or made).',
+      help: 'Conversation requests by sticky routing result: hit (pinned account), new (first pin), repinned (moved to another account), fallback (routed without a pin).',
       labelNames: ['result'],
       registers,
     });
@@ -183,9 +186,13 @@ export class PrometheusMetrics implements GatewayMetrics {
       series.cached += usage.cached;
     }
 
-    const seconds = (endedAt - context.startedAt) / 1000;
-    this.duration.observe(series.durationLabels, seconds);
-    this.overhead.observe(this.overheadLabels.get(endpoint)!, Math.max(0, seconds - context.upstreamMs / 1000));
+    // A request its client left (499) says how long the client waited, not how fast the gateway or the
+    // upstream was, and its upstream time is not complete yet: it stays out of the latency histograms.
+    if (status !== CLIENT_CLOSED_REQUEST) {
+      const seconds = (endedAt - context.startedAt) / 1000;
+      this.duration.observe(series.durationLabels, seconds);
+      this.overhead.observe(this.overheadLabels.get(endpoint)!, Math.max(0, seconds - context.upstreamMs / 1000));
+    }
     if (context.firstTokenAt !== undefined) {
       this.ttft.observe(series.ttftLabels, Math.max(0, (context.firstTokenAt - context.startedAt) / 1000));
     }

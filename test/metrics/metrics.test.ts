@@ -1,4 +1,5 @@
 // Prometheus metrics through a real listening gateway, driven with the official openai client.
+import { setTimeout as delay } from 'node:timers/promises';
 import type OpenAI from 'openai';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -356,6 +357,77 @@ describe('upstream errors', () => {
     const served = find(before.exposition, 'gateway_requests_total', { status: '200' }).reduce((n, s) => n + s.value, 0);
     expect(served).toBe(2);
     for (const secret of [KEY_A, KEY_B]) expect(before.text).not.toContain(secret);
+  });
+});
+
+describe('upstream timeouts, unreachable upstreams and clients that leave', () => {
+  let mock: MockUpstream;
+
+  beforeAll(async () => {
+    mock = await startMockUpstream({ chunkDelayMs: 40, streamChunks: 20 });
+  });
+  afterEach(() => {
+    mock.fault = undefined;
+  });
+  afterAll(async () => {
+    await mock.close();
+  });
+
+  it('counts an upstream that does not answer in time as a timeout', async () => {
+    const gateway = await startGateway(testConfig(mock.url, { timeouts: { upstreamMs: 150 } }));
+    try {
+      mock.fault = () => ({ kind: 'delay-headers', ms: 2_000 });
+      await expect(gateway.client().chat.completions.create({ model: 'gpt-4o', messages: HELLO })).rejects.toMatchObject({ status: 504 });
+      const { exposition } = await metrics(gateway);
+      expect(value(exposition, 'gateway_upstream_errors_total', { account: 'acct-a', reason: 'timeout' })).toBe(1);
+      expect(value(exposition, 'gateway_requests_total', { endpoint: '/v1/chat/completions', model: 'gpt-4o', client_key: 'team-alpha', account: 'acct-a', status: '504' })).toBe(1);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('counts an upstream that cannot be reached as unreachable', async () => {
+    const closed = await startMockUpstream();
+    const url = closed.url;
+    await closed.close();
+    const gateway = await startGateway(testConfig(url));
+    try {
+      await expect(gateway.client().chat.completions.create({ model: 'gpt-4o', messages: HELLO })).rejects.toMatchObject({ status: 502 });
+      const { exposition } = await metrics(gateway);
+      expect(value(exposition, 'gateway_upstream_errors_total', { account: 'acct-a', reason: 'unreachable' })).toBe(1);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('logs and counts a stream its client left half-way as 499, outside the latency histograms', async () => {
+    const gateway = await startGateway(testConfig(mock.url));
+    try {
+      const abort = new AbortController();
+      const res = await request(`${gateway.baseURL}/chat/completions`, {
+        method: 'POST',
+        signal: abort.signal,
+        headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten' }] }),
+      });
+      res.body.on('error', () => {});
+      await new Promise((resolve) => res.body.once('data', resolve));
+      await delay(150);
+      abort.abort();
+      await expect.poll(() => gateway.logs.lines.find((l) => l.msg === 'POST /v1/chat/completions')).toBeDefined();
+
+      const line = gateway.logs.lines.find((l) => l.msg === 'POST /v1/chat/completions')!;
+      expect(line).toMatchObject({ status: 499, clientKey: 'team-alpha', model: 'gpt-4o', account: 'acct-a', tokens: { prompt: 0, completion: 0, cached: 0, total: 0 } });
+      const { exposition } = await metrics(gateway);
+      expect(rows(exposition, 'gateway_requests_total')).toEqual(['account=acct-a,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o,status=499 1']);
+      expect(find(exposition, 'gateway_request_duration_seconds_count')).toEqual([]);
+      expect(find(exposition, 'gateway_overhead_seconds_count')).toEqual([]);
+      // Its first token did arrive.
+      expect(value(exposition, 'gateway_time_to_first_token_seconds_count', { model: 'gpt-4o' })).toBe(1);
+      expect(gateway.logs.lines.filter((l) => l.msg === 'POST /v1/chat/completions')).toHaveLength(1);
+    } finally {
+      await gateway.close();
+    }
   });
 });
 
