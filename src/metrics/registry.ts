@@ -98,7 +98,7 @@ export class PrometheusMetrics implements GatewayMetrics {
     const series = this.series;
     new Counter({
       name: 'gateway_requests_total',
-      help: 'Requests answered, by endpoint, catalog model, client key, upstream account and HTTP status.',
+      help: 'Requests by endpoint, catalog model, client key, upstream account and HTTP status (499: the client left before the end).',
       labelNames: ['endpoint', 'model', 'client_key', 'account', 'status'],
       registers,
       collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'status'>) {
