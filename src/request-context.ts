@@ -18,6 +18,8 @@ export interface RequestContext {
   startedAt: number;
   /** Why an attempt failed upstream, for the log line. */
   upstreamErrors: string[] | undefined;
+  /** Set once the request has been logged and counted. */
+  ended: boolean;
 }
 
 export function newRequestContext(startedAt: number): RequestContext {
@@ -30,6 +32,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     firstTokenAt: undefined,
     startedAt,
     upstreamErrors: undefined,
+    ended: false,
   };
 }
 

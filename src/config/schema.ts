@@ -93,6 +93,19 @@ export const configSchema = z
     clientKeys: z.array(clientKeySchema).default([]),
     upstreams: z.array(upstreamSchema).min(1),
     redis: redisSchema.optional(),
+    metrics: z
+      .strictObject({
+        /** Serve Prometheus metrics and count requests; off means neither. */
+        enabled: z.boolean().default(true),
+        /** When set, a scrape must send `Authorization: Bearer <token>`; client keys do not open it. */
+        bearerToken: z.string().min(1, 'must not be empty (is its environment variable set?)').optional(),
+        path: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'must be a path such as /metrics')
+          .refine((path) => path !== '/healthz' && path !== '/v1' && !path.startsWith('/v1/'), 'must not clash with /healthz or the /v1 API')
+          .default('/metrics'),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     if (config.clientKeys.length === 0 && !config.allowUnauthenticated) {
@@ -123,3 +136,4 @@ export type AccountConfig = UpstreamConfig['accounts'][number];
 export type ClientKeyConfig = GatewayConfig['clientKeys'][number];
 export type CatalogEntryConfig = GatewayConfig['models'][number];
 export type RedisConfig = NonNullable<GatewayConfig['redis']>;
+export type MetricsConfig = GatewayConfig['metrics'];

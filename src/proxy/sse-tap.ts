@@ -7,11 +7,11 @@ export interface StreamObserver {
   onUsage(usage: Usage): void;
 }
 
-const LF_LF = Buffer.from('\n\n');
-const CRLF_CRLF = Buffer.from('\r\n\r\n');
-const CR_CR = Buffer.from('\r\r');
+const LF = 0x0a;
 const CR = 0x0d;
+const LF_LF = Buffer.from('\n\n');
 const USAGE_KEY = Buffer.from('"usage"');
+const CHOICES_KEY = Buffer.from('"choices"');
 const DONE = Buffer.from('data: [DONE]');
 const TOKEN_MARKERS = [Buffer.from('"content":"'), Buffer.from('"reasoning_content":"'), Buffer.from('"tool_calls":[')];
 /** An event longer than this is passed on without being inspected, so a broken upstream cannot grow our memory. */
@@ -21,15 +21,21 @@ const MAX_EVENT_BYTES = 1024 * 1024;
  * Relays an upstream SSE body to the client while reading the usage and first-token time from it.
  *
  * Written here rather than taken from an SSE parsing library because those turn bytes into event objects
- * and lose the original bytes, which must reach the client exactly as the upstream sent them.
+ * and lose the original bytes, which must reach the client exactly as the upstream sent them. Events are
+ * found incrementally: only the current, incomplete event is kept between chunks (at most 1 MiB), never
+ * the response.
  *
  * In pass-through mode every chunk is pushed on the moment it arrives; events are only inspected. In
- * strip mode (the gateway added `stream_options.include_usage` itself) each complete event is pushed as
- * soon as its closing blank line arrives and the usage-only chunk the client never asked for is dropped:
- * a partial event, which no client could act on yet, waits for its end.
+ * strip mode (the gateway added `stream_options.include_usage` itself) the usage-only chunk the client
+ * never asked for is dropped. An event's bytes are pushed as soon as the event is known not to be that
+ * chunk: once its `"choices":[` is followed by an element (for OpenAI-style chunks, within the first
+ * hundred or so bytes), or at its closing blank line. Only the head of an event, up to that point, waits.
  */
 export class SseTap extends Transform {
+  /** The bytes of the current, incomplete event, from its start. */
   private carry: Buffer | undefined;
+  /** Strip mode: how many bytes at the start of `carry` were already pushed. */
+  private released = 0;
   private sawFirstToken = false;
   private sawDone = false;
   private failed = false;
@@ -48,22 +54,13 @@ export class SseTap extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (!this.stripUsageChunk) this.push(chunk);
-    const data = this.carry === undefined ? chunk : Buffer.concat([this.carry, chunk]);
-    const end = lastEventEnd(data);
-    if (end === 0) {
-      this.carry = data;
-      if (data.length > MAX_EVENT_BYTES) this.releaseCarry();
-      callback();
-      return;
-    }
-    const events = end === data.length ? data : data.subarray(0, end);
-    this.carry = end === data.length ? undefined : data.subarray(end);
-    const kept = this.inspect(events);
-    if (this.stripUsageChunk && kept.length > 0) this.push(kept);
+    this.scan(this.carry === undefined ? chunk : Buffer.concat([this.carry, chunk]), false);
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
+    // No byte will follow: a carriage return at the very end now surely ends its line.
+    if (this.carry !== undefined) this.scan(this.carry, true);
     if (this.sawDone || this.failed) this.releaseCarry();
     else this.pushError('The upstream ended the stream before it was complete.', 'upstream_stream_incomplete');
     callback();
@@ -76,37 +73,67 @@ export class SseTap extends Transform {
     this.end();
   }
 
+  /** Handles the complete events at the start of `data` and keeps the rest as the current event. */
+  private scan(data: Buffer, final: boolean): void {
+    const end = lastEventEnd(data, final);
+    if (end > 0) {
+      const events = end === data.length ? data : data.subarray(0, end);
+      this.carry = end === data.length ? undefined : data.subarray(end);
+      const kept = this.inspect(events);
+      if (this.stripUsageChunk && kept.length > 0) this.push(kept);
+      this.released = 0;
+    } else {
+      this.carry = data;
+    }
+    const carry = this.carry;
+    if (carry === undefined) return;
+    if (this.stripUsageChunk && this.released < carry.length && (this.released > 0 || hasChoices(carry))) {
+      this.push(this.released === 0 ? carry : carry.subarray(this.released));
+      this.released = carry.length;
+    }
+    if (carry.length > MAX_EVENT_BYTES) this.releaseCarry();
+  }
+
   private pushError(message: string, code: string): void {
     this.failed = true;
     // A partial event the client already holds is closed first, so the error event stands on its own.
-    if (!this.stripUsageChunk && this.carry !== undefined) this.push(LF_LF);
+    if (this.carry !== undefined && (!this.stripUsageChunk || this.released > 0)) this.push(LF_LF);
     this.carry = undefined;
+    this.released = 0;
     const error = { error: { message, type: 'server_error', param: null, code } };
     this.push(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
   }
 
   private releaseCarry(): void {
-    if (this.carry === undefined) return;
-    if (this.stripUsageChunk) this.push(this.carry);
+    const carry = this.carry;
+    if (carry === undefined) return;
+    if (this.stripUsageChunk && this.released < carry.length) this.push(carry.subarray(this.released));
     this.carry = undefined;
+    this.released = 0;
   }
 
-  /** Reads what matters from complete events; returns the bytes to forward in strip mode. */
+  /**
+   * Reads what matters from complete events; returns the bytes to forward in strip mode (less the
+   * `released` head of the first event, which the client already has).
+   */
   private inspect(events: Buffer): Buffer {
     if (!this.sawFirstToken && TOKEN_MARKERS.some((marker) => hasNonEmptyValue(events, marker))) {
       this.sawFirstToken = true;
       this.observer.onFirstToken();
     }
-    if (!this.sawDone && events.includes(DONE)) this.sawDone = true;
-    if (!events.includes(USAGE_KEY)) return events;
+    if (!this.sawDone && hasDone(events)) this.sawDone = true;
+    // Streams with usage turned on carry `"usage":null` in every chunk: only a usage object is worth parsing.
+    if (!hasUsageObject(events, 0, events.length)) return this.released === 0 ? events : events.subarray(this.released);
 
     const kept: Buffer[] = [];
     let start = 0;
     while (start < events.length) {
-      const end = nextEventEnd(events, start);
+      const end = nextEventEnd(events, start, true);
       const stop = end < 0 ? events.length : end;
-      const event = events.subarray(start, stop);
-      if (!(event.includes(USAGE_KEY) && this.readUsage(event))) kept.push(event);
+      const head = start === 0 ? this.released : 0;
+      // An event whose head was released was known not to be the usage-only chunk: it is kept.
+      const dropped = hasUsageObject(events, start, stop) && this.readUsage(events.subarray(start, stop)) && head === 0;
+      if (!dropped) kept.push(events.subarray(start + head, stop));
       start = stop;
     }
     return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
@@ -140,27 +167,89 @@ function eventData(event: Buffer): string {
   return data;
 }
 
-/** Index just past the first blank line at or after `from` (any of SSE's line endings), or -1. */
-export function nextEventEnd(buf: Buffer, from: number): number {
-  let best = buf.indexOf(LF_LF, from);
-  let end = best < 0 ? -1 : best + 2;
-  if (buf.includes(CR, from)) {
-    for (const separator of [CRLF_CRLF, CR_CR]) {
-      const at = buf.indexOf(separator, from);
-      if (at >= 0 && (best < 0 || at < best)) {
-        best = at;
-        end = at + separator.length;
-      }
-    }
+/**
+ * Index just past the blank line that ends the event starting at `from`, or -1 when it has not arrived.
+ * SSE lines end in `\n`, `\r\n` or `\r`, even mixed in one stream. A `\r` as the last byte may be the
+ * first half of a `\r\n`, so it only ends a line when `final` says no byte follows.
+ */
+export function nextEventEnd(buf: Buffer, from: number, final = false): number {
+  if (!buf.includes(CR, from)) {
+    // The common case, `\n` endings only, found natively.
+    const at = buf.indexOf(LF_LF, from);
+    return at < 0 ? -1 : at + 2;
   }
-  return end;
+  let lineStart = from;
+  let lf = -2; // position of the next \n at or after i, -1 when there is none, -2 before the first search
+  let cr = -2;
+  for (let i = from; ; ) {
+    if (lf !== -1 && lf < i) lf = buf.indexOf(LF, i);
+    if (cr !== -1 && cr < i) cr = buf.indexOf(CR, i);
+    const at = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+    if (at < 0) return -1;
+    let next = at + 1;
+    if (at === cr) {
+      if (next === buf.length && !final) return -1;
+      if (buf[next] === LF) next++;
+    }
+    if (at === lineStart && at > from) return next;
+    lineStart = next;
+    i = next;
+  }
 }
 
 /** Index just past the last complete event, 0 when there is none. */
-export function lastEventEnd(buf: Buffer): number {
+export function lastEventEnd(buf: Buffer, final = false): number {
+  if (!buf.includes(CR)) {
+    const at = buf.lastIndexOf(LF_LF);
+    return at < 0 ? 0 : at + 2;
+  }
   let end = 0;
-  for (let next = nextEventEnd(buf, 0); next > 0; next = nextEventEnd(buf, next)) end = next;
+  for (let next = nextEventEnd(buf, 0, final); next > 0; next = nextEventEnd(buf, next, final)) end = next;
   return end;
+}
+
+/**
+ * True when the (partial) event has a `"choices"` array with an element: it is not the usage-only chunk,
+ * whose choices are empty. A literal `"choices"` can only be a key, as quotes inside JSON strings are escaped.
+ */
+function hasChoices(event: Buffer): boolean {
+  const at = event.indexOf(CHOICES_KEY);
+  if (at < 0) return false;
+  let i = skipSpace(event, at + CHOICES_KEY.length);
+  if (event[i] !== 0x3a /* : */) return false;
+  i = skipSpace(event, i + 1);
+  if (event[i] !== 0x5b /* [ */) return false;
+  const next = event[skipSpace(event, i + 1)];
+  return next !== undefined && next !== 0x5d /* ] */;
+}
+
+/** True when a `"usage"` key in `buf[from, to)` has an object value (not `null`). */
+function hasUsageObject(buf: Buffer, from: number, to: number): boolean {
+  for (let at = buf.indexOf(USAGE_KEY, from); at >= 0 && at < to; at = buf.indexOf(USAGE_KEY, at + USAGE_KEY.length)) {
+    let i = skipSpace(buf, at + USAGE_KEY.length);
+    if (buf[i] !== 0x3a /* : */) continue;
+    i = skipSpace(buf, i + 1);
+    if (buf[i] === 0x7b /* { */) return true;
+  }
+  return false;
+}
+
+/** A `data: [DONE]` line: at the start of a line, as inside a JSON string a line break would be escaped. */
+function hasDone(buf: Buffer): boolean {
+  for (let at = buf.indexOf(DONE); at >= 0; at = buf.indexOf(DONE, at + DONE.length)) {
+    const before = at === 0 ? LF : buf[at - 1];
+    if (before === LF || before === CR) return true;
+  }
+  return false;
+}
+
+function skipSpace(buf: Buffer, i: number): number {
+  while (i < buf.length) {
+    const c = buf[i];
+    if (c !== 0x20 && c !== 0x09 && c !== LF && c !== CR) break;
+    i++;
+  }
+  return i;
 }
 
 function hasNonEmptyValue(buf: Buffer, marker: Buffer): boolean {

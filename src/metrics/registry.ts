@@ -1,0 +1,247 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { RequestContext } from '../request-context.js';
+import type { FailureReason } from '../routing/health.js';
+
+/** The API paths that are `endpoint` label values; every other path counted is `none`. */
+export const ENDPOINTS = ['/v1/chat/completions', '/v1/images/generations', '/v1/models'] as const;
+export type Endpoint = (typeof ENDPOINTS)[number];
+export type EndpointLabel = Endpoint | 'none';
+
+export const FAILURE_REASONS: readonly FailureReason[] = ['rate_limited', 'server_error', 'unreachable', 'bad_key', 'timeout'];
+
+/** How sticky routing placed a conversation's request. */
+export type StickyResult = 'hit' | 'new' | 'repinned' | 'fallback';
+export const STICKY_RESULTS: readonly StickyResult[] = ['hit', 'new', 'repinned', 'fallback'];
+
+/** The status of a request whose client went away before its response ended (nginx's convention). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** The label value for a request refused before its key, model or account was known. */
+export const NONE = 'none';
+
+/** Whole-request latency of LLM calls: sub-second for small answers, minutes for reasoning models. */
+export const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];
+/** Time to the first generated token of a stream. */
+export const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30, 60];
+/** What the gateway itself adds: well under a millisecond when healthy. */
+export const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+/** What the rest of the gateway records; a no-op when metrics are disabled. */
+export interface GatewayMetrics {
+  /** One finished request; `endedAt` is performance.now() when its response ended. */
+  observeRequest(context: RequestContext, endpoint: EndpointLabel, status: number, endedAt: number): void;
+  /** An upstream attempt failed on this account. */
+  upstreamFailure(account: string, reason: FailureReason): void;
+  /** The sticky selector placed a request. */
+  stickyRouting(result: StickyResult): void;
+}
+
+export const disabledMetrics: GatewayMetrics = {
+  observeRequest() {},
+  upstreamFailure() {},
+  stickyRouting() {},
+};
+
+/**
+ * Running totals for one (endpoint, model, client key, account). Counters are plain numbers here and
+ * handed to prom-client only when scraped: a request costs one Map lookup and a few additions instead of
+ * prom-client's label hashing and validation for each of its counter increments.
+ */
+interface Series {
+  readonly endpoint: EndpointLabel;
+  readonly model: string;
+  readonly clientKey: string;
+  readonly account: string;
+  /** Request count by HTTP status. */
+  readonly requests: Map<number, number>;
+  /** True once a response of this series reported usage: only then are its token series exported. */
+  hasUsage: boolean;
+  prompt: number;
+  completion: number;
+  cached: number;
+  /** prom-client keeps these label objects as they are: they are made once and never changed. */
+  readonly durationLabels: { endpoint: string; model: string };
+  readonly ttftLabels: { model: string };
+}
+
+let processRegistry: Registry | undefined;
+
+/**
+ * Node's process metrics (CPU, memory, event loop, GC), collected once per process: they describe the
+ * process, not one app, and every collection starts monitors that are never stopped, so gateways built in
+ * the same process (as tests do) share one set instead of each starting its own.
+ */
+function sharedProcessRegistry(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/** The gateway's Prometheus metrics, in a registry of its own (not prom-client's global one). */
+export class PrometheusMetrics implements GatewayMetrics {
+  readonly registry = new Registry();
+  /** Prometheus' text format, version 0.0.4. */
+  readonly contentType: string = this.registry.contentType;
+  private readonly series = new Map<string, Series>();
+  private readonly overheadLabels = new Map<EndpointLabel, { endpoint: string }>();
+  private readonly duration: Histogram<'endpoint' | 'model'>;
+  private readonly overhead: Histogram<'endpoint'>;
+  private readonly ttft: Histogram<'model'>;
+  private readonly upstreamErrors: Counter<'account' | 'reason'>;
+  private readonly sticky: Counter<'result'>;
+
+  /** `accounts`: every configured account name, whose error series start at 0. */
+  constructor(accounts: Iterable<string> = []) {
+    const registers = [this.registry];
+    const series = this.series;
+    new Counter({
+      name: 'gateway_requests_total',
+      help: 'Requests by endpoint, catalog model, client key, upstream account and HTTP status (499: the client left before the end).',
+      labelNames: ['endpoint', 'model', 'client_key', 'account', 'status'],
+      registers,
+      collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'status'>) {
+        collectRequests(this, series);
+      },
+    });
+    new Counter({
+      name: 'gateway_tokens_total',
+      help: 'Tokens the upstream reported, by catalog model, client key, upstream account and type (prompt, completion, cached).',
+      labelNames: ['model', 'client_key', 'account', 'type'],
+      registers,
+      collect: function (this: Counter<'model' | 'client_key' | 'account' | 'type'>) {
+        collectTokens(this, series);
+      },
+    });
+    this.duration = new Histogram({
+      name: 'gateway_request_duration_seconds',
+      help: 'Time from a request arriving to the end of its response (the last byte of a stream).',
+      labelNames: ['endpoint', 'model'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.overhead = new Histogram({
+      name: 'gateway_overhead_seconds',
+      help: 'Time the gateway itself added to a request: its duration less the time spent waiting on the upstream.',
+      labelNames: ['endpoint'],
+      buckets: OVERHEAD_BUCKETS,
+      registers,
+    });
+    this.ttft = new Histogram({
+      name: 'gateway_time_to_first_token_seconds',
+      help: 'Time from a streamed request arriving to its first generated token (text, reasoning or tool call).',
+      labelNames: ['model'],
+      buckets: TTFT_BUCKETS,
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'gateway_upstream_errors_total',
+      help: 'Failed upstream attempts, by account and reason (rate_limited, server_error, unreachable, bad_key, timeout).',
+      labelNames: ['account', 'reason'],
+      registers,
+    });
+    this.sticky = new Counter({
+      name: 'gateway_sticky_routing_total',
+      help: 'Conversation requests by sticky routing result: hit (pinned account), new (first pin), repinned (moved to another account), fallback (routed without a pin).',
+      labelNames: ['result'],
+      registers,
+    });
+    // Series that exist from the start, so dashboards show 0 rather than "no data".
+    for (const result of STICKY_RESULTS) this.sticky.inc({ result }, 0);
+    for (const account of accounts) {
+      for (const reason of FAILURE_REASONS) this.upstreamErrors.inc({ account, reason }, 0);
+    }
+    for (const endpoint of [...ENDPOINTS, NONE] as const) this.overheadLabels.set(endpoint, { endpoint });
+  }
+
+  observeRequest(context: RequestContext, endpoint: EndpointLabel, status: number, endedAt: number): void {
+    const model = context.model ?? NONE;
+    const clientKey = context.clientKey?.name ?? NONE;
+    const account = context.account?.name ?? NONE;
+    const key = `${endpoint}\u0000${model}\u0000${clientKey}\u0000${account}`;
+    let series = this.series.get(key);
+    if (series === undefined) {
+      series = {
+        endpoint,
+        model,
+        clientKey,
+        account,
+        requests: new Map(),
+        hasUsage: false,
+        prompt: 0,
+        completion: 0,
+        cached: 0,
+        durationLabels: { endpoint, model },
+        ttftLabels: { model },
+      };
+      this.series.set(key, series);
+    }
+    series.requests.set(status, (series.requests.get(status) ?? 0) + 1);
+    const usage = context.usage;
+    if (usage !== undefined) {
+      series.hasUsage = true;
+      series.prompt += usage.prompt;
+      series.completion += usage.completion;
+      series.cached += usage.cached;
+    }
+
+    // A request its client left (499) says how long the client waited, not how fast the gateway or the
+    // upstream was, and its upstream time is not complete yet: it stays out of the latency histograms.
+    if (status !== CLIENT_CLOSED_REQUEST) {
+      const seconds = (endedAt - context.startedAt) / 1000;
+      this.duration.observe(series.durationLabels, seconds);
+      this.overhead.observe(this.overheadLabels.get(endpoint)!, Math.max(0, seconds - context.upstreamMs / 1000));
+    }
+    if (context.firstTokenAt !== undefined) {
+      this.ttft.observe(series.ttftLabels, Math.max(0, (context.firstTokenAt - context.startedAt) / 1000));
+    }
+  }
+
+  upstreamFailure(account: string, reason: FailureReason): void {
+    this.upstreamErrors.inc({ account, reason });
+  }
+
+  stickyRouting(result: StickyResult): void {
+    this.sticky.inc({ result });
+  }
+
+  /** The Prometheus text exposition: the gateway's metrics, then the process's. */
+  async scrape(): Promise<string> {
+    const [own, proc] = await Promise.all([this.registry.metrics(), sharedProcessRegistry().metrics()]);
+    return `${own}\n${proc}`;
+  }
+}
+
+function collectRequests(counter: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'status'>, series: Map<string, Series>): void {
+  counter.reset();
+  for (const s of series.values()) {
+    for (const [status, count] of s.requests) {
+      counter.inc({ endpoint: s.endpoint, model: s.model, client_key: s.clientKey, account: s.account, status }, count);
+    }
+  }
+}
+
+function collectTokens(counter: Counter<'model' | 'client_key' | 'account' | 'type'>, series: Map<string, Series>): void {
+  // Tokens are not split by endpoint: series that differ only by endpoint are summed.
+  const totals = new Map<string, { model: string; clientKey: string; account: string; prompt: number; completion: number; cached: number }>();
+  for (const s of series.values()) {
+    if (!s.hasUsage) continue;
+    const key = `${s.model}\u0000${s.clientKey}\u0000${s.account}`;
+    const total = totals.get(key);
+    if (total === undefined) {
+      totals.set(key, { model: s.model, clientKey: s.clientKey, account: s.account, prompt: s.prompt, completion: s.completion, cached: s.cached });
+    } else {
+      total.prompt += s.prompt;
+      total.completion += s.completion;
+      total.cached += s.cached;
+    }
+  }
+  counter.reset();
+  for (const t of totals.values()) {
+    const labels = { model: t.model, client_key: t.clientKey, account: t.account };
+    counter.inc({ ...labels, type: 'prompt' }, t.prompt);
+    counter.inc({ ...labels, type: 'completion' }, t.completion);
+    counter.inc({ ...labels, type: 'cached' }, t.cached);
+  }
+}

@@ -1,0 +1,319 @@
+// The container files and the dashboard, checked without Docker: the compose file, Dockerfile, Prometheus
+// and Grafana configs are parsed, and every metric a dashboard panel queries must exist in a live
+// gateway's own /metrics output.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config/load.js';
+import { ENDPOINTS } from '../../src/metrics/registry.js';
+import { ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { find, parsePrometheus, type Exposition } from '../helpers/prometheus.js';
+
+type Json = Record<string, unknown>;
+
+const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
+const yamlFile = (path: string): Json => parseYaml(read(path)) as Json;
+
+interface ComposeService {
+  build?: string | { context: string };
+  image?: string;
+  ports?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  depends_on?: string[] | Record<string, unknown>;
+}
+
+const compose = yamlFile('docker-compose.yml') as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+const service = (name: string): ComposeService => {
+  const found = compose.services[name];
+  if (found === undefined) throw new Error(`docker-compose.yml has no service ${name}`);
+  return found;
+};
+
+/** `source:target[:mode]` bind mounts of a service, as [source, target]. */
+function binds(name: string): [string, string][] {
+  return (service(name).volumes ?? [])
+    .map((v) => v.split(':'))
+    .filter(([source]) => source!.startsWith('./'))
+    .map(([source, target]) => [source!, target!]);
+}
+
+/** Where a repository path is mounted in a service's container. */
+function mountOf(name: string, repoPath: string): string | undefined {
+  return binds(name).find(([source]) => source === `./${repoPath}`)?.[1];
+}
+
+describe('docker-compose.yml', () => {
+  it('runs the gateway, redis, prometheus and grafana', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['gateway', 'grafana', 'prometheus', 'redis']);
+    const build = service('gateway').build;
+    expect(typeof build === 'string' ? build : build?.context).toBe('.');
+    for (const name of ['redis', 'prometheus', 'grafana']) expect(service(name).image, name).toMatch(/^[\w./-]+:[\w.-]+$/);
+  });
+
+  it('publishes the gateway, prometheus and grafana ports', () => {
+    expect(service('gateway').ports).toContain('8080:8080');
+    expect(service('prometheus').ports).toContain('9090:9090');
+    expect(service('grafana').ports).toContain('3000:3000');
+  });
+
+  it('gives the gateway its keys, upstream and redis through the environment', () => {
+    const env = service('gateway').environment ?? {};
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['GATEWAY_API_KEY', 'UPSTREAM_API_KEY', 'UPSTREAM_BASE_URL', 'REDIS_URL']));
+    expect(env.REDIS_URL).toBe('redis://redis:6379');
+    // Secrets come from the caller's environment or .env, never from the file itself.
+    expect(env.GATEWAY_API_KEY).toMatch(/^\$\{GATEWAY_API_KEY[:?}]/);
+    expect(env.UPSTREAM_API_KEY).toMatch(/^\$\{UPSTREAM_API_KEY[:?}]/);
+  });
+
+  it('mounts only files and folders that exist in the repository', () => {
+    const mounts = Object.keys(compose.services).flatMap(binds);
+    expect(mounts.length).toBeGreaterThanOrEqual(6);
+    for (const [source] of mounts) expect(existsSync(join(ROOT, source)), source).toBe(true);
+    const named = Object.keys(compose.services)
+      .flatMap((name) => service(name).volumes ?? [])
+      .map((v) => v.split(':')[0]!)
+      .filter((source) => !source.startsWith('./') && !source.startsWith('/'));
+    for (const volume of named) expect(Object.keys(compose.volumes ?? {}), volume).toContain(volume);
+  });
+
+  it('gives the gateway a config that is valid with the environment compose passes it', () => {
+    const gatewayConfig = mountOf('gateway', 'config/gateway.yaml');
+    expect(gatewayConfig).toBe(service('gateway').environment?.GATEWAY_CONFIG);
+    const config = loadConfigFile(join(ROOT, 'config/gateway.yaml'), {
+      GATEWAY_API_KEY: 'gw-compose-key',
+      UPSTREAM_API_KEY: 'sk-compose-upstream',
+      REDIS_URL: 'redis://redis:6379',
+    });
+    expect(config.listen.port).toBe(8080);
+    expect(config.redis).toEqual({ url: 'redis://redis:6379' });
+    expect(config.metrics.enabled).toBe(true);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+  const lines = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  const stages: string[][] = [];
+  for (const line of lines) {
+    if (/^FROM\s/i.test(line)) stages.push([]);
+    stages.at(-1)?.push(line);
+  }
+  const runtime = stages.at(-1) ?? [];
+
+  it('builds in several stages on a Node LTS image', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const stage of stages) {
+      const image = /^FROM\s+node:(\d+)[\w.-]*\s+AS\s+\w+$/i.exec(stage[0]!);
+      expect(image, stage[0]).not.toBeNull();
+      expect(Number(image![1]) % 2, 'even Node majors are the LTS lines').toBe(0);
+    }
+    expect(stages[0]!.some((l) => /^RUN npm ci\b/.test(l))).toBe(true);
+    expect(stages[0]!.some((l) => /^RUN npm run build\b/.test(l))).toBe(true);
+  });
+
+  it('runs as a non-root user with production dependencies only and a health check', () => {
+    const user = runtime.filter((l) => /^USER\s/i.test(l)).at(-1);
+    expect(user).toBeDefined();
+    expect(user!.split(/\s+/)[1]).not.toMatch(/^(root|0)(:.*)?$/);
+    expect(runtime.some((l) => /^RUN npm ci\b.*--omit=dev\b.*--ignore-scripts\b/.test(l))).toBe(true);
+    expect(runtime.some((l) => /^COPY --from=\w+ \/app\/dist \.\/dist$/.test(l))).toBe(true);
+    expect(runtime.some((l) => /^COPY config \.\/config$/.test(l))).toBe(true);
+    expect(runtime).toContain('EXPOSE 8080');
+    expect(runtime.some((l) => /^HEALTHCHECK\b.*\/healthz/.test(l))).toBe(true);
+    expect(runtime.at(-1)).toBe('CMD ["node", "dist/main.js"]');
+  });
+
+  it('keeps local build output, dependencies and secrets out of the build context', () => {
+    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git', '.env']));
+  });
+});
+
+describe('prometheus and grafana configs', () => {
+  it('scrapes the gateway service on its metrics path', () => {
+    const prometheus = yamlFile('config/prometheus.yml') as { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
+    expect(mountOf('prometheus', 'config/prometheus.yml')).toBe('/etc/prometheus/prometheus.yml');
+    const job = prometheus.scrape_configs.find((c) => c.static_configs.some((s) => s.targets.includes('gateway:8080')));
+    expect(job).toBeDefined();
+    expect(job!.metrics_path ?? '/metrics').toBe('/metrics');
+  });
+
+  it('provisions the prometheus data source and the dashboards folder grafana mounts', () => {
+    const datasources = yamlFile('config/grafana/provisioning/datasources/prometheus.yml') as { datasources: Json[] };
+    expect(datasources.datasources).toEqual([expect.objectContaining({ type: 'prometheus', uid: 'prometheus', url: 'http://prometheus:9090' })]);
+    const providers = yamlFile('config/grafana/provisioning/dashboards/dashboards.yml') as { providers: { type: string; options: { path: string } }[] };
+    const dashboardsMount = mountOf('grafana', 'config/grafana/dashboards');
+    expect(dashboardsMount).toBeDefined();
+    expect(providers.providers.map((p) => p.options.path)).toContain(dashboardsMount);
+    expect(mountOf('grafana', 'config/grafana/provisioning/datasources')).toBe('/etc/grafana/provisioning/datasources');
+    expect(mountOf('grafana', 'config/grafana/provisioning/dashboards')).toBe('/etc/grafana/provisioning/dashboards');
+    expect(statSync(join(ROOT, 'config/grafana/dashboards/ai-gateway.json')).isFile()).toBe(true);
+  });
+});
+
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource?: { type: string; uid: string };
+  targets?: { expr: string; datasource?: { uid: string } }[];
+  panels?: Panel[];
+}
+
+interface Dashboard {
+  uid: string;
+  title: string;
+  panels: Panel[];
+  templating: { list: { name: string; type: string; query: string | { query: string }; current?: { value: unknown } }[] };
+}
+
+const dashboard = JSON.parse(read('config/grafana/dashboards/ai-gateway.json')) as Dashboard;
+const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
+const panelExprs = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+const variableQueries = dashboard.templating.list
+  .filter((v) => v.type === 'query')
+  .map((v) => ({ panel: `variable ${v.name}`, expr: typeof v.query === 'string' ? v.query : v.query.query }));
+const queries = [...panelExprs, ...variableQueries];
+
+/** A selector and the label names it matches on, from `name{label="..."}` or `name[range]`. */
+interface Selector {
+  metric: string;
+  labels: string[];
+}
+
+/** Labels Prometheus adds to every series it scrapes, so they are not in the gateway's output. */
+const TARGET_LABELS = ['job', 'instance'];
+
+const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset']);
+
+function selectors(expr: string): Selector[] {
+  const found: Selector[] = [];
+  const withoutStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  for (const m of withoutStrings.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{([^}]*)\}|\[)/g)) {
+    const labels = m[3] === undefined ? [] : [...m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)].map((l) => l[1]!);
+    found.push({ metric: m[1]!, labels });
+  }
+  // label_values(metric, label) in template variables.
+  for (const m of withoutStrings.matchAll(/label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)/g)) {
+    found.push({ metric: m[1]!, labels: [m[2]!] });
+  }
+  return found;
+}
+
+/** Label names in `by (...)` and `without (...)` clauses. */
+const groupingLabels = (expr: string): string[] =>
+  [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()).filter((l) => l !== ''));
+
+describe('the Grafana dashboard', () => {
+  let mock: MockUpstream;
+  let gateway: RunningGateway;
+  let exposition: Exposition;
+
+  beforeAll(async () => {
+    mock = await startMockUpstream();
+    gateway = await startGateway(testConfig(mock.url));
+    const client = gateway.client();
+    const hello = [{ role: 'user' as const, content: 'Hello there' }];
+    await client.chat.completions.create({ model: 'gpt-4o', messages: hello });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: hello, stream: true });
+    for await (const chunk of stream) void chunk;
+    await client.images.generate({ model: 'gpt-image-2', prompt: 'a lighthouse at dusk' });
+    await client.models.list();
+    await expect(client.chat.completions.create({ model: 'no-such-model', messages: hello })).rejects.toMatchObject({ status: 404 });
+    const res = await request(`${gateway.url}/metrics`);
+    exposition = parsePrometheus(await res.body.text());
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await mock.close();
+  });
+
+  it('is an importable dashboard whose panels query through the data source variable', () => {
+    expect(dashboard.uid).toBe('ai-gateway');
+    expect(dashboard.title).toBeTruthy();
+    const ids = panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const datasource = dashboard.templating.list.find((v) => v.type === 'datasource');
+    expect(datasource).toBeDefined();
+    expect(datasource!.current?.value).toBe('prometheus');
+    for (const panel of panels) {
+      expect(panel.datasource?.uid, panel.title).toBe(`\${${datasource!.name}}`);
+      expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+      for (const target of panel.targets ?? []) expect(target.expr.trim(), panel.title).not.toBe('');
+    }
+  });
+
+  it('has the panels a team looks at', () => {
+    const titles = panels.map((p) => p.title.toLowerCase());
+    for (const wanted of [
+      'tokens per model',
+      'tokens per client key',
+      'cached-token ratio',
+      'request rate',
+      'error rate',
+      'request duration p50 / p95 / p99',
+      'time to first token p50 / p95 / p99',
+      'gateway overhead',
+      'upstream errors',
+      'sticky routing',
+    ]) {
+      expect(titles.some((t) => t.includes(wanted)), wanted).toBe(true);
+    }
+    const all = panelExprs.map((q) => q.expr).join('\n');
+    for (const quantile of ['0.5', '0.95', '0.99']) {
+      expect(all).toContain(`histogram_quantile(${quantile}, sum by (le) (rate(gateway_request_duration_seconds_bucket`);
+      expect(all).toContain(`histogram_quantile(${quantile}, sum by (le) (rate(gateway_time_to_first_token_seconds_bucket`);
+    }
+  });
+
+  it("queries only metrics, and labels, that the gateway's own /metrics output has", () => {
+    const seriesNames = new Set(exposition.samples.map((s) => s.name));
+    const used = new Set<string>();
+    for (const { panel, expr } of queries) {
+      const found = selectors(expr);
+      expect(found.length, `${panel}: ${expr}`).toBeGreaterThan(0);
+      for (const { metric, labels } of found) {
+        expect(PROMQL_WORDS.has(metric), `${panel}: ${metric}`).toBe(false);
+        const family = metric.replace(/_(bucket|sum|count)$/, '');
+        const isHistogramSeries = family !== metric && exposition.types.get(family) === 'histogram';
+        expect(exposition.types.has(isHistogramSeries ? family : metric), `${panel}: ${metric} is not in /metrics`).toBe(true);
+        expect(seriesNames.has(metric), `${panel}: ${metric} has no samples`).toBe(true);
+        used.add(isHistogramSeries ? family : metric);
+        const known = new Set([...TARGET_LABELS, ...find(exposition, metric).flatMap((s) => Object.keys(s.labels))]);
+        for (const label of labels) expect(known.has(label), `${panel}: ${metric} has no label ${label}`).toBe(true);
+      }
+      // Every grouping label is a label of one of the expression's metrics (or the histogram's le).
+      const labelsOfExpr = new Set([...TARGET_LABELS, ...found.flatMap(({ metric }) => find(exposition, metric).flatMap((s) => Object.keys(s.labels)))]);
+      for (const label of groupingLabels(expr)) expect(labelsOfExpr.has(label), `${panel}: grouping label ${label}`).toBe(true);
+      // Belt and braces: any gateway, process or Node.js metric name mentioned at all exists.
+      for (const m of expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').matchAll(/\b((?:gateway|process|nodejs)_[a-z0-9_]+)/g)) {
+        expect(seriesNames.has(m[1]!) || exposition.types.has(m[1]!), `${panel}: ${m[1]}`).toBe(true);
+      }
+    }
+    // And every gateway metric has a panel.
+    const gatewayFamilies = [...exposition.types.keys()].filter((name) => name.startsWith('gateway_'));
+    expect(gatewayFamilies.sort()).toEqual([...used].filter((name) => name.startsWith('gateway_')).sort());
+  });
+
+  it('filters with label values the gateway really produces', () => {
+    const endpoints = new Set(find(exposition, 'gateway_requests_total').map((s) => s.labels.endpoint));
+    for (const endpoint of endpoints) expect([...ENDPOINTS, 'none']).toContain(endpoint);
+    const types = new Set(find(exposition, 'gateway_tokens_total').map((s) => s.labels.type));
+    expect([...types].sort()).toEqual(['cached', 'completion', 'prompt']);
+    const all = panelExprs.map((q) => q.expr).join('\n');
+    for (const m of all.matchAll(/type(?:=~|=)"([^"]*)"/g)) {
+      for (const value of m[1]!.split('|')) expect(types.has(value), `type ${value}`).toBe(true);
+    }
+    for (const m of all.matchAll(/result(?:=~|=)"([^"]*)"/g)) {
+      for (const value of m[1]!.split('|')) expect(['hit', 'new', 'repinned', 'fallback']).toContain(value);
+    }
+  });
+});

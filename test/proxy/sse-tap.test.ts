@@ -1,0 +1,388 @@
+// The SSE tap: on its own (events split anywhere across chunks, line endings, strip and pass-through
+// modes), then through a gateway, comparing the client's raw bytes with the upstream's.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import fc from 'fast-check';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastEventEnd, nextEventEnd, SseTap } from '../../src/proxy/sse-tap.js';
+import type { Usage } from '../../src/proxy/usage.js';
+import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+
+const HEAD = 'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","system_fingerprint":null,"choices":';
+const USAGE_JSON =
+  '{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16,"prompt_tokens_details":{"cached_tokens":8},"completion_tokens_details":{"reasoning_tokens":0}}';
+const USAGE: Usage = { prompt: 12, completion: 4, cached: 8, total: 16 };
+
+/** A stream as an upstream sends it with include_usage on: `"usage":null` on every chunk, then the usage-only chunk. */
+function streamEvents(eol = '\n'): { events: string[]; usageIndex: number } {
+  const chunk = (choices: string): string => `${HEAD}${choices},"usage":null}${eol}${eol}`;
+  const events = [
+    chunk('[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]'),
+    chunk('[{"index":0,"delta":{"content":"Echo: "},"logprobs":null,"finish_reason":null}]'),
+    chunk('[{"index":0,"delta":{"content":"Hello there"},"logprobs":null,"finish_reason":null}]'),
+    chunk('[{"index":0,"delta":{"content":" world"},"logprobs":null,"finish_reason":null}]'),
+    chunk('[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]'),
+    `${HEAD}[],"usage":${USAGE_JSON}}${eol}${eol}`,
+    `data: [DONE]${eol}${eol}`,
+  ];
+  return { events, usageIndex: 5 };
+}
+
+interface TapRun {
+  /** Every chunk the tap pushed, in order. */
+  pushed: Buffer[];
+  output: Buffer;
+  usages: Usage[];
+  firstTokens: number;
+  /** Bytes pushed so far, after each input chunk was written. */
+  pushedAfter: number[];
+}
+
+async function runTap(strip: boolean, chunks: Buffer[]): Promise<TapRun> {
+  const usages: Usage[] = [];
+  let firstTokens = 0;
+  const tap = new SseTap(strip, { onFirstToken: () => firstTokens++, onUsage: (u) => usages.push(u) });
+  const pushed: Buffer[] = [];
+  const push = tap.push.bind(tap);
+  tap.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+    if (chunk !== null) pushed.push(Buffer.from(chunk as Buffer | string));
+    return push(chunk, encoding);
+  };
+  const ended = new Promise<void>((resolve, reject) => {
+    tap.on('end', resolve).on('error', reject);
+  });
+  tap.resume();
+  const pushedAfter: number[] = [];
+  for (const chunk of chunks) {
+    await new Promise<void>((resolve, reject) => tap.write(chunk, (err) => (err ? reject(err) : resolve())));
+    pushedAfter.push(pushed.reduce((n, b) => n + b.length, 0));
+  }
+  tap.end();
+  await ended;
+  return { pushed, output: Buffer.concat(pushed), usages, firstTokens, pushedAfter };
+}
+
+/** Cuts `data` at the given offsets (sorted, duplicates and out-of-range ones ignored). */
+function cut(data: Buffer, offsets: number[]): Buffer[] {
+  const points = [...new Set(offsets.filter((o) => o > 0 && o < data.length))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let start = 0;
+  for (const p of points) {
+    chunks.push(data.subarray(start, p));
+    start = p;
+  }
+  chunks.push(data.subarray(start));
+  return chunks;
+}
+
+const bytesOf = (events: string[]): Buffer => Buffer.from(events.join(''));
+
+/** Each pushed chunk is exactly the input chunk at the same place (compared as bytes: deep equality is slow). */
+function expectSameChunks(pushed: Buffer[], chunks: Buffer[]): void {
+  expect(pushed.length).toBe(chunks.length);
+  pushed.forEach((chunk, i) => expect(chunk.equals(chunks[i]!), `chunk ${i}`).toBe(true));
+}
+const withoutUsage = (events: string[], usageIndex: number): Buffer => bytesOf(events.filter((_, i) => i !== usageIndex));
+
+describe('SseTap in pass-through mode (the client asked for usage)', () => {
+  for (const eol of ['\n', '\r\n']) {
+    const label = eol === '\n' ? 'LF' : 'CRLF';
+    const { events } = streamEvents(eol);
+    const input = bytesOf(events);
+
+    it(`pushes every chunk unchanged the moment it arrives, split at every byte offset (${label})`, async () => {
+      for (let at = 1; at < input.length; at++) {
+        const chunks = cut(input, [at]);
+        const run = await runTap(false, chunks);
+        expectSameChunks(run.pushed, chunks);
+        expect(run.pushedAfter).toEqual([at, input.length]);
+        expect(run.usages).toEqual([USAGE]);
+        expect(run.firstTokens).toBe(1);
+      }
+    });
+
+    it(`is byte-identical when every byte is its own chunk (${label})`, async () => {
+      const chunks = cut(input, [...input.keys()]);
+      const run = await runTap(false, chunks);
+      expectSameChunks(run.pushed, chunks);
+      expect(run.output.equals(input)).toBe(true);
+      expect(run.usages).toEqual([USAGE]);
+    });
+  }
+
+  it('is byte-identical and reports the usage for any way of splitting the stream', async () => {
+    const input = bytesOf(streamEvents().events);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: input.length - 1 }), { maxLength: 12 }), async (offsets) => {
+        const chunks = cut(input, offsets);
+        const run = await runTap(false, chunks);
+        expectSameChunks(run.pushed, chunks);
+        expect(run.usages).toEqual([USAGE]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('SseTap in strip mode (the gateway added include_usage)', () => {
+  for (const eol of ['\n', '\r\n']) {
+    const label = eol === '\n' ? 'LF' : 'CRLF';
+    const { events, usageIndex } = streamEvents(eol);
+    const input = bytesOf(events);
+    const expected = withoutUsage(events, usageIndex);
+
+    it(`removes only the usage-only chunk, split at every byte offset (${label})`, async () => {
+      for (let at = 1; at < input.length; at++) {
+        const run = await runTap(true, cut(input, [at]));
+        expect(run.output.toString()).toBe(expected.toString());
+        expect(run.usages).toEqual([USAGE]);
+        expect(run.firstTokens).toBe(1);
+      }
+    });
+
+    it(`removes only the usage-only chunk when every byte is its own chunk (${label})`, async () => {
+      const run = await runTap(true, cut(input, [...input.keys()]));
+      expect(run.output.equals(expected)).toBe(true);
+      expect(run.usages).toEqual([USAGE]);
+    });
+  }
+
+  it('removes only the usage-only chunk for any way of splitting the stream', async () => {
+    const { events, usageIndex } = streamEvents();
+    const input = bytesOf(events);
+    const expected = withoutUsage(events, usageIndex);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: input.length - 1 }), { maxLength: 12 }), async (offsets) => {
+        const run = await runTap(true, cut(input, offsets));
+        expect(run.output.equals(expected)).toBe(true);
+        expect(run.usages).toEqual([USAGE]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('pushes whole events arriving in one chunk at once', async () => {
+    const { events, usageIndex } = streamEvents();
+    const chunks = events.map((e) => Buffer.from(e));
+    const run = await runTap(true, chunks);
+    expect(run.pushed.map(String)).toEqual(events.filter((_, i) => i !== usageIndex));
+  });
+
+  it('passes on the head of a content event as soon as its choices show it is not the usage chunk', async () => {
+    const event = streamEvents().events[1]!;
+    const split = event.indexOf('"delta"');
+    const run = await runTap(true, [Buffer.from(event.slice(0, split)), Buffer.from(`${event.slice(split)}data: [DONE]\n\n`)]);
+    expect(run.pushedAfter).toEqual([split, event.length + 14]);
+    expect(run.output.toString()).toBe(`${event}data: [DONE]\n\n`);
+  });
+
+  it('holds the head of the usage-only chunk until it can tell, then drops all of it', async () => {
+    const { events, usageIndex } = streamEvents();
+    const usageEvent = events[usageIndex]!;
+    const split = usageEvent.indexOf('"usage"');
+    const before = bytesOf(events.slice(0, usageIndex)).length;
+    const chunks = [bytesOf(events.slice(0, usageIndex)), Buffer.from(usageEvent.slice(0, split)), bytesOf([usageEvent.slice(split), ...events.slice(usageIndex + 1)])];
+    const run = await runTap(true, chunks);
+    expect(run.pushedAfter[1]).toBe(before);
+    expect(run.output.equals(withoutUsage(events, usageIndex))).toBe(true);
+  });
+
+  it('keeps a chunk that carries usage next to real choices, and reports its usage', async () => {
+    const events = [
+      `${HEAD}[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":"stop"}],"usage":${USAGE_JSON}}\n\n`,
+      'data: [DONE]\n\n',
+    ];
+    const run = await runTap(true, [bytesOf(events)]);
+    expect(run.output.equals(bytesOf(events))).toBe(true);
+    expect(run.usages).toEqual([USAGE]);
+  });
+
+  it('leaves a stream without a usage chunk unchanged (an upstream that ignores include_usage)', async () => {
+    const { events, usageIndex } = streamEvents();
+    const input = withoutUsage(events, usageIndex);
+    const run = await runTap(true, cut(input, [7, 300, 301, 640]));
+    expect(run.output.equals(input)).toBe(true);
+    expect(run.usages).toEqual([]);
+  });
+
+  it('does not parse chunks whose usage is null', async () => {
+    const { events } = streamEvents();
+    const parse = JSON.parse;
+    let parsed = 0;
+    JSON.parse = ((text: string, reviver?: (key: string, value: unknown) => unknown) => {
+      parsed++;
+      return parse(text, reviver) as unknown;
+    }) as typeof JSON.parse;
+    try {
+      await runTap(true, [bytesOf(events)]);
+    } finally {
+      JSON.parse = parse;
+    }
+    expect(parsed).toBe(1);
+  });
+});
+
+describe('SseTap stream ends', () => {
+  it('adds an error event when the upstream stops before [DONE], closing a partial event first', async () => {
+    const { events } = streamEvents();
+    const partial = events[2]!.slice(0, 40);
+    for (const strip of [false, true]) {
+      const run = await runTap(strip, [bytesOf(events.slice(0, 2)), Buffer.from(partial)]);
+      const text = run.output.toString();
+      expect(text.startsWith(events.slice(0, 2).join(''))).toBe(true);
+      expect(text).toMatch(/event: error\ndata: \{"error":\{"message":"The upstream ended the stream before it was complete\."/);
+      expect(text.endsWith('\n\n')).toBe(true);
+    }
+  });
+
+  it('is not fooled by "data: [DONE]" inside generated text', async () => {
+    const event = `${HEAD}[{"index":0,"delta":{"content":"data: [DONE]"},"logprobs":null,"finish_reason":null}]}\n\n`;
+    const run = await runTap(false, [Buffer.from(event)]);
+    expect(run.output.toString()).toContain('upstream_stream_incomplete');
+  });
+
+  it('handles streams with carriage returns only, ending right after the last \\r', async () => {
+    const { events, usageIndex } = streamEvents('\r');
+    const run = await runTap(true, [bytesOf(events)]);
+    expect(run.output.equals(withoutUsage(events, usageIndex))).toBe(true);
+    expect(run.usages).toEqual([USAGE]);
+    expect(run.output.toString()).not.toContain('event: error');
+  });
+});
+
+describe('event boundaries', () => {
+  it('finds the blank line whatever the line endings, mixed ones included', () => {
+    expect(nextEventEnd(Buffer.from('data: a\n\ndata: b\n\n'), 0)).toBe(9);
+    expect(nextEventEnd(Buffer.from('data: a\r\n\r\ndata: b'), 0)).toBe(11);
+    expect(nextEventEnd(Buffer.from('data: a\r\rdata: b'), 0)).toBe(9);
+    expect(nextEventEnd(Buffer.from('data: a\n\r\ndata: b'), 0)).toBe(10);
+    expect(nextEventEnd(Buffer.from('data: a\r\n\ndata: b'), 0)).toBe(10);
+    expect(nextEventEnd(Buffer.from('data: a\r\ndata: b\r\n'), 0)).toBe(-1);
+  });
+
+  it('waits for the byte after a final \\r, unless the stream has ended', () => {
+    expect(nextEventEnd(Buffer.from('data: a\r\n\r'), 0)).toBe(-1);
+    expect(nextEventEnd(Buffer.from('data: a\r\r'), 0)).toBe(-1);
+    expect(nextEventEnd(Buffer.from('data: a\r\r'), 0, true)).toBe(9);
+  });
+
+  it('finds the end of the last complete event', () => {
+    expect(lastEventEnd(Buffer.from('data: a\n\ndata: b\n\ndata: c'))).toBe(18);
+    expect(lastEventEnd(Buffer.from('data: a\r\n\r\ndata: b\r\n\r\ndata'))).toBe(22);
+    expect(lastEventEnd(Buffer.from('data: a'))).toBe(0);
+  });
+});
+
+const UPSTREAM_KEY = 'sk-upstream-secret-a-0123456789';
+
+async function rawPost(url: string, apiKey: string, body: string): Promise<Buffer> {
+  const res = await request(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body,
+  });
+  expect(res.statusCode).toBe(200);
+  expect(String(res.headers['content-type'])).toMatch(/^text\/event-stream/);
+  return Buffer.from(await res.body.arrayBuffer());
+}
+
+/** The mock numbers its replies and stamps the current second: the only bytes that differ between two calls. */
+const normalise = (text: string): string => text.replace(/"id":"chatcmpl-mock-\d+"/g, '"id":"chatcmpl-mock-N"').replace(/"created":\d+/g, '"created":0');
+
+const isUsageOnly = (event: string): boolean => /"choices":\[\],"usage":\{/.test(event);
+
+describe('client streams through the gateway', () => {
+  let mock: MockUpstream;
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    mock = await startMockUpstream({ apiKeys: [UPSTREAM_KEY], streamChunks: 4 });
+    gateway = await startGateway(testConfig(mock.url));
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await mock.close();
+  });
+
+  const messages = [
+    { role: 'system', content: 'You are terse.' },
+    { role: 'user', content: 'Tell me something about streams' },
+  ];
+
+  it('is byte-identical to the upstream stream when the client asked for usage', async () => {
+    const body = JSON.stringify({ model: 'gpt-4o', messages, stream: true, stream_options: { include_usage: true } });
+    const viaGateway = (await rawPost(`${gateway.baseURL}/chat/completions`, CLIENT_KEY, body)).toString();
+    const forwarded = mock.requests.at(-1)!;
+    expect(forwarded.rawBody).toBe(body);
+    const direct = (await rawPost(`${mock.url}/chat/completions`, UPSTREAM_KEY, forwarded.rawBody)).toString();
+
+    expect(normalise(viaGateway)).toBe(normalise(direct));
+    expect(viaGateway.split('\n\n').filter(isUsageOnly)).toHaveLength(1);
+  });
+
+  it('lacks exactly the usage chunk the gateway added when the client did not ask for usage', async () => {
+    const body = JSON.stringify({ model: 'gpt-4o', messages, stream: true });
+    const viaGateway = (await rawPost(`${gateway.baseURL}/chat/completions`, CLIENT_KEY, body)).toString();
+    const forwarded = mock.requests.at(-1)!;
+    expect(forwarded.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    const direct = (await rawPost(`${mock.url}/chat/completions`, UPSTREAM_KEY, forwarded.rawBody)).toString();
+
+    const events = direct.split(/(?<=\n\n)/);
+    expect(events.filter(isUsageOnly)).toHaveLength(1);
+    expect(normalise(viaGateway)).toBe(normalise(events.filter((e) => !isUsageOnly(e)).join('')));
+    // The `"usage":null` the upstream then puts on every chunk stays: SDKs ignore it.
+    expect(viaGateway).toContain('"usage":null');
+    expect(viaGateway.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+});
+
+describe('an upstream that splits events across network writes', () => {
+  const { events, usageIndex } = streamEvents('\r\n');
+  const input = bytesOf(events);
+  let server: Server;
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    // Writes the stream in pieces cut mid-line, mid-CRLF and mid-JSON, with pauses so they travel apart.
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', async () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const piece of cut(input, [3, 150, 151, 400, 401, 402, 700, input.length - 20, input.length - 2])) {
+          res.write(piece);
+          await delay(5);
+        }
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    gateway = await startGateway(testConfig(`http://127.0.0.1:${port}/v1`));
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('is relayed byte for byte when the client asked for usage, and without the usage chunk otherwise', async () => {
+    const asked = await rawPost(
+      `${gateway.baseURL}/chat/completions`,
+      CLIENT_KEY,
+      JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } }),
+    );
+    expect(asked.equals(input)).toBe(true);
+
+    const quiet = await rawPost(
+      `${gateway.baseURL}/chat/completions`,
+      CLIENT_KEY,
+      JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    );
+    expect(quiet.toString()).toBe(withoutUsage(events, usageIndex).toString());
+
+    const lines = gateway.logs.lines.filter((l) => l.msg === 'POST /v1/chat/completions');
+    expect(lines.map((l) => l.tokens)).toEqual([USAGE, USAGE]);
+  });
+});
