@@ -6,7 +6,7 @@ import { ClientKeyring } from './auth/client-keys.js';
 import { requireClientKey } from './auth/plugin.js';
 import { Catalog, readCatalogFile } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { clientErrorHandler, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
 import { Forwarder } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
@@ -53,6 +53,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.timeouts.clientBodyMs,
+    // Node enforces requestTimeout only when it sweeps its connections (every 30 s by default).
+    http: { connectionsCheckingInterval: Math.min(1_000, config.timeouts.clientBodyMs) },
+    clientErrorHandler,
     return503OnClosing: true,
   });
 
