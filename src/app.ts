@@ -53,8 +53,13 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.timeouts.clientBodyMs,
-    // Node enforces requestTimeout only when it sweeps its connections (every 30 s by default).
-    http: { connectionsCheckingInterval: Math.min(1_000, config.timeouts.clientBodyMs) },
+    // Node enforces these only when it sweeps its connections (every 30 s by default), and would take a
+    // headersTimeout (60 s by default) longer than requestTimeout as the limit for the whole request.
+    http: {
+      requestTimeout: config.timeouts.clientBodyMs,
+      headersTimeout: Math.min(60_000, config.timeouts.clientBodyMs),
+      connectionsCheckingInterval: Math.min(1_000, config.timeouts.clientBodyMs),
+    },
     clientErrorHandler,
     return503OnClosing: true,
   });
