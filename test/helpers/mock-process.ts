@@ -10,12 +10,15 @@ export interface MockProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `src/mock/main.ts --port 0 ...args` and resolves once it prints its URL. */
-export async function startMockProcess(args: string[] = []): Promise<MockProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/mock/main.ts', '--port', '0', ...args], {
+/**
+ * Starts `src/mock/main.ts --port 0 ...args` (or another script that prints the same line, such as
+ * test/helpers/gated-mock.ts) and resolves once it prints its URL. Its standard input stays open.
+ */
+export async function startMockProcess(args: string[] = ['--port', '0'], script = 'src/mock/main.ts'): Promise<MockProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';

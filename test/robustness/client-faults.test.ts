@@ -87,7 +87,7 @@ describe('client faults', () => {
       // Streams of 400 chunks 25 ms apart (10 s): any upstream request the gateway fails to abort keeps
       // its socket open well past the checks below. The upstream runs in its own process, so every
       // socket counted here is the gateway's (or this test's client's).
-      mock = await startMockProcess(['--stream-chunks', '400', '--chunk-delay-ms', '25']);
+      mock = await startMockProcess(['--port', '0', '--stream-chunks', '400', '--chunk-delay-ms', '25']);
       gateway = await startGateway(testConfig(mock.url, { logLevel: 'warn' }));
       const server = gateway.app.server;
       // Warm up: one plain request leaves one idle keep-alive socket to the upstream, as in steady state.

@@ -6,8 +6,9 @@ import { startMockProcess, type MockProcess } from '../helpers/mock-process.js';
 
 const STREAMS = 1_000;
 const PIECES = 20;
-/** 20 pieces 250 ms apart: each stream lasts about 5 s, so all of them are open at once. */
-const CHUNK_DELAY_MS = 250;
+const CHUNK_DELAY_MS = 50;
+/** Generous: on an idle 2-core machine every stream has begun within about 3 s. */
+const BEGIN_WITHIN_MS = 45_000;
 const PROMPT = 'the quick brown fox jumps over the lazy dog';
 const REPLY = `Echo: ${PROMPT}`;
 
@@ -27,8 +28,8 @@ function memoryKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(match[1]);
 }
 
-/** Reads one streamed chat with raw HTTP, counting its SSE events. */
-async function oneStream(dispatcher: Agent, url: string): Promise<StreamOutcome> {
+/** Reads one streamed chat with raw HTTP, counting its SSE events; calls `begun` at its first bytes. */
+async function oneStream(dispatcher: Agent, url: string, begun: () => void): Promise<StreamOutcome> {
   const response = await request(`${url}/v1/chat/completions`, {
     method: 'POST',
     dispatcher,
@@ -40,7 +41,10 @@ async function oneStream(dispatcher: Agent, url: string): Promise<StreamOutcome>
   const outcome: StreamOutcome = { status: response.statusCode, text: '', chunks: 0, done: false, firstByteAt: 0, endedAt: 0 };
   let pending = '';
   for await (const data of response.body) {
-    if (outcome.firstByteAt === 0) outcome.firstByteAt = performance.now();
+    if (outcome.firstByteAt === 0) {
+      outcome.firstByteAt = performance.now();
+      begun();
+    }
     pending += (data as Buffer).toString('utf8');
     let end = pending.indexOf('\n\n');
     while (end >= 0) {
@@ -68,11 +72,12 @@ describe(`${STREAMS} concurrent streams through one gateway process`, () => {
   const dispatcher = new Agent({ connections: STREAMS, keepAliveTimeout: 10_000 });
   beforeAll(async () => {
     // The upstream runs in its own process too, so neither it nor this client weighs on the gateway's.
-    mock = await startMockProcess(['--stream-chunks', String(PIECES), '--chunk-delay-ms', String(CHUNK_DELAY_MS)]);
+    // Its streams send all but their last chunk, then wait for the word: every stream is open at once.
+    mock = await startMockProcess([String(PIECES), String(CHUNK_DELAY_MS)], 'test/helpers/gated-mock.ts');
     gateway = await startGatewayProcess(testConfig(mock.url));
   });
   afterAll(async () => {
-    await dispatcher.close();
+    await dispatcher.destroy();
     await gateway?.stop();
     await mock?.stop();
   });
@@ -81,11 +86,26 @@ describe(`${STREAMS} concurrent streams through one gateway process`, () => {
     const pid = gateway.child.pid!;
     const rssBeforeKb = memoryKb(pid, 'VmRSS');
     let sampledPeakKb = rssBeforeKb;
+    let openAtOnceKb = 0;
     const sampler = setInterval(() => (sampledPeakKb = Math.max(sampledPeakKb, memoryKb(pid, 'VmRSS'))), 100);
     const started = performance.now();
+    let begunCount = 0;
+    let allBegun!: () => void;
+    const everyStreamBegun = new Promise<void>((resolve) => (allBegun = resolve));
+    const begun = (): void => {
+      if (++begunCount === STREAMS) allBegun();
+    };
     let outcomes: StreamOutcome[];
     try {
-      outcomes = await Promise.all(Array.from({ length: STREAMS }, () => oneStream(dispatcher, gateway.url)));
+      const pending = Promise.all(Array.from({ length: STREAMS }, () => oneStream(dispatcher, gateway.url, begun)));
+      // A stream that fails before it begins rejects `pending` at once rather than leaving this to time out.
+      const tooLong = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`only ${begunCount} of ${STREAMS} streams had begun after ${BEGIN_WITHIN_MS} ms`)), BEGIN_WITHIN_MS).unref(),
+      );
+      await Promise.race([everyStreamBegun, pending, tooLong]);
+      openAtOnceKb = memoryKb(pid, 'VmRSS');
+      mock.child.stdin!.write('release\n');
+      outcomes = await pending;
     } finally {
       clearInterval(sampler);
     }
@@ -102,7 +122,8 @@ describe(`${STREAMS} concurrent streams through one gateway process`, () => {
     console.log(
       `load: ${STREAMS} concurrent streams x ${PIECES + 2} chunks in ${Math.round(elapsedMs)} ms; ` +
         `at most ${maxOpen} open at once; failed: ${failed.length}; ` +
-        `gateway RSS before ${Math.round(rssBeforeKb / 1024)} MiB, peak (VmHWM) ${Math.round(peakKb / 1024)} MiB, sampled peak ${Math.round(sampledPeakKb / 1024)} MiB`,
+        `gateway RSS before ${Math.round(rssBeforeKb / 1024)} MiB, with all ${STREAMS} open ${Math.round(openAtOnceKb / 1024)} MiB, ` +
+        `peak (VmHWM) ${Math.round(peakKb / 1024)} MiB, sampled peak ${Math.round(sampledPeakKb / 1024)} MiB`,
     );
     expect(failed.slice(0, 3)).toEqual([]);
     expect(maxOpen).toBe(STREAMS);
