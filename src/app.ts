@@ -8,7 +8,7 @@ import { Catalog, readCatalogFile } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import { registerMetricsRoute, requestRecorder } from './metrics/plugin.js';
 import { CLIENT_CLOSED_REQUEST, disabledMetrics, PrometheusMetrics, type GatewayMetrics } from './metrics/registry.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { clientErrorHandler, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
 import { Forwarder } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
@@ -61,6 +61,14 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.timeouts.clientBodyMs,
+    // Node enforces these only when it sweeps its connections (every 30 s by default), and would take a
+    // headersTimeout (60 s by default) longer than requestTimeout as the limit for the whole request.
+    http: {
+      requestTimeout: config.timeouts.clientBodyMs,
+      headersTimeout: Math.min(60_000, config.timeouts.clientBodyMs),
+      connectionsCheckingInterval: Math.min(1_000, config.timeouts.clientBodyMs),
+    },
+    clientErrorHandler,
     return503OnClosing: true,
   });
 

@@ -60,8 +60,13 @@ export const modelNotAllowed = (model: string): GatewayError =>
     code: 'model_not_allowed',
   });
 
+/** Client-sent text quoted in an error message, cut short so that a huge value is not echoed back. */
+export function quoted(text: string, max = 200): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
+}
+
 export const modelNotFound = (model: string): GatewayError =>
-  new GatewayError(404, 'invalid_request_error', `The model '${model}' does not exist or you do not have access to it.`, {
+  new GatewayError(404, 'invalid_request_error', `The model '${quoted(model)}' does not exist or you do not have access to it.`, {
     param: 'model',
     code: 'model_not_found',
   });

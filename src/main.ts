@@ -1,6 +1,11 @@
 import { buildApp } from './app.js';
 import { ConfigError, defaultConfigPath, loadConfigFile } from './config/load.js';
 
+/** How often, while draining, connections left idle by a finished request are closed. */
+const IDLE_SWEEP_MS = 100;
+/** How long the process may take to exit once closed (or, after drainMs, to close). */
+const EXIT_GRACE_MS = 2_000;
+
 /** The gateway process: config, listen, signals. */
 async function main(): Promise<void> {
   const configPath = defaultConfigPath();
@@ -15,18 +20,31 @@ async function main(): Promise<void> {
     stopping = true;
     app.services.draining = true;
     app.log.info({ signal, drainMs: config.shutdown.drainMs }, 'shutting down: no new connections, finishing requests in flight');
+    // A keep-alive connection whose request has finished would otherwise sit idle until drainMs is over.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
+    sweep.unref();
     const deadline = setTimeout(() => {
       app.log.warn('drain time is over: closing the connections still open');
       app.server.closeAllConnections();
+      // Should an onClose hook (Redis, say) hang, the process still goes.
+      setTimeout(() => {
+        app.log.error('shutdown did not finish in time: exiting');
+        process.exit(1);
+      }, EXIT_GRACE_MS).unref();
     }, config.shutdown.drainMs);
     deadline.unref();
     try {
       await app.close();
+      app.log.info('gateway stopped');
       process.exitCode = 0;
     } catch (err) {
       app.log.error({ err }, 'shutdown failed');
       process.exitCode = 1;
     }
+    clearInterval(sweep);
+    clearTimeout(deadline);
+    // Everything is closed; a stray handle left behind must not keep the process alive.
+    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

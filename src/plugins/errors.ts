@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError } from '../errors.js';
 
@@ -33,4 +35,36 @@ function toGatewayError(error: FastifyError): GatewayError {
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return new GatewayError(status, 'invalid_request_error', error.message, { code: error.code ?? null });
   return new GatewayError(500, 'server_error', 'The gateway failed to handle this request.', { code: 'internal_error' });
+}
+
+/**
+ * Fastify's `clientErrorHandler`: answers what Node's HTTP parser refuses before any route runs (broken
+ * framing, oversized headers, a request not received within `timeouts.clientBodyMs`) in OpenAI's envelope
+ * rather than Fastify's own shape, then closes the connection.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let code = 'invalid_http_request';
+  let message = 'The request is not valid HTTP/1.1.';
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    code = 'request_timeout';
+    message = `The request was not received in full within ${this.server.requestTimeout} ms.`;
+  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    code = 'request_headers_too_large';
+    message = 'The request headers are larger than this gateway accepts.';
+  }
+  this.log.debug({ err: error }, 'client error');
+  // As Node does: no answer when a response on this connection has already begun, it would corrupt it.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) {
+    const body = JSON.stringify(new GatewayError(status, 'invalid_request_error', message, { code }).toJSON());
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { badGateway, gatewayTimeout } from '../errors.js';
+import { badGateway, GatewayError, gatewayTimeout } from '../errors.js';
 import { coolDown, failureForStatus, type FailureReason, type HealthOptions } from '../routing/health.js';
 import type { Account, UpstreamPool } from '../routing/pool.js';
 import { JsonUsageTap } from './json-tap.js';
@@ -119,7 +119,7 @@ export class Forwarder {
         request.gateway.upstreamMs += performance.now() - startedAt;
         reply.header('x-gateway-account', account.name);
         copyHeaders(reply, response.headers);
-        return reply.code(response.statusCode).send(this.scrubber.scrub(text));
+        return this.sendUpstreamError(reply, response.statusCode, text);
       }
 
       target.onServed?.(account);
@@ -133,7 +133,20 @@ export class Forwarder {
       throw badGateway(`The upstream could not be reached (${failed.error?.message ?? 'unknown error'}).`);
     }
     copyHeaders(reply, failed.headers!);
-    return reply.code(failed.status).send(this.scrubber.scrub(failed.body ?? ''));
+    return this.sendUpstreamError(reply, failed.status, failed.body ?? '');
+  }
+
+  /**
+   * Passes an upstream error on with its status, keys masked. A body that is not a JSON object (an HTML
+   * page from a proxy in front of the upstream, an empty body) is replaced by OpenAI's envelope, so the
+   * SDKs raise with a readable message instead of a page of markup.
+   */
+  private sendUpstreamError(reply: FastifyReply, status: number, text: string): FastifyReply {
+    if (isJsonObject(text)) return reply.code(status).send(this.scrubber.scrub(text));
+    const error = new GatewayError(status, status >= 500 ? 'server_error' : 'invalid_request_error', `The upstream returned ${status} with a body that is not JSON.`, {
+      code: 'upstream_error',
+    });
+    return reply.code(status).type('application/json; charset=utf-8').send(error.toJSON());
   }
 
   private relay(
@@ -181,7 +194,16 @@ export class Forwarder {
     const contentLength = header(response.headers, 'content-length');
     if (contentLength !== undefined) reply.header('content-length', contentLength);
     const tap = new JsonUsageTap(onUsage);
-    body.on('error', (err) => tap.destroy(err));
+    body.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return tap.destroy(err);
+      this.log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream response failed');
+      // Answered in the envelope when no byte has reached the client yet; otherwise its connection is cut.
+      tap.destroy(
+        err.code === 'UND_ERR_BODY_TIMEOUT'
+          ? gatewayTimeout(`The upstream response was silent for ${this.options.streamIdleMs} ms.`)
+          : new GatewayError(502, 'server_error', 'The upstream response failed before it was complete.', { code: 'upstream_response_failed' }),
+      );
+    });
     body.pipe(tap);
     return reply.send(tap);
   }
@@ -222,6 +244,15 @@ function copyHeaders(reply: FastifyReply, headers: Dispatcher.ResponseData['head
   for (const name of PASSED_HEADERS) {
     const value = header(headers, name);
     if (value !== undefined) reply.header(name, value);
+  }
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  } catch {
+    return false;
   }
 }
 
