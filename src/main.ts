@@ -14,11 +14,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.services.draining = true;
-    app.log.info({ signal, drainMs: config.shutdown.drainMs }, 'shutting down: no new connections, finishing requests in flight');
+    const { drainMs } = app.services.config.shutdown;
+    app.log.info({ signal, drainMs }, 'shutting down: no new connections, finishing requests in flight');
     const deadline = setTimeout(() => {
       app.log.warn('drain time is over: closing the connections still open');
       app.server.closeAllConnections();
-    }, config.shutdown.drainMs);
+    }, drainMs);
     deadline.unref();
     try {
       await app.close();
@@ -30,8 +31,17 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  // SIGHUP's default action ends a process; the gateway keeps serving instead.
-  process.on('SIGHUP', () => app.log.info('SIGHUP received'));
+  // SIGHUP reloads the config file. (Its default action would end the process: never let it.)
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    app.log.info({ config: configPath }, 'SIGHUP received: reloading the config');
+    try {
+      app.services.reload(loadConfigFile(configPath));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      app.log.error({ err: message }, 'config reload failed: still serving with the previous config');
+    }
+  });
 }
 
 main().catch((err: unknown) => {
