@@ -76,12 +76,14 @@ export class StickySelector implements AccountSelector {
     } catch {
       // Redis is down, slow or behind an open breaker (it logs that, once): route as it would have.
       this.onResult?.('fallback');
-      return this.selection(key, candidate);
+      return this.selection(key, candidate, candidate.name);
     }
 
     let account = candidate;
     let result: StickyResult = 'new';
+    let stored = candidate.name;
     if (pinned !== null) {
+      stored = pinned;
       const found = pool.account(pinned);
       if (found !== undefined && found.isHealthy(now)) {
         account = found;
@@ -90,20 +92,24 @@ export class StickySelector implements AccountSelector {
         // The pinned account is cooling down or left the config: move to a healthy one. When none is healthy,
         // the candidate is the account that recovers first, and the pin follows whichever account serves.
         result = 'repinned';
-        if (candidate.isHealthy(now)) this.repin(key, candidate);
+        if (candidate.isHealthy(now)) {
+          this.repin(key, candidate);
+          stored = candidate.name;
+        }
       }
     }
     this.local?.set(key, account.name, ttl);
     this.onResult?.(result);
-    return this.selection(key, account);
+    return this.selection(key, account, stored);
   }
 
-  private selection(key: string, account: Account): Selection {
+  /** `stored` is the account the store now pins the conversation to. */
+  private selection(key: string, account: Account, stored: string): Selection {
     return {
       account,
       onServed: (served) => {
         // A failover answered from another account: the conversation stays there from now on.
-        if (served !== account) this.repin(key, served);
+        if (served.name !== stored) this.repin(key, served);
       },
     };
   }
