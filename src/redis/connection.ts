@@ -103,7 +103,13 @@ export class RedisConnection {
           reject(error);
         });
       }, this.timeoutMs);
-      command(this.client).then(
+      let reply: Promise<T>;
+      try {
+        reply = command(this.client);
+      } catch (err) {
+        reply = Promise.reject(err as Error);
+      }
+      reply.then(
         (value) => {
           if (settled) return;
           settled = true;

@@ -98,7 +98,7 @@ export class StickySelector implements AccountSelector {
         }
       }
     }
-    this.local?.set(key, account.name, ttl);
+    if (account !== remembered) this.local?.set(key, account.name, ttl); // (a remembered pin was refreshed by get)
     this.onResult?.(result);
     return this.selection(key, account, stored);
   }
