@@ -21,6 +21,12 @@ const KEY_OF: Record<string, string> = Object.fromEntries(ACCOUNTS.map((a) => [a
 const BETA_KEY = 'gw-test-key-beta';
 const COOLDOWN_MS = 300;
 const OUTAGE = 'redis unavailable: routing without it until it is back';
+/**
+ * For the tests about pinning rather than about slow Redis: a busy test machine can stall a process for longer
+ * than the 50 ms default, and a gateway that gives up on Redis routes by hash, which these tests would see as
+ * a conversation that moved. The tests of a slow Redis keep the default.
+ */
+const PATIENT_MS = 1_000;
 const RECOVERY = 'redis available again';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -93,7 +99,7 @@ const modes: { name: string; gateways: number; start(): Promise<Backend> }[] = [
     gateways: 2,
     start: async () => {
       const server = await startRedis();
-      return { redis: { url: server.url }, stop: () => server.stop() };
+      return { redis: { url: server.url, timeoutMs: PATIENT_MS }, stop: () => server.stop() };
     },
   },
   {
@@ -101,7 +107,7 @@ const modes: { name: string; gateways: number; start(): Promise<Backend> }[] = [
     gateways: 2,
     start: async () => {
       const cluster = await startRedisCluster(3);
-      return { redis: { cluster: cluster.urls }, stop: () => cluster.stop() };
+      return { redis: { cluster: cluster.urls, timeoutMs: PATIENT_MS }, stop: () => cluster.stop() };
     },
   },
 ];
@@ -123,6 +129,8 @@ describe.each(modes)('sticky conversations on $name', ({ gateways: gatewayCount,
   });
   afterEach(() => {
     mock.fault = undefined;
+    // A failed test must not leave an account resting for the tests after it.
+    for (const g of gateways) for (const account of g.app.services.router.pools[0]!.accounts) account.coolingUntil = 0;
   });
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.close()));
@@ -186,7 +194,6 @@ describe.each(modes)('sticky conversations on $name', ({ gateways: gatewayCount,
     // Cooled down far longer than a 5xx: still resting after the short cool-down has passed.
     await sleep(COOLDOWN_MS + 100);
     expect(via(0).app.services.router.poolFor('gpt-4o')!.account(before)!.isHealthy(Date.now())).toBe(false);
-    via(0).app.services.router.poolFor('gpt-4o')!.account(before)!.coolingUntil = 0; // heal it for the tests that follow
   });
 
   it("keeps client A's pin invisible to client B sending the same conversation id", async () => {
@@ -230,7 +237,7 @@ describe('sticky conversations across two gateway processes sharing one Redis', 
 
   beforeAll(async () => {
     [mock, redis] = await Promise.all([startMockUpstream(), startRedis()]);
-    const config = gatewayConfig(mock.url, { redis: { url: redis.url } });
+    const config = gatewayConfig(mock.url, { redis: { url: redis.url, timeoutMs: PATIENT_MS } });
     processes = await Promise.all([startGatewayProcess(config), startGatewayProcess(config)]);
     await Promise.all(processes.map((p) => p.waitForOutput(/"msg":"redis connected"/)));
   });
@@ -272,8 +279,8 @@ describe('sticky conversations through Redis outages', () => {
     await mock.close();
   });
 
-  async function twoGateways(redis: RedisServer, extra: Partial<GatewayConfigInput> = {}): Promise<RunningGateway[]> {
-    const config = gatewayConfig(mock.url, { redis: { url: redis.url, breakerMs: 300 }, ...extra });
+  async function twoGateways(redis: RedisServer, timeoutMs?: number): Promise<RunningGateway[]> {
+    const config = gatewayConfig(mock.url, { redis: { url: redis.url, breakerMs: 300, ...(timeoutMs === undefined ? {} : { timeoutMs }) } });
     const gateways = await Promise.all([startGateway(config), startGateway(config)]);
     await vi.waitFor(() => expect(gateways.every((g) => g.app.services.redis!.ready)).toBe(true), { timeout: 10_000, interval: 20 });
     return gateways;
@@ -299,7 +306,8 @@ describe('sticky conversations through Redis outages', () => {
 
   it('costs no request when Redis is killed mid-run, logs the outage once, and shares pins again once Redis is back', async () => {
     const redis = await startRedis();
-    const gateways = await twoGateways(redis);
+    // A killed Redis fails commands at once, whatever the timeout: see the paused test for slow ones.
+    const gateways = await twoGateways(redis, PATIENT_MS);
     try {
       const kept = 'conv-outage-kept';
       const moved = 'conv-outage-moved';
@@ -361,19 +369,21 @@ describe('sticky conversations through Redis outages', () => {
 
   it('keeps serving while Redis is paused: no request waits on it longer than redis.timeoutMs', async () => {
     const redis = await startRedis();
-    const gateways = await twoGateways(redis, {});
+    const timeoutMs = 150; // a few milliseconds, yet more than a busy test machine stalls for
+    const gateways = await twoGateways(redis, timeoutMs);
     try {
       const id = 'conv-paused';
       const account = await ask(gateways[0]!, id);
-      await sendCommand(redis.port, 'CLIENT PAUSE 1500 ALL');
+      await sendCommand(redis.port, 'CLIENT PAUSE 3000 ALL');
       const latencies: number[] = [];
       for (let i = 0; i < 30; i++) {
         const started = performance.now();
         expect(await ask(gateways[i % 2]!, id)).toBe(account);
         latencies.push(performance.now() - started);
       }
-      // redis.timeoutMs is 50 ms by default; the pause lasts 1500 ms.
-      expect(Math.max(...latencies)).toBeLessThan(400);
+      // Not one request waited for the paused Redis (3 s): at most the timeout, then the breaker answers at once.
+      // (The bound is loose only for busy test machines.)
+      expect(Math.max(...latencies)).toBeLessThan(timeoutMs + 1_000);
       for (const g of gateways) expect(count(g.logs.lines, OUTAGE)).toBe(1);
       // Once the pause is over, the breaker lets a request probe Redis, and Redis is used again.
       await vi.waitFor(
@@ -381,7 +391,7 @@ describe('sticky conversations through Redis outages', () => {
           for (const g of gateways) expect(await ask(g, id)).toBe(account);
           expect(gateways.map((g) => count(g.logs.lines, RECOVERY))).toEqual([1, 1]);
         },
-        { timeout: 5_000, interval: 50 },
+        { timeout: 8_000, interval: 50 },
       );
       for (const g of gateways) expect(count(g.logs.lines, OUTAGE)).toBe(1);
     } finally {
@@ -393,7 +403,7 @@ describe('sticky conversations through Redis outages', () => {
   it('starts and serves while Redis is down, and pins through Redis once it is up', async () => {
     const redis = await startRedis();
     await redis.stop();
-    const gateway = await startGateway(gatewayConfig(mock.url, { redis: { url: redis.url } }));
+    const gateway = await startGateway(gatewayConfig(mock.url, { redis: { url: redis.url, timeoutMs: PATIENT_MS } }));
     try {
       const id = 'conv-cold-start';
       const first = await ask(gateway, id);
