@@ -85,7 +85,8 @@ export class StickySelector implements AccountSelector {
     if (pinned !== null) {
       stored = pinned;
       const found = pool.account(pinned);
-      if (found !== undefined && found.isHealthy(now)) {
+      // (When every account is cooling down, the candidate is the one that recovers first: it may be the pin.)
+      if (found !== undefined && (found === candidate || found.isHealthy(now))) {
         account = found;
         result = 'hit';
       } else {

@@ -147,6 +147,15 @@ describe('StickySelector', () => {
     expect(await store.pin(key, 'x', TTL)).toBe(soonest.name);
   });
 
+  it('keeps a conversation on its account, as a hit, when that account is the pool\'s only one and it is cooling down', async () => {
+    const pool = makePool({ only: 1 });
+    const { selector, results } = setup();
+    const first = (await select(selector, pool, alpha, 'conv-single')).account;
+    first.coolingUntil = Date.now() + 60_000;
+    expect((await select(selector, pool, alpha, 'conv-single')).account).toBe(first);
+    expect(results).toEqual(['new', 'hit']);
+  });
+
   it('falls back to the hash choice when the store fails, without throwing', async () => {
     const pool = makePool();
     const { selector, results } = setup(failingStore);
