@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
-import { ClientKeyring } from './auth/client-keys.js';
+import type { ClientKeyring } from './auth/client-keys.js';
 import { requireClientKey } from './auth/plugin.js';
-import { Catalog, readCatalogFile } from './catalog/catalog.js';
+import type { Catalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import { registerMetricsRoute, requestRecorder } from './metrics/plugin.js';
 import { CLIENT_CLOSED_REQUEST, disabledMetrics, PrometheusMetrics, type GatewayMetrics } from './metrics/registry.js';
@@ -13,23 +13,40 @@ import { registerJsonBody } from './plugins/json-body.js';
 import { Forwarder } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
 import type { Usage } from './proxy/usage.js';
+import { createRedisConnection, type RedisConnection } from './redis/connection.js';
+import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { healthRoute } from './routes/health.js';
 import { imagesGenerationsRoute } from './routes/images-generations.js';
 import { modelsRoute } from './routes/models.js';
-import { UpstreamRouter } from './routing/pool.js';
-import { WeightedSelector, type AccountSelector } from './routing/selector.js';
+import type { UpstreamRouter } from './routing/pool.js';
+import type { AccountSelector } from './routing/selector.js';
+import { StickySelector, type StickyResult } from './routing/sticky-selector.js';
+import { MemoryStickyStore } from './routing/sticky/memory-store.js';
+import { RedisStickyStore } from './routing/sticky/redis-store.js';
 
 export interface Services {
-  readonly config: GatewayConfig;
-  readonly catalog: Catalog;
-  readonly keyring: ClientKeyring;
-  readonly router: UpstreamRouter;
+  /**
+   * The config and what is built from it. A reload replaces them together, between two requests: read them
+   * when a request needs them (not once at start-up), and a request keeps the objects it has already read.
+   */
+  config: GatewayConfig;
+  catalog: Catalog;
+  keyring: ClientKeyring;
+  router: UpstreamRouter;
   readonly forwarder: Forwarder;
   readonly selector: AccountSelector;
   /** Prometheus counters; a no-op when `metrics.enabled` is false. */
   readonly metrics: GatewayMetrics;
+  /** The shared Redis connection (behind its circuit breaker) when `redis` is configured. */
+  readonly redis: RedisConnection | undefined;
+  /**
+   * Applies a new config without a restart: accounts, weights, client keys, models, timeouts, retries, the
+   * pin TTL. Settings that need a restart are logged and left as they are. Throws, changing nothing, when
+   * the new config cannot be built.
+   */
+  reload(config: GatewayConfig): void;
   /** Set while shutting down: health checks fail so load balancers stop sending traffic. */
   draining: boolean;
 }
@@ -46,6 +63,8 @@ const NO_USAGE: Readonly<Usage> = Object.freeze({ prompt: 0, completion: 0, cach
 export interface BuildOptions {
   /** Where log lines go; standard output by default. */
   logStream?: DestinationStream;
+  /** Told how each request with `X-Conversation-Id` was routed (for metrics). */
+  onStickyResult?: (result: StickyResult) => void;
 }
 
 /** Builds a gateway from a validated config, without listening, so tests can build as many as they like. */
@@ -72,29 +91,58 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     return503OnClosing: true,
   });
 
-  const catalog = new Catalog([...readCatalogFile(config.catalogFile), ...config.models]);
-  const keyring = new ClientKeyring(config.clientKeys);
-  const router = new UpstreamRouter(config.upstreams);
+  const { catalog, keyring, router } = buildRouting(config);
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connect: { timeout: 10_000 } });
   const prometheus = config.metrics.enabled
     ? new PrometheusMetrics(config.upstreams.flatMap((u) => u.accounts.map((a) => a.name)))
     : undefined;
   const metrics: GatewayMetrics = prometheus ?? disabledMetrics;
-  const forwarder = new Forwarder(
-    dispatcher,
-    {
-      upstreamMs: config.timeouts.upstreamMs,
-      streamIdleMs: config.timeouts.streamIdleMs,
-      maxAttempts: config.retry.maxAttempts,
-      cooldownMs: config.health.cooldownMs,
-      badKeyCooldownMs: config.health.badKeyCooldownMs,
+  const forwarder = new Forwarder(dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
+    onUpstreamFailure: (account, reason) => metrics.upstreamFailure(account.name, reason),
+  });
+  // Connects in the background: a gateway starts and serves while Redis is down.
+  const redis = config.redis === undefined ? undefined : createRedisConnection(config.redis, app.log);
+  const selector = new StickySelector({
+    store: redis === undefined ? new MemoryStickyStore(config.sticky.maxEntries) : new RedisStickyStore(redis),
+    local: redis === undefined ? undefined : new MemoryStickyStore(config.sticky.maxEntries),
+    ttlSeconds: config.sticky.ttlSeconds,
+    onResult: (result: StickyResult) => {
+      metrics.stickyRouting(result);
+      options.onStickyResult?.(result);
     },
-    new SecretScrubber(router.secrets()),
-    app.log,
-    { onUpstreamFailure: (account, reason) => metrics.upstreamFailure(account.name, reason) },
-  );
-  const selector: AccountSelector = new WeightedSelector();
-  app.decorate('services', { config, catalog, keyring, router, forwarder, selector, metrics, draining: false });
+  });
+
+  const services: Services = {
+    config,
+    catalog,
+    keyring,
+    router,
+    forwarder,
+    selector,
+    redis,
+    metrics,
+    draining: false,
+    reload(next: GatewayConfig): void {
+      const routing = buildRouting(next);
+      carryOverHealth(services.router, routing.router);
+      const secrets = [...new Set([...routing.router.secrets(), ...services.router.secrets()])].sort((a, b) => b.length - a.length);
+      const restart = restartOnlyChanges(services.config, next);
+      // Everything is built: swap it in at once.
+      forwarder.update(forwardOptions(next), new SecretScrubber(secrets));
+      selector.ttlSeconds = next.sticky.ttlSeconds;
+      services.config = next;
+      services.catalog = routing.catalog;
+      services.keyring = routing.keyring;
+      services.router = routing.router;
+      app.log.level = next.logLevel;
+      if (restart.length > 0) app.log.warn({ settings: restart }, 'config reloaded, but these settings only change on a restart');
+      app.log.info(
+        { upstreams: next.upstreams.map((u) => ({ name: u.name, accounts: u.accounts.map((a) => a.name) })), clientKeys: next.clientKeys.length },
+        'config reloaded',
+      );
+    },
+  };
+  app.decorate('services', services);
 
   const recordMetrics = prometheus === undefined ? undefined : requestRecorder(prometheus, config.metrics);
   /** Writes the one log line of a request and counts it, once, whether its response ended or was cut. */
@@ -137,7 +185,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
   await app.register(async (v1) => {
-    requireClientKey(v1, keyring, config.allowUnauthenticated);
+    requireClientKey(v1, services);
     await v1.register(chatCompletionsRoute);
     await v1.register(imagesGenerationsRoute);
     await v1.register(modelsRoute);
@@ -145,6 +193,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   app.addHook('onClose', async () => {
     await selector.close();
+    await redis?.close();
     await dispatcher.close();
   });
   return app;

@@ -19,7 +19,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.services.draining = true;
-    app.log.info({ signal, drainMs: config.shutdown.drainMs }, 'shutting down: no new connections, finishing requests in flight');
+    const { drainMs } = app.services.config.shutdown;
+    app.log.info({ signal, drainMs }, 'shutting down: no new connections, finishing requests in flight');
     // A keep-alive connection whose request has finished would otherwise sit idle until drainMs is over.
     const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
     sweep.unref();
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
         app.log.error('shutdown did not finish in time: exiting');
         process.exit(1);
       }, EXIT_GRACE_MS).unref();
-    }, config.shutdown.drainMs);
+    }, drainMs);
     deadline.unref();
     try {
       await app.close();
@@ -48,8 +49,17 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  // SIGHUP's default action ends a process; the gateway keeps serving instead.
-  process.on('SIGHUP', () => app.log.info('SIGHUP received'));
+  // SIGHUP reloads the config file. (Its default action would end the process: never let it.)
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    app.log.info({ config: configPath }, 'SIGHUP received: reloading the config');
+    try {
+      app.services.reload(loadConfigFile(configPath));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      app.log.error({ err: message }, 'config reload failed: still serving with the previous config');
+    }
+  });
 }
 
 main().catch((err: unknown) => {

@@ -2,12 +2,20 @@ import type { FastifyInstance } from 'fastify';
 import { invalidApiKey } from '../errors.js';
 import { ANONYMOUS, bearerToken, type ClientKeyring } from './client-keys.js';
 
+/** Where the keys come from; read per request, so a config reload takes effect at once. */
+export interface KeySource {
+  readonly keyring: ClientKeyring;
+  readonly config: { readonly allowUnauthenticated: boolean };
+}
+
 /**
  * Identifies the client of every request in this scope before its body is read, so a missing or unknown
  * key is refused (401) ahead of any other check.
  */
-export function requireClientKey(app: FastifyInstance, keyring: ClientKeyring, allowUnauthenticated: boolean): void {
+export function requireClientKey(app: FastifyInstance, source: KeySource): void {
   app.addHook('onRequest', async (request) => {
+    const { keyring } = source;
+    const { allowUnauthenticated } = source.config;
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) {
       if (allowUnauthenticated) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type GatewayConfig } from './schema.js';
+import { configSchema, redisFromUrl, type GatewayConfig } from './schema.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -44,7 +44,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid PORT: ${env.PORT}`);
     config.listen.port = port;
   }
-  if (config.redis === undefined && env.REDIS_URL) config.redis = { url: env.REDIS_URL };
+  if (config.redis === undefined && env.REDIS_URL) config.redis = redisFromUrl(env.REDIS_URL);
   return config;
 }
 

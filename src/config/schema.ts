@@ -50,15 +50,38 @@ const catalogEntrySchema = z.strictObject({
   maxImagesPerRequest: positiveInt.optional(),
 });
 
-const redisSchema = z.union([
-  z.strictObject({ url: z.string().min(1) }),
-  z.strictObject({ cluster: z.array(z.string().min(1)).min(1) }),
+/** Settings every Redis variant shares. */
+const redisCommon = {
+  /**
+   * Longest a request waits on Redis before it is routed without it. Redis answers in well under a
+   * millisecond on a local network, so 50 ms is only ever spent on a Redis that is in trouble.
+   */
+  timeoutMs: positiveInt.default(50),
+  /** After a failed or slow command, how long Redis is not asked at all (the circuit breaker) before one try. */
+  breakerMs: positiveInt.default(2_000),
+  /** Put before every key the gateway writes, so several gateways (or other apps) can share one Redis. */
+  keyPrefix: z.string().default('gw:'),
+};
+
+const redisUrlSchema = z.strictObject({ url: z.string().min(1), ...redisCommon });
+
+export const redisSchema = z.union([
+  redisUrlSchema,
+  /** Startup nodes of a Redis Cluster; the rest of the cluster is discovered from them. */
+  z.strictObject({ cluster: z.array(z.string().min(1)).min(1), ...redisCommon }),
   z.strictObject({
     sentinels: z.array(z.strictObject({ host: z.string().min(1), port: positiveInt })).min(1),
+    /** The master group name the sentinels watch. */
     name: z.string().min(1),
     password: z.string().optional(),
+    ...redisCommon,
   }),
 ]);
+
+/** The Redis settings for a bare URL (`REDIS_URL`), with every default filled in. */
+export function redisFromUrl(url: string): z.infer<typeof redisUrlSchema> {
+  return redisUrlSchema.parse({ url });
+}
 
 export const configSchema = z
   .strictObject({
@@ -88,6 +111,14 @@ export const configSchema = z
       })
       .prefault({}),
     shutdown: z.strictObject({ drainMs: positiveInt.default(30_000) }).prefault({}),
+    sticky: z
+      .strictObject({
+        /** How long a conversation stays pinned to its account after its last request. */
+        ttlSeconds: positiveInt.default(24 * 60 * 60),
+        /** Most pins the in-memory store keeps (least recently used go first); also bounds the local copy kept beside Redis. */
+        maxEntries: positiveInt.default(100_000),
+      })
+      .prefault({}),
     catalogFile: z.string().optional(),
     models: z.array(catalogEntrySchema).default([]),
     clientKeys: z.array(clientKeySchema).default([]),

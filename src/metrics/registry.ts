@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../routing/health.js';
+import type { StickyResult } from '../routing/sticky-selector.js';
 
 /** The API paths that are `endpoint` label values; every other path counted is `none`. */
 export const ENDPOINTS = ['/v1/chat/completions', '/v1/images/generations', '/v1/models'] as const;
@@ -9,8 +10,6 @@ export type EndpointLabel = Endpoint | 'none';
 
 export const FAILURE_REASONS: readonly FailureReason[] = ['rate_limited', 'server_error', 'unreachable', 'bad_key', 'timeout'];
 
-/** How sticky routing placed a conversation's request. */
-export type StickyResult = 'hit' | 'new' | 'repinned' | 'fallback';
 export const STICKY_RESULTS: readonly StickyResult[] = ['hit', 'new', 'repinned', 'fallback'];
 
 /** The status of a request whose client went away before its response ended (nginx's convention). */

@@ -57,11 +57,17 @@ interface FailedAttempt {
 export class Forwarder {
   constructor(
     private readonly dispatcher: Dispatcher,
-    private readonly options: ForwardOptions,
-    private readonly scrubber: SecretScrubber,
+    private options: ForwardOptions,
+    private scrubber: SecretScrubber,
     private readonly log: FastifyBaseLogger,
     private readonly events: ForwardEvents = {},
   ) {}
+
+  /** Takes new options and upstream keys (a config reload); requests already running may see either. */
+  update(options: ForwardOptions, scrubber: SecretScrubber): void {
+    this.options = options;
+    this.scrubber = scrubber;
+  }
 
   async forward(request: FastifyRequest, reply: FastifyReply, target: ForwardTarget): Promise<FastifyReply> {
     const abort = new AbortController();

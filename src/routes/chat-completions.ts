@@ -5,9 +5,10 @@ import { jsonObjectBody, resolveModel, validateBody, type JsonObject } from './m
 const INCLUDE_USAGE = '"stream_options":{"include_usage":true},';
 
 export const chatCompletionsRoute: FastifyPluginAsync = async (app) => {
-  const { catalog, router, forwarder, selector } = app.services;
+  const services = app.services;
 
   app.post('/v1/chat/completions', async (request, reply) => {
+    const { catalog, router, forwarder, selector } = services;
     const body = jsonObjectBody(request);
     const { pool } = resolveModel(request, body, 'chat', catalog, router);
     validateBody(chatRequestSchema, body);

@@ -5,9 +5,10 @@ import { conversationHeader } from './chat-completions.js';
 import { jsonObjectBody, resolveModel, validateBody } from './model-checks.js';
 
 export const imagesGenerationsRoute: FastifyPluginAsync = async (app) => {
-  const { catalog, router, forwarder, selector } = app.services;
+  const services = app.services;
 
   app.post('/v1/images/generations', async (request, reply) => {
+    const { catalog, router, forwarder, selector } = services;
     const body = jsonObjectBody(request);
     const { model, pool } = resolveModel(request, body, 'image', catalog, router);
     validateBody(imageRequestSchema, body);

@@ -1,14 +1,21 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ANONYMOUS, mayUseModel, type ClientKey } from '../auth/client-keys.js';
+import type { UpstreamRouter } from '../routing/pool.js';
 
 /** A fixed `created` for catalog models: the catalog has no dates, and a stable value keeps the list cacheable. */
 const CREATED = 1_700_000_000;
 
 export const modelsRoute: FastifyPluginAsync = async (app) => {
-  const { catalog, router } = app.services;
-  // The list depends only on the key, so each key's JSON is built once.
-  const listByKey = new Map<ClientKey, string>();
+  const services = app.services;
+  // The list depends only on the key (and the config), so each key's JSON is built once per config.
+  const listsByRouter = new WeakMap<UpstreamRouter, Map<ClientKey, string>>();
   const listFor = (client: ClientKey): string => {
+    const { catalog, router } = services;
+    let listByKey = listsByRouter.get(router);
+    if (listByKey === undefined) {
+      listByKey = new Map();
+      listsByRouter.set(router, listByKey);
+    }
     let json = listByKey.get(client);
     if (json === undefined) {
       const data = [...catalog.all()]

@@ -89,7 +89,7 @@ describe('docker-compose.yml', () => {
       REDIS_URL: 'redis://redis:6379',
     });
     expect(config.listen.port).toBe(8080);
-    expect(config.redis).toEqual({ url: 'redis://redis:6379' });
+    expect(config.redis).toMatchObject({ url: 'redis://redis:6379' });
     expect(config.metrics.enabled).toBe(true);
   });
 });

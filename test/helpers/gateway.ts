@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import { afterAll, beforeAll } from 'vitest';
 import { stringify as toYaml } from 'yaml';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type BuildOptions } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from './mock-upstream.js';
@@ -56,9 +56,13 @@ export interface RunningGateway {
 }
 
 /** Builds a gateway in this process and listens on a free loopback port. */
-export async function startGateway(config: GatewayConfigInput, env: NodeJS.ProcessEnv = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: GatewayConfigInput,
+  env: NodeJS.ProcessEnv = {},
+  options: Omit<BuildOptions, 'logStream'> = {},
+): Promise<RunningGateway> {
   const logs = captureLogs();
-  const app = await buildApp(parseConfig(config, env), { logStream: logs });
+  const app = await buildApp(parseConfig(config, env), { ...options, logStream: logs });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('gateway has no TCP address');
@@ -81,6 +85,17 @@ export interface GatewayProcess {
   readonly output: string[];
   /** Resolves with the exit code once the process has exited. */
   readonly exited: Promise<number | null>;
+  /** The YAML file the process reads its config from (removed when it exits). */
+  readonly configPath: string;
+  /** Rewrites the config file, for a reload (`signal('SIGHUP')`). */
+  writeConfig(config: GatewayConfigInput): void;
+  /** Sends a signal without waiting for anything. */
+  signal(signal: NodeJS.Signals): void;
+  /**
+   * Resolves with the first output line (from line `from` on, default 0) that matches; rejects after
+   * `timeoutMs` or when the process exits first, with the output so far.
+   */
+  waitForOutput(pattern: RegExp, options?: { from?: number; timeoutMs?: number }): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -98,6 +113,7 @@ export async function startGatewayProcess(config: GatewayConfigInput | undefined
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  const lineListeners = new Set<() => void>();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   exited.finally(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -105,6 +121,7 @@ export async function startGatewayProcess(config: GatewayConfigInput | undefined
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output.join('\n')}`)), 20_000);
     const onLine = (line: string): void => {
       output.push(line);
+      for (const listener of lineListeners) listener();
       const match = /"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"/.exec(line);
       if (match) {
         clearTimeout(timer);
@@ -133,6 +150,37 @@ export async function startGatewayProcess(config: GatewayConfigInput | undefined
     child,
     output,
     exited,
+    configPath,
+    writeConfig: (next) => writeFileSync(configPath, toYaml(next)),
+    signal: (signal) => {
+      if (child.exitCode === null) child.kill(signal);
+    },
+    waitForOutput: (pattern, { from = 0, timeoutMs = 10_000 } = {}) =>
+      new Promise<string>((resolve, reject) => {
+        const check = (): boolean => {
+          const line = output.slice(from).find((l) => pattern.test(l));
+          if (line === undefined) return false;
+          done();
+          resolve(line);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no output line matched ${pattern} within ${timeoutMs} ms:\n${output.slice(from).join('\n')}`));
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          lineListeners.delete(listener);
+        };
+        const listener = (): void => void check();
+        if (check()) return;
+        lineListeners.add(listener);
+        void exited.then((code) => {
+          if (!lineListeners.has(listener)) return;
+          done();
+          reject(new Error(`gateway exited with ${code} before printing ${pattern}:\n${output.slice(from).join('\n')}`));
+        });
+      }),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
       return exited;

@@ -1,0 +1,229 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { Cluster, Redis, ReplyError, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisConfig } from '../config/schema.js';
+
+export type RedisClient = Redis | Cluster;
+
+/** Why a command was not answered: Redis is disconnected, or known to be failing (the breaker is open). */
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+}
+
+/** Why a command was given up on: Redis did not answer within `timeoutMs`. */
+export class RedisTimeoutError extends Error {
+  override name = 'RedisTimeoutError';
+}
+
+// Built once: a rejection per request while Redis is down must not cost a stack trace each.
+const UNAVAILABLE = new RedisUnavailableError('Redis is unavailable');
+const CLOSED = new RedisUnavailableError('Redis connection closed');
+
+/** Reply errors that mean Redis cannot serve right now, as opposed to a mistake in the command. */
+const OUTAGE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY|READONLY)/;
+
+/** Reconnect after 100 ms, doubling up to 1 s, forever: Redis coming back is noticed within a second. */
+export function reconnectDelay(times: number): number {
+  return Math.min(100 * 2 ** Math.min(Math.max(times - 1, 0), 4), 1_000);
+}
+
+export interface RedisConnectionOptions {
+  timeoutMs: number;
+  breakerMs: number;
+  keyPrefix: string;
+}
+
+/**
+ * One Redis client (standalone, Cluster or Sentinel) shared by everything in the gateway that uses Redis,
+ * behind a circuit breaker, so that Redis trouble never fails or stalls a request:
+ *
+ * - while disconnected, commands fail at once (no offline queue);
+ * - a command not answered within `timeoutMs` is given up on;
+ * - after a failed or late command, Redis is not asked at all for `breakerMs`; then one command probes it;
+ * - the outage is logged once when it starts and once when it ends, never per request.
+ *
+ * Callers go through {@link run} and treat a rejection as "decide without Redis".
+ */
+export class RedisConnection {
+  readonly client: RedisClient;
+  readonly keyPrefix: string;
+  readonly timeoutMs: number;
+  private readonly breakerMs: number;
+  private readonly log: FastifyBaseLogger;
+  /** True from the first sign of trouble until Redis answers again. */
+  private down = false;
+  private everReady = false;
+  /** Epoch ms until which the breaker is open; 0 when closed. */
+  private openUntil = 0;
+  /** A half-open probe is in flight: the other commands still fail fast. */
+  private probing = false;
+  private closing = false;
+
+  constructor(client: RedisClient, options: RedisConnectionOptions, log: FastifyBaseLogger) {
+    this.client = client;
+    this.keyPrefix = options.keyPrefix;
+    this.timeoutMs = options.timeoutMs;
+    this.breakerMs = options.breakerMs;
+    this.log = log;
+    client.on('ready', () => this.onReady());
+    // Listening to 'error' also keeps ioredis from printing every failed reconnect to the console.
+    client.on('error', (err: Error) => this.markDown(err));
+    client.on('close', () => this.markDown(CLOSED));
+  }
+
+  /** Connected and ready for commands. */
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /** Whether a command run now would be sent to Redis (rather than failing at once). */
+  get available(): boolean {
+    return this.client.status === 'ready' && (this.openUntil === 0 || (Date.now() >= this.openUntil && !this.probing));
+  }
+
+  /**
+   * Runs one command (or script) through the breaker. Resolves with its reply; rejects at once while Redis
+   * is unavailable, and after `timeoutMs` when it does not answer. Never waits longer than that.
+   */
+  run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
+    if (this.client.status !== 'ready') return Promise.reject(UNAVAILABLE);
+    if (this.openUntil !== 0) {
+      if (this.probing || Date.now() < this.openUntil) return Promise.reject(UNAVAILABLE);
+      this.probing = true;
+    }
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        // One more turn of the event loop before giving up: a reply that arrived while this process was busy
+        // (a GC pause, a burst of requests) is read first, so a stalled gateway does not blame Redis.
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          const error = new RedisTimeoutError(`Redis did not answer within ${this.timeoutMs} ms`);
+          this.failed(error);
+          reject(error);
+        });
+      }, this.timeoutMs);
+      let reply: Promise<T>;
+      try {
+        reply = command(this.client);
+      } catch (err) {
+        reply = Promise.reject(err as Error);
+      }
+      reply.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          this.succeeded();
+          resolve(value);
+        },
+        (err: Error) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (err instanceof ReplyError && !OUTAGE_REPLY.test(err.message)) this.succeeded();
+          else this.failed(err);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.client.status === 'ready') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.client.quit().catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 500);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.client.disconnect();
+  }
+
+  private succeeded(): void {
+    this.openUntil = 0;
+    this.probing = false;
+    this.markUp();
+  }
+
+  private failed(err: Error): void {
+    this.openUntil = Date.now() + this.breakerMs;
+    this.probing = false;
+    this.markDown(err);
+  }
+
+  private onReady(): void {
+    if (this.closing) return;
+    this.openUntil = 0;
+    this.probing = false;
+    if (this.down) this.markUp();
+    else if (!this.everReady) this.log.info('redis connected');
+    this.everReady = true;
+  }
+
+  private markDown(err: Error): void {
+    if (this.closing || this.down) return;
+    this.down = true;
+    this.log.warn({ err: err.message, breakerMs: this.breakerMs }, 'redis unavailable: routing without it until it is back');
+  }
+
+  private markUp(): void {
+    if (this.closing || !this.down) return;
+    this.down = false;
+    this.log.info('redis available again');
+  }
+}
+
+/** Builds the client for a `redis` config and wraps it. Connects in the background: never throws for an unreachable Redis. */
+export function createRedisConnection(config: RedisConfig, log: FastifyBaseLogger): RedisConnection {
+  // ioredis's own timeout only cleans up commands that never got an answer; requests stop waiting after
+  // `timeoutMs` through `run`. (Were it `timeoutMs` itself, its timer could fire before a reply already read.)
+  const backstopMs = Math.max(1_000, config.timeoutMs * 10);
+  const perNode: RedisOptions = {
+    maxRetriesPerRequest: 1,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: backstopMs,
+    connectTimeout: 5_000,
+  };
+  let client: RedisClient;
+  if ('url' in config) {
+    client = new Redis(config.url, { ...perNode, enableOfflineQueue: false, retryStrategy: reconnectDelay });
+  } else if ('cluster' in config) {
+    const options: ClusterOptions = {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: reconnectDelay,
+      slotsRefreshTimeout: 2_000,
+      redisOptions: { ...perNode, ...clusterAuth(config.cluster[0]!) },
+    };
+    client = new Cluster(config.cluster, options);
+  } else {
+    client = new Redis({
+      ...perNode,
+      sentinels: config.sentinels,
+      name: config.name,
+      ...(config.password !== undefined ? { password: config.password } : {}),
+      enableOfflineQueue: false,
+      retryStrategy: reconnectDelay,
+    });
+  }
+  return new RedisConnection(client, config, log);
+}
+
+/** Credentials and TLS of a cluster's first startup URL, which apply to every node it discovers. */
+function clusterAuth(url: string): RedisOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url.includes('://') ? url : `redis://${url}`);
+  } catch {
+    return {};
+  }
+  const options: RedisOptions = {};
+  if (parsed.username !== '') options.username = decodeURIComponent(parsed.username);
+  if (parsed.password !== '') options.password = decodeURIComponent(parsed.password);
+  if (parsed.protocol === 'rediss:') options.tls = {};
+  return options;
+}

@@ -1,0 +1,133 @@
+import { ANONYMOUS, type ClientKey } from '../auth/client-keys.js';
+import type { Account, UpstreamPool } from './pool.js';
+import type { AccountSelector, Selection } from './selector.js';
+import type { MemoryStickyStore } from './sticky/memory-store.js';
+import { rendezvous } from './sticky/rendezvous.js';
+import { conversationKey, type StickyStore } from './sticky/store.js';
+
+/**
+ * How a conversation's request was routed: to its pin (`hit`), to a new pin (`new`), to a new account because
+ * the pinned one is cooling down or gone (`repinned`), or without the store because it failed (`fallback`).
+ */
+export type StickyResult = 'hit' | 'new' | 'repinned' | 'fallback';
+
+export interface StickySelectorOptions {
+  store: StickyStore;
+  /**
+   * Beside a shared store (Redis): the pins this gateway has seen. They route its conversations while Redis is
+   * down, and are written back when a restarted Redis has lost them.
+   */
+  local?: MemoryStickyStore | undefined;
+  ttlSeconds: number;
+  /** Told how each conversation request was routed (for metrics). */
+  onResult?: ((result: StickyResult) => void) | undefined;
+}
+
+const ignore = (): void => {};
+
+/**
+ * Sends every request of a conversation (`X-Conversation-Id`) to the same account of its pool, so the
+ * upstream's prompt cache stays warm; balances everything else by weight.
+ *
+ * A new conversation is pinned to the account rendezvous hashing gives its key among the healthy accounts:
+ * a choice by weight, and the same one every gateway makes without asking anyone. So when the store is
+ * unreachable and the gateway falls back to that hash, every conversation that never had to move keeps its
+ * account, and the fallback costs no cache. A pin moves when its account cools down or leaves the config, and
+ * when a failover served the request from another account; it then stays on the new account.
+ */
+export class StickySelector implements AccountSelector {
+  /** How long a pin lives after its last use; a config reload may change it. */
+  ttlSeconds: number;
+  private readonly store: StickyStore;
+  private readonly local: MemoryStickyStore | undefined;
+  private readonly onResult: ((result: StickyResult) => void) | undefined;
+
+  constructor(options: StickySelectorOptions) {
+    this.store = options.store;
+    this.local = options.local;
+    this.ttlSeconds = options.ttlSeconds;
+    this.onResult = options.onResult;
+  }
+
+  select(pool: UpstreamPool, client: ClientKey | undefined, conversationId: string | undefined): Selection | Promise<Selection> {
+    const now = Date.now();
+    if (conversationId === undefined) {
+      const account = pool.pick(now);
+      if (account === undefined) throw noAccount(pool);
+      return { account };
+    }
+    return this.selectPinned(pool, conversationKey(pool.name, (client ?? ANONYMOUS).name, conversationId), now);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+    await this.local?.close();
+  }
+
+  private async selectPinned(pool: UpstreamPool, key: string, now: number): Promise<Selection> {
+    const ttl = this.ttlSeconds;
+    const remembered = this.local === undefined ? undefined : usable(pool, this.local.get(key, ttl), now);
+    const candidate = remembered ?? rendezvous(pool, key, now);
+    if (candidate === undefined) throw noAccount(pool);
+
+    let pinned: string | null;
+    try {
+      pinned = await this.store.pin(key, candidate.name, ttl);
+    } catch {
+      // Redis is down, slow or behind an open breaker (it logs that, once): route as it would have.
+      this.onResult?.('fallback');
+      return this.selection(key, candidate, candidate.name);
+    }
+
+    let account = candidate;
+    let result: StickyResult = 'new';
+    let stored = candidate.name;
+    if (pinned !== null) {
+      stored = pinned;
+      const found = pool.account(pinned);
+      // (When every account is cooling down, the candidate is the one that recovers first: it may be the pin.)
+      if (found !== undefined && (found === candidate || found.isHealthy(now))) {
+        account = found;
+        result = 'hit';
+      } else {
+        // The pinned account is cooling down or left the config: move to a healthy one. When none is healthy,
+        // the candidate is the account that recovers first, and the pin follows whichever account serves.
+        result = 'repinned';
+        if (candidate.isHealthy(now)) {
+          this.repin(key, candidate);
+          stored = candidate.name;
+        }
+      }
+    }
+    if (account !== remembered) this.local?.set(key, account.name, ttl); // (a remembered pin was refreshed by get)
+    this.onResult?.(result);
+    return this.selection(key, account, stored);
+  }
+
+  /** `stored` is the account the store now pins the conversation to. */
+  private selection(key: string, account: Account, stored: string): Selection {
+    return {
+      account,
+      onServed: (served) => {
+        // A failover answered from another account: the conversation stays there from now on.
+        if (served.name !== stored) this.repin(key, served);
+      },
+    };
+  }
+
+  /** Off the request path: nothing waits for it, and a failure only means the next request decides again. */
+  private repin(key: string, account: Account): void {
+    this.local?.set(key, account.name, this.ttlSeconds);
+    this.store.repin(key, account.name, this.ttlSeconds).catch(ignore);
+  }
+}
+
+function usable(pool: UpstreamPool, name: string | undefined, now: number): Account | undefined {
+  if (name === undefined) return undefined;
+  const account = pool.account(name);
+  return account !== undefined && account.isHealthy(now) ? account : undefined;
+}
+
+function noAccount(pool: UpstreamPool): Error {
+  return new Error(`upstream pool ${pool.name} has no accounts`);
+}

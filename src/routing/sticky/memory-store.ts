@@ -1,0 +1,83 @@
+import type { StickyStore } from './store.js';
+
+interface Entry {
+  account: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+/**
+ * Pins in this process: a Map kept in least-recently-used order (a used entry is moved to the end), bounded
+ * to `maxEntries`, with the same TTL semantics as the Redis store. Serves a gateway without Redis, and keeps
+ * a local copy of the pins beside Redis so an outage or a restarted Redis does not lose them.
+ */
+export class MemoryStickyStore implements StickyStore {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The pinned account, its TTL refreshed; undefined when there is none (or it expired). */
+  get(key: string, ttlSeconds: number): string | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    const now = this.now();
+    if (entry.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    entry.expiresAt = now + ttlSeconds * 1000;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.account;
+  }
+
+  set(key: string, account: string, ttlSeconds: number): void {
+    const now = this.now();
+    const entry = this.entries.get(key);
+    if (entry !== undefined) {
+      entry.account = account;
+      entry.expiresAt = now + ttlSeconds * 1000;
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      return;
+    }
+    this.entries.set(key, { account, expiresAt: now + ttlSeconds * 1000 });
+    this.evict(now);
+  }
+
+  pin(key: string, candidate: string, ttlSeconds: number): Promise<string | null> {
+    const pinned = this.get(key, ttlSeconds);
+    if (pinned !== undefined) return Promise.resolve(pinned);
+    this.set(key, candidate, ttlSeconds);
+    return Promise.resolve(null);
+  }
+
+  repin(key: string, account: string, ttlSeconds: number): Promise<void> {
+    this.set(key, account, ttlSeconds);
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+  }
+
+  /** Drops the least recently used entries past the bound, and a couple of expired ones (amortised sweeping). */
+  private evict(now: number): void {
+    let swept = 0;
+    for (const [key, entry] of this.entries) {
+      if (this.entries.size > this.maxEntries || (swept < 2 && entry.expiresAt <= now)) {
+        this.entries.delete(key);
+        swept++;
+      } else {
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,39 @@
+// The sticky and redis config fields, their defaults, and REDIS_URL.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+import type { GatewayConfigInput } from '../../src/config/schema.js';
+import { testConfig } from '../helpers/gateway.js';
+
+const base = (extra: Partial<GatewayConfigInput> = {}): GatewayConfigInput => testConfig('http://127.0.0.1:9/v1', extra);
+const REDIS_DEFAULTS = { timeoutMs: 50, breakerMs: 2_000, keyPrefix: 'gw:' };
+
+describe('sticky and redis config', () => {
+  it('pins for 24 hours and keeps at most 100000 pins in memory by default, without Redis', () => {
+    const config = parseConfig(base(), {});
+    expect(config.sticky).toEqual({ ttlSeconds: 86_400, maxEntries: 100_000 });
+    expect(config.redis).toBeUndefined();
+  });
+
+  it('takes REDIS_URL, with every default, when the file has no redis section', () => {
+    expect(parseConfig(base(), { REDIS_URL: 'redis://cache:6379' }).redis).toEqual({ url: 'redis://cache:6379', ...REDIS_DEFAULTS });
+    const fromFile = parseConfig(base({ redis: { url: 'redis://file:6379' } }), { REDIS_URL: 'redis://env:6379' });
+    expect(fromFile.redis).toEqual({ url: 'redis://file:6379', ...REDIS_DEFAULTS });
+  });
+
+  it('accepts the shared settings on standalone, Cluster and Sentinel', () => {
+    const shared = { timeoutMs: 20, breakerMs: 500, keyPrefix: 'prod:' };
+    expect(parseConfig(base({ redis: { url: 'redis://r:6379', ...shared } }), {}).redis).toEqual({ url: 'redis://r:6379', ...shared });
+    expect(parseConfig(base({ redis: { cluster: ['redis://n1:7000', 'redis://n2:7001'] } }), {}).redis).toEqual({
+      cluster: ['redis://n1:7000', 'redis://n2:7001'],
+      ...REDIS_DEFAULTS,
+    });
+    const sentinel = { sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster', ...shared };
+    expect(parseConfig(base({ redis: sentinel }), {}).redis).toEqual(sentinel);
+  });
+
+  it('refuses unknown fields and non-positive values', () => {
+    expect(() => parseConfig(base({ redis: { url: 'redis://r', timeoutMS: 10 } as never }), {})).toThrow(ConfigError);
+    expect(() => parseConfig(base({ redis: { url: 'redis://r', timeoutMs: 0 } }), {})).toThrow(ConfigError);
+    expect(() => parseConfig(base({ sticky: { ttlSeconds: 0 } }), {})).toThrow(/sticky\.ttlSeconds/);
+  });
+});

@@ -1,0 +1,189 @@
+// StickySelector decisions, with in-memory stores and a store that always fails.
+import { describe, expect, it } from 'vitest';
+import type { ClientKey } from '../../src/auth/client-keys.js';
+import type { UpstreamConfig } from '../../src/config/schema.js';
+import { UpstreamPool, type Account } from '../../src/routing/pool.js';
+import type { Selection } from '../../src/routing/selector.js';
+import { StickySelector, type StickyResult } from '../../src/routing/sticky-selector.js';
+import { MemoryStickyStore } from '../../src/routing/sticky/memory-store.js';
+import { rendezvous } from '../../src/routing/sticky/rendezvous.js';
+import { conversationKey, type StickyStore } from '../../src/routing/sticky/store.js';
+
+const TTL = 3600;
+
+function makePool(weights: Record<string, number> = { a: 2, b: 1, c: 1 }): UpstreamPool {
+  const config: UpstreamConfig = {
+    name: 'mock',
+    baseUrl: 'http://127.0.0.1:1/v1',
+    models: ['*'],
+    accounts: Object.entries(weights).map(([name, weight]) => ({ name, apiKey: `sk-${name}`, weight })),
+  };
+  return new UpstreamPool(config);
+}
+
+function client(name: string): ClientKey {
+  return { name, allowedModels: undefined, config: { name } };
+}
+
+const alpha = client('team-alpha');
+const beta = client('team-beta');
+
+const failingStore: StickyStore = {
+  pin: () => Promise.reject(new Error('Redis is unavailable')),
+  repin: () => Promise.reject(new Error('Redis is unavailable')),
+  close: async () => {},
+};
+
+function setup(store: StickyStore = new MemoryStickyStore(100), local?: MemoryStickyStore) {
+  const results: StickyResult[] = [];
+  const selector = new StickySelector({ store, local, ttlSeconds: TTL, onResult: (r) => results.push(r) });
+  return { selector, results };
+}
+
+/** Lets fire-and-forget repins land. */
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+async function select(selector: StickySelector, pool: UpstreamPool, who: ClientKey, id: string | undefined): Promise<Selection> {
+  return selector.select(pool, who, id);
+}
+
+function hashChoice(pool: UpstreamPool, who: ClientKey, id: string): Account {
+  return rendezvous(pool, conversationKey(pool.name, who.name, id), Date.now())!;
+}
+
+/** A conversation id whose hash choice differs between two clients, so the tests can tell pins apart. */
+function idWhereClientsDiffer(pool: UpstreamPool): string {
+  for (let i = 0; i < 1_000; i++) {
+    const id = `conv-${i}`;
+    if (hashChoice(pool, alpha, id) !== hashChoice(pool, beta, id)) return id;
+  }
+  throw new Error('every conversation id hashes alike for both clients: the client key is not part of the key');
+}
+
+describe('StickySelector', () => {
+  it('balances requests without a conversation id by weight, and reports nothing for them', async () => {
+    const pool = makePool();
+    const { selector, results } = setup();
+    const names: string[] = [];
+    for (let i = 0; i < 8; i++) names.push((await select(selector, pool, alpha, undefined)).account.name);
+    expect(names).toEqual(['a', 'b', 'c', 'a', 'a', 'b', 'c', 'a']);
+    expect(results).toEqual([]);
+  });
+
+  it('pins a new conversation to its hash choice and keeps it there', async () => {
+    const pool = makePool();
+    const { selector, results } = setup();
+    const first = await select(selector, pool, alpha, 'conv-1');
+    expect(first.account).toBe(hashChoice(pool, alpha, 'conv-1'));
+    for (let i = 0; i < 5; i++) expect((await select(selector, pool, alpha, 'conv-1')).account).toBe(first.account);
+    expect(results).toEqual(['new', 'hit', 'hit', 'hit', 'hit', 'hit']);
+  });
+
+  it('re-pins a conversation whose account cools down, and keeps it on the new account after recovery', async () => {
+    const pool = makePool();
+    const { selector, results } = setup();
+    const old = (await select(selector, pool, alpha, 'conv-cool')).account;
+    old.coolingUntil = Date.now() + 60_000;
+    const moved = (await select(selector, pool, alpha, 'conv-cool')).account;
+    expect(moved).not.toBe(old);
+    expect(moved.isHealthy(Date.now())).toBe(true);
+    await settle();
+    old.coolingUntil = 0;
+    expect((await select(selector, pool, alpha, 'conv-cool')).account).toBe(moved);
+    expect(results).toEqual(['new', 'repinned', 'hit']);
+  });
+
+  it('re-pins a conversation whose account left the config', async () => {
+    const store = new MemoryStickyStore(100);
+    const { selector, results } = setup(store);
+    const key = conversationKey('mock', alpha.name, 'conv-gone');
+    await store.repin(key, 'removed-account', TTL);
+    const pool = makePool();
+    const chosen = (await select(selector, pool, alpha, 'conv-gone')).account;
+    expect(chosen).toBe(hashChoice(pool, alpha, 'conv-gone'));
+    await settle();
+    expect(await store.pin(key, 'x', TTL)).toBe(chosen.name);
+    expect(results).toEqual(['repinned']);
+  });
+
+  it('follows a failover: the account that served becomes the pin', async () => {
+    const pool = makePool();
+    const { selector, results } = setup();
+    const first = await select(selector, pool, alpha, 'conv-failover');
+    const other = pool.accounts.find((a) => a !== first.account)!;
+    first.onServed!(other);
+    await settle();
+    expect((await select(selector, pool, alpha, 'conv-failover')).account).toBe(other);
+    expect(results).toEqual(['new', 'hit']);
+  });
+
+  it('keeps one client key from seeing another one\'s pin for the same conversation id', async () => {
+    const pool = makePool();
+    const id = idWhereClientsDiffer(pool);
+    const { selector, results } = setup();
+    const a = (await select(selector, pool, alpha, id)).account;
+    const b = (await select(selector, pool, beta, id)).account;
+    expect(b).not.toBe(a);
+    expect(b).toBe(hashChoice(pool, beta, id));
+    expect(results).toEqual(['new', 'new']);
+  });
+
+  it('tries the account that recovers first when all are cooling down, and re-pins only once one serves', async () => {
+    const store = new MemoryStickyStore(100);
+    const pool = makePool();
+    const { selector } = setup(store);
+    const pinned = (await select(selector, pool, alpha, 'conv-all-cooling')).account;
+    const now = Date.now();
+    for (const account of pool.accounts) account.coolingUntil = now + (account === pinned ? 30_000 : 10_000);
+    const soonest = pool.accounts.filter((a) => a !== pinned).sort((x, y) => x.name.localeCompare(y.name))[0]!;
+    soonest.coolingUntil = now + 5_000;
+    const selection = await select(selector, pool, alpha, 'conv-all-cooling');
+    expect(selection.account).toBe(soonest);
+    await settle();
+    const key = conversationKey('mock', alpha.name, 'conv-all-cooling');
+    expect(await store.pin(key, 'x', TTL)).toBe(pinned.name); // not moved yet: nothing healthy to move to
+    selection.onServed!(soonest);
+    await settle();
+    expect(await store.pin(key, 'x', TTL)).toBe(soonest.name);
+  });
+
+  it('keeps a conversation on its account, as a hit, when that account is the pool\'s only one and it is cooling down', async () => {
+    const pool = makePool({ only: 1 });
+    const { selector, results } = setup();
+    const first = (await select(selector, pool, alpha, 'conv-single')).account;
+    first.coolingUntil = Date.now() + 60_000;
+    expect((await select(selector, pool, alpha, 'conv-single')).account).toBe(first);
+    expect(results).toEqual(['new', 'hit']);
+  });
+
+  it('falls back to the hash choice when the store fails, without throwing', async () => {
+    const pool = makePool();
+    const { selector, results } = setup(failingStore);
+    for (let i = 0; i < 3; i++) {
+      const selection = await select(selector, pool, alpha, 'conv-down');
+      expect(selection.account).toBe(hashChoice(pool, alpha, 'conv-down'));
+      selection.onServed!(pool.accounts.find((a) => a !== selection.account)!); // a failed repin is swallowed
+    }
+    await settle();
+    expect(results).toEqual(['fallback', 'fallback', 'fallback']);
+  });
+
+  it('routes by its local copy of the pins while the shared store fails, and writes them back to a store that lost them', async () => {
+    const pool = makePool();
+    const local = new MemoryStickyStore(100);
+    const shared = new MemoryStickyStore(100);
+    const up = new StickySelector({ store: shared, local, ttlSeconds: TTL });
+    const first = await up.select(pool, alpha, 'conv-local');
+    const moved = pool.accounts.find((a) => a !== first.account)!;
+    first.onServed!(moved); // a failover moved the conversation away from its hash choice
+    await settle();
+
+    const down = new StickySelector({ store: failingStore, local, ttlSeconds: TTL });
+    for (let i = 0; i < 3; i++) expect((await down.select(pool, alpha, 'conv-local')).account).toBe(moved);
+
+    const emptied = new MemoryStickyStore(100); // a restarted Redis, without persistence
+    const back = new StickySelector({ store: emptied, local, ttlSeconds: TTL });
+    expect((await back.select(pool, alpha, 'conv-local')).account).toBe(moved);
+    expect(await emptied.pin(conversationKey('mock', alpha.name, 'conv-local'), 'x', TTL)).toBe(moved.name);
+  });
+});
