@@ -1,15 +1,19 @@
 // `npm run bench:profile`: runs the gateway (or the reference hop) under `node --cpu-prof` with the plain
 // chat c=50 load, then prints where its main thread spent its time. Profiles go to bench/results/profiles/
 // (git-ignored); open one in Chrome DevTools or speedscope for the call tree.
+// With --syscalls it profiles nothing but counts system calls per request of the hop and the gateway
+// under the same load, with strace.
 //   node --import tsx bench/profile.ts [--target gateway|hop] [--scenario chat-c50-conv] [--duration 10] [--top 25]
+//   node --import tsx bench/profile.ts --syscalls [--scenario chat-c1-conv]
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderProfile, summariseProfile } from './lib/cpuprofile.js';
-import { runLoad, SCENARIOS } from './lib/load.js';
+import { runLoad, SCENARIOS, type Scenario } from './lib/load.js';
 import { ROOT } from './lib/procs.js';
 import { RESULTS_DIR, stamp } from './lib/report.js';
 import { startStack } from './lib/stack.js';
+import { countSyscalls, renderSyscalls, straceInstalled } from './lib/syscalls.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -17,12 +21,28 @@ const { values: args } = parseArgs({
     scenario: { type: 'string', default: 'chat-c50-conv' },
     duration: { type: 'string', default: '10' },
     top: { type: 'string', default: '25' },
+    syscalls: { type: 'boolean', default: false },
   },
 });
+
+async function syscalls(scenario: Scenario): Promise<void> {
+  if (!straceInstalled()) throw new Error('--syscalls needs strace on PATH');
+  const stack = await startStack({ referenceHop: true });
+  try {
+    for (const target of [stack.hop!, stack.gateway]) {
+      await runLoad(target.url, scenario, 1);
+      const counts = await countSyscalls(target.pid, async () => (await runLoad(target.url, scenario, 3)).responses);
+      console.log(`\n${target.name}, "${scenario.label}", system calls per request (all threads):\n\n${renderSyscalls(counts)}`);
+    }
+  } finally {
+    await stack.stop();
+  }
+}
 
 async function main(): Promise<void> {
   const scenario = SCENARIOS.find((s) => s.id === args.scenario);
   if (scenario === undefined) throw new Error(`unknown scenario ${args.scenario}; one of ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  if (args.syscalls) return syscalls(scenario);
   if (args.target !== 'gateway' && args.target !== 'hop') throw new Error('--target is gateway or hop');
   const dir = join(RESULTS_DIR, 'profiles', `${stamp()}-${args.target}`);
   const profiling = ['--cpu-prof', '--cpu-prof-dir', dir];

@@ -94,6 +94,7 @@ export function renderProfile(summary: ProfileSummary, top: number, requests: nu
     markdownTable(
       ['function', 'self ms', 'share', 'µs/req', 'location'],
       summary.functions.slice(0, top).map((f) => [f.name, num(f.selfMs), pct(f.share), perRequest(f.selfMs), f.where]),
+      [0, 4],
     ),
     '',
     'Self time by package or file:',
