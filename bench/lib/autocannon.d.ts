@@ -14,6 +14,8 @@ declare module 'autocannon' {
     connections?: number;
     /** Seconds. */
     duration?: number;
+    /** Milliseconds between samples; the end of the run is noticed on one. */
+    sampleInt?: number;
     /** Seconds to wait for a response. */
     timeout?: number;
     method?: string;

@@ -55,7 +55,15 @@ export function runLoad(origin: string, scenario: Scenario, durationS: number): 
   const samples: number[] = [];
   return new Promise((resolve, reject) => {
     const instance = autocannon(
-      { url: origin, connections: scenario.connections, duration: durationS, timeout: 30, requests: requestsFor(scenario) },
+      {
+        url: origin,
+        connections: scenario.connections,
+        duration: durationS,
+        // autocannon checks for the end of the run once per sample interval: 1 s by default.
+        sampleInt: 100,
+        timeout: 30,
+        requests: requestsFor(scenario),
+      },
       (err, result) => {
         if (err !== null) return reject(err);
         const sorted = Float64Array.from(samples).sort();

@@ -187,6 +187,7 @@ export interface Setup {
   rounds: number;
   durationS: number;
   warmupS: number;
+  ttftEventGapMs: number;
   redis: string;
   metrics: string;
 }
@@ -233,7 +234,7 @@ export function renderMarkdown(setup: Setup, summary: Summary, targetChecks: Che
     '',
     ratios,
     '',
-    '### Time to first token (sequential streamed chats, 20 chunks)',
+    `### Time to first token (sequential streamed chats; fresh processes, mock events ${setup.ttftEventGapMs} ms apart)`,
     '',
     ttft,
     '',
