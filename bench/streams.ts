@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { fdLimit, memory, openFds } from './lib/proc-stats.js';
 import { ROOT, track, withFdLimit } from './lib/procs.js';
 import { describeMachine, machineLine, stamp, writeResults } from './lib/report.js';
-import { checkLine, streamsSummary, type StreamsResult } from './lib/results.js';
+import { checkLine, streamsCheck, streamsSummary, type StreamsResult } from './lib/results.js';
 import { startStack } from './lib/stack.js';
 import type { ClientReport } from './lib/stream-client.js';
 
@@ -22,6 +22,8 @@ const clientCount = Number(args.clients);
 const holdS = Number(args.hold);
 /** Every stream costs the gateway two sockets (client side and upstream side). */
 const FD_LIMIT = 2 * wanted + 4_096;
+/** Descriptors kept free in the gateway for everything else (Redis, logs, a late health check). */
+const FD_SPARE = 64;
 const MiB = 2 ** 20;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -65,25 +67,31 @@ async function main(): Promise<void> {
   console.log(stack.metricsLine);
   const gwPid = stack.gateway.pid;
   const limit = fdLimit(gwPid);
-  if (limit < FD_LIMIT) console.warn(`warning: the gateway may open only ${limit} files; ${wanted} streams need about ${FD_LIMIT}`);
+  const count = Math.min(wanted, Math.floor((limit - openFds(gwPid) - FD_SPARE) / 2));
+  if (count < wanted) {
+    console.warn(
+      `warning: the gateway may open only ${limit} files and this user cannot raise the hard limit ` +
+        `(root or CAP_SYS_RESOURCE can): opening ${count} streams and extrapolating to ${wanted}`,
+    );
+  }
 
   const clients: Client[] = [];
   let result: StreamsResult;
   try {
     await sleep(500);
     const idle = memory(gwPid);
-    console.log(`gateway idle: RSS ${(idle.rss / MiB).toFixed(0)} MiB; opening ${wanted} streams from ${clientCount} client processes...`);
+    console.log(`gateway idle: RSS ${(idle.rss / MiB).toFixed(0)} MiB; opening ${count} streams from ${clientCount} client processes...`);
     const openedAt = Date.now();
-    const per = Math.ceil(wanted / clientCount);
+    const per = Math.ceil(count / clientCount);
     for (let c = 0; c < clientCount; c++) {
-      clients.push(startClient(stack.gateway.url, Math.min(per, wanted - c * per), c * per));
+      clients.push(startClient(stack.gateway.url, Math.min(per, count - c * per), c * per));
     }
     let last = -1;
     let stalledSince = Date.now();
     for (;;) {
       await sleep(1_000);
       const t = totals(clients);
-      if (t.ready + t.failed >= wanted) break;
+      if (t.ready + t.failed >= count) break;
       if (t.ready !== last) {
         last = t.ready;
         stalledSince = Date.now();
@@ -106,6 +114,8 @@ async function main(): Promise<void> {
     for (const client of clients) client.child.send('close');
     await sleep(3_000);
     const afterFds = openFds(gwPid);
+    const open = t.ready - t.ended;
+    const perStream = (held.rss - idle.rss) / Math.max(1, open);
     result = {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
@@ -113,7 +123,8 @@ async function main(): Promise<void> {
       redis: stack.redisLine,
       metrics: stack.metricsLine,
       streamsWanted: wanted,
-      streamsOpen: t.ready - t.ended,
+      streamsOpen: open,
+      extrapolatedRssMiB: open >= wanted ? undefined : (idle.rss + perStream * wanted) / MiB,
       failed: t.failed,
       lastError: t.lastError,
       openSeconds,
@@ -121,7 +132,7 @@ async function main(): Promise<void> {
         idleRssMiB: idle.rss / MiB,
         rssMiB: held.rss / MiB,
         peakRssMiB: held.hwm / MiB,
-        perStreamKiB: (held.rss - idle.rss) / 1024 / Math.max(1, t.ready - t.ended),
+        perStreamKiB: perStream / 1024,
         openFds: heldFds,
         fdLimit: limit,
         openFdsAfterClose: afterFds,
@@ -133,22 +144,21 @@ async function main(): Promise<void> {
     await stack.stop();
   }
 
-  const pass = result.streamsOpen >= wanted && result.gateway.peakRssMiB < 1024;
-  const check = checkLine({
-    target: `${wanted.toLocaleString('en-US')} idle streams under 1 GiB RSS`,
-    measured: `${result.gateway.peakRssMiB.toFixed(0)} MiB peak with ${result.streamsOpen} streams open`,
-    pass,
-  });
+  const check = checkLine(streamsCheck(result));
   const markdown = [
     `## Idle streams, ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
     '',
     `- Machine: ${machineLine(machine)}`,
     `- ${result.redis}`,
     `- ${result.metrics}`,
-    `- ${wanted} streamed chats opened through one gateway process from ${clientCount} client processes in ` +
+    `- ${result.streamsOpen} streamed chats opened through one gateway process from ${clientCount} client processes in ` +
       `${result.openSeconds.toFixed(1)} s; the mock sends each stream's first event at once, then one every 10 s. ` +
       `Memory sampled ${holdS} s after the last stream opened. Gateway descriptors ${result.gateway.openFdsAfterClose} ` +
-      `3 s after the clients left; mock upstream RSS ${result.mockRssMiB.toFixed(0)} MiB.`,
+      `3 s after the clients left; mock upstream RSS ${result.mockRssMiB.toFixed(0)} MiB.` +
+      (result.extrapolatedRssMiB === undefined
+        ? ''
+        : ` The gateway's open-file limit (${result.gateway.fdLimit}) allowed ${result.streamsOpen} streams, not ${wanted}: ` +
+          `its RSS at ${wanted} is extrapolated from the measured per-stream cost.`),
     '',
     streamsSummary(result),
     '',
