@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     await smokeTest(targets);
     const perRun = warmupS + durationS;
     const total = rounds * scenarios.length * targets.length * perRun;
-    console.log(`\n${rounds} rounds x ${scenarios.length} scenarios x ${targets.length} targets x ${perRun} s = about ${Math.ceil(total / 60)} min\n`);
+    const about = total < 120 ? `${Math.ceil(total)} s` : `${Math.ceil(total / 60)} min`;
+    console.log(`\n${rounds} rounds x ${scenarios.length} scenarios x ${targets.length} targets x ${perRun} s = about ${about}\n`);
     for (let round = 0; round < rounds; round++) {
       for (const scenario of scenarios) {
         for (let k = 0; k < targets.length; k++) {

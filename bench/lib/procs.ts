@@ -1,6 +1,6 @@
 // Launching the processes a bench run measures: mock upstream, reference hop, gateway, Redis.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -49,6 +49,8 @@ const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
+// Interrupted: exit properly, so the handler above (and Redis's) clean up.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 /** Children killed when this process exits, however it exits. */
 export function track(child: ChildProcess): void {
@@ -170,12 +172,16 @@ export async function startGateway(launch: GatewayLaunch): Promise<Service> {
   writeFileSync(configPath, toYaml(launch.config));
   const env: NodeJS.ProcessEnv = { GATEWAY_CONFIG: configPath };
   if (launch.redisUrl !== undefined) env.REDIS_URL = launch.redisUrl;
-  return startService('gateway', process.execPath, [...(launch.nodeArgs ?? []), 'dist/main.js'], {
+  const gateway = await startService('gateway', process.execPath, [...(launch.nodeArgs ?? []), 'dist/main.js'], {
     url: `http://127.0.0.1:${launch.port}`,
     readyPath: '/healthz',
     env,
     fdLimit: launch.fdLimit,
+  }).catch((err: unknown) => {
+    rmSync(configPath, { force: true });
+    throw err;
   });
+  return { ...gateway, stop: () => gateway.stop().finally(() => rmSync(configPath, { force: true })) };
 }
 
 export interface BenchRedis {
