@@ -1,0 +1,213 @@
+// Launching the processes a bench run measures: mock upstream, reference hop, gateway, Redis.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { stringify as toYaml } from 'yaml';
+import { getFreePort, sendCommand, startRedis, type RedisServer } from '../../test/helpers/redis.js';
+
+export { getFreePort };
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Scratch space inside the checkout (git-ignored), so transpiled files still resolve node_modules. */
+export const SCRATCH = join(ROOT, '.tmp', 'bench');
+
+export interface Service {
+  readonly name: string;
+  readonly pid: number;
+  /** Origin, such as http://127.0.0.1:PORT */
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** The last few KiB of the process's stderr (and stdout, when kept). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  /** GET this path (on `url`) until it answers, to know the process is ready. */
+  readyPath: string;
+  url: string;
+  /** Raise the process's open-file limit to this (or as high as the hard limit allows). */
+  fdLimit?: number;
+  /** Keep stdout in output() rather than sending it to /dev/null (the gateway's request log goes there). */
+  keepStdout?: boolean;
+}
+
+/**
+ * The command line that runs `command args` with its open-file limit raised to `limit`, or to the hard
+ * limit when that is lower and the user may not raise it. `exec` keeps the pid (and an IPC channel), so
+ * /proc readings still see the node process itself.
+ */
+export function withFdLimit(limit: number, command: string, args: string[]): [string, string[]] {
+  const raise = `ulimit -n ${limit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
+  return ['bash', ['-c', raise, 'bash', command, ...args]];
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+// Interrupted: exit properly, so the handler above (and Redis's) clean up.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+/** Children killed when this process exits, however it exits. */
+export function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
+/** Runs `command args` as a child process and resolves once `readyPath` answers over HTTP. */
+export async function startService(name: string, command: string, args: string[], options: StartOptions): Promise<Service> {
+  const [cmd, argv] = options.fdLimit === undefined ? [command, args] : withFdLimit(options.fdLimit, command, args);
+  const child = spawn(cmd, argv, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    stdio: ['ignore', options.keepStdout === true ? 'pipe' : 'ignore', 'pipe'],
+  });
+  live.add(child);
+  let tail = '';
+  const collect = (chunk: Buffer): void => {
+    tail = (tail + chunk.toString('utf8')).slice(-8_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    });
+    child.once('error', (err) => {
+      collect(Buffer.from(`[spawn error] ${err.message}\n`));
+      live.delete(child);
+      resolve();
+    });
+  });
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+      await exited;
+      throw new Error(`${name} exited before it was ready:\n${tail}`);
+    }
+    const ok = await fetch(options.url + options.readyPath).then(
+      async (res) => (await res.arrayBuffer(), true),
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not answer ${options.readyPath} within 30 s:\n${tail}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  return {
+    name,
+    pid: child.pid,
+    url: options.url,
+    child,
+    output: () => tail,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface MockOptions {
+  streamChunks?: number;
+  chunkDelayMs?: number;
+  fdLimit?: number;
+}
+
+/** The project's mock upstream (compiled), on a free port. `url` is its origin; the API is under /v1. */
+export async function startMock(options: MockOptions = {}): Promise<Service> {
+  const port = await getFreePort();
+  const args = ['dist/mock/main.js', '--port', String(port)];
+  args.push('--stream-chunks', String(options.streamChunks ?? 20), '--chunk-delay-ms', String(options.chunkDelayMs ?? 0));
+  return startService('mock upstream', process.execPath, args, {
+    url: `http://127.0.0.1:${port}`,
+    readyPath: '/v1/models',
+    fdLimit: options.fdLimit,
+  });
+}
+
+/**
+ * The reference hop, transpiled to plain JavaScript first: running it through tsx would add a loader
+ * thread and an esbuild process (about 20 MB of RSS) that the compiled gateway does not carry.
+ */
+export async function startReferenceHop(upstream: string, nodeArgs: string[] = []): Promise<Service> {
+  mkdirSync(SCRATCH, { recursive: true });
+  const source = readFileSync(join(ROOT, 'bench', 'reference-hop.ts'), 'utf8');
+  const compiled = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  const file = join(SCRATCH, 'reference-hop.mjs');
+  writeFileSync(file, compiled.outputText);
+  const port = await getFreePort();
+  return startService('reference hop', process.execPath, [...nodeArgs, file, upstream, String(port)], {
+    url: `http://127.0.0.1:${port}`,
+    readyPath: '/v1/models',
+  });
+}
+
+export interface GatewayLaunch {
+  config: Record<string, unknown>;
+  port: number;
+  redisUrl?: string;
+  /** Extra node flags, such as --cpu-prof. */
+  nodeArgs?: string[];
+  fdLimit?: number;
+}
+
+/** The gateway from `dist/main.js` with `config` written as YAML; its request log goes to /dev/null. */
+export async function startGateway(launch: GatewayLaunch): Promise<Service> {
+  mkdirSync(SCRATCH, { recursive: true });
+  const configPath = join(SCRATCH, `gateway-${launch.port}.yaml`);
+  writeFileSync(configPath, toYaml(launch.config));
+  const env: NodeJS.ProcessEnv = { GATEWAY_CONFIG: configPath };
+  if (launch.redisUrl !== undefined) env.REDIS_URL = launch.redisUrl;
+  const gateway = await startService('gateway', process.execPath, [...(launch.nodeArgs ?? []), 'dist/main.js'], {
+    url: `http://127.0.0.1:${launch.port}`,
+    readyPath: '/healthz',
+    env,
+    fdLimit: launch.fdLimit,
+  }).catch((err: unknown) => {
+    rmSync(configPath, { force: true });
+    throw err;
+  });
+  return { ...gateway, stop: () => gateway.stop().finally(() => rmSync(configPath, { force: true })) };
+}
+
+export interface BenchRedis {
+  server: RedisServer;
+  version: string;
+  /** Clients connected to it right now, not counting the connection that asks. */
+  clients(): Promise<number>;
+}
+
+/** A private redis-server on a free port when one is installed; undefined otherwise. */
+export async function startRedisIfInstalled(): Promise<BenchRedis | undefined> {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error !== undefined || probe.status !== 0) return undefined;
+  const server = await startRedis();
+  const version = /v=(\S+)/.exec(probe.stdout)?.[1] ?? 'unknown';
+  return {
+    server,
+    version,
+    async clients() {
+      const info = await sendCommand(server.port, 'INFO clients');
+      return Number(/connected_clients:(\d+)/.exec(info)?.[1] ?? 1) - 1;
+    },
+  };
+}
+
+/** Stops services in reverse start order, ignoring ones already gone. */
+export async function stopAll(services: (Service | undefined)[]): Promise<void> {
+  for (const service of [...services].reverse()) await service?.stop().catch(() => undefined);
+}

@@ -1,0 +1,74 @@
+// `npm run bench:profile`: runs the gateway (or the reference hop) under `node --cpu-prof` with the plain
+// chat c=50 load, then prints where its main thread spent its time. Profiles go to bench/results/profiles/
+// (git-ignored); open one in Chrome DevTools or speedscope for the call tree.
+// With --syscalls it profiles nothing but counts system calls per request of the hop and the gateway
+// under the same load, with strace.
+//   node --import tsx bench/profile.ts [--target gateway|hop] [--scenario chat-c50-conv] [--duration 10] [--top 25]
+//   node --import tsx bench/profile.ts --syscalls [--scenario chat-c1-conv]
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderProfile, summariseProfile } from './lib/cpuprofile.js';
+import { runLoad, SCENARIOS, type Scenario } from './lib/load.js';
+import { ROOT } from './lib/procs.js';
+import { RESULTS_DIR, stamp } from './lib/report.js';
+import { startStack } from './lib/stack.js';
+import { countSyscalls, renderSyscalls, straceInstalled } from './lib/syscalls.js';
+
+const { values: args } = parseArgs({
+  options: {
+    target: { type: 'string', default: 'gateway' },
+    scenario: { type: 'string', default: 'chat-c50-conv' },
+    duration: { type: 'string', default: '10' },
+    top: { type: 'string', default: '25' },
+    syscalls: { type: 'boolean', default: false },
+  },
+});
+
+async function syscalls(scenario: Scenario): Promise<void> {
+  if (!straceInstalled()) throw new Error('--syscalls needs strace on PATH');
+  const stack = await startStack({ referenceHop: true });
+  try {
+    for (const target of [stack.hop!, stack.gateway]) {
+      await runLoad(target.url, scenario, 1);
+      const counts = await countSyscalls(target.pid, async () => (await runLoad(target.url, scenario, 3)).responses);
+      console.log(`\n${target.name}, "${scenario.label}", system calls per request (all threads):\n\n${renderSyscalls(counts)}`);
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const scenario = SCENARIOS.find((s) => s.id === args.scenario);
+  if (scenario === undefined) throw new Error(`unknown scenario ${args.scenario}; one of ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  if (args.syscalls) return syscalls(scenario);
+  if (args.target !== 'gateway' && args.target !== 'hop') throw new Error('--target is gateway or hop');
+  const dir = join(RESULTS_DIR, 'profiles', `${stamp()}-${args.target}`);
+  const profiling = ['--cpu-prof', '--cpu-prof-dir', dir];
+  const hopTarget = args.target === 'hop';
+  const stack = await startStack(hopTarget ? { referenceHop: true, hopNodeArgs: profiling } : { gatewayNodeArgs: profiling });
+  console.log(stack.redisLine);
+  console.log(stack.metricsLine);
+  const target = hopTarget ? stack.hop! : stack.gateway;
+  let responses = 0;
+  try {
+    await runLoad(target.url, scenario, 1);
+    console.log(`profiling the ${target.name} under "${scenario.label}" for ${args.duration} s...`);
+    const load = await runLoad(target.url, scenario, Number(args.duration));
+    responses = load.responses;
+    console.log(`${load.rps.toFixed(0)} req/s, p50 ${load.p50.toFixed(3)} ms, p99 ${load.p99.toFixed(3)} ms, ${load.failures} failures`);
+  } finally {
+    await stack.stop(); // the profile is written when the process exits
+  }
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error(`no .cpuprofile in ${dir}: did the ${target.name} exit cleanly?`);
+  // The warm-up second is in the profile too; per-request figures count its requests only roughly.
+  console.log(`\n${renderProfile(summariseProfile(join(dir, file), ROOT), Number(args.top), responses)}`);
+  console.log(`\nprofile: ${join(dir, file).slice(ROOT.length)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});

@@ -1,0 +1,18 @@
+// The reference hop: a bare Fastify + @fastify/reply-from passthrough, the floor the gateway is measured
+// against. No auth, no validation, no logging; request bodies are streamed through unparsed.
+//   node bench/reference-hop.ts <upstream origin> [port]     (or UPSTREAM_URL / PORT)
+import replyFrom from '@fastify/reply-from';
+import Fastify from 'fastify';
+
+const upstream = process.argv[2] ?? process.env.UPSTREAM_URL ?? 'http://127.0.0.1:9000';
+const port = Number(process.argv[3] ?? process.env.PORT ?? 0);
+
+const app = Fastify({ logger: false });
+await app.register(replyFrom, { base: upstream });
+app.removeAllContentTypeParsers();
+app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+app.all('/*', (request, reply) => reply.from(request.url));
+
+const address = await app.listen({ host: '127.0.0.1', port });
+console.log(`reference hop listening on ${address}, forwarding to ${upstream}`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close());

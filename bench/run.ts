@@ -1,0 +1,149 @@
+// `npm run bench`: the gateway against a bare Fastify + @fastify/reply-from hop and against the mock
+// upstream itself ("direct"), scenario by scenario, alternating targets for several rounds; medians win.
+// Time to first token is measured last, on a fresh set of processes whose mock paces its stream events
+// the way a model emits tokens, so that holding a token back shows instead of hiding in a burst.
+//   node --import tsx bench/run.ts [--rounds 3] [--duration 3] [--warmup 0.5] [--ttft 300] [--only chat-c1]
+import { parseArgs } from 'node:util';
+import { runLoad, SCENARIOS, type LoadResult, type Scenario } from './lib/load.js';
+import { cpuNs, memory, resetPeakRss } from './lib/proc-stats.js';
+import { describeMachine, machineLine, readJson, stamp, writeResults } from './lib/report.js';
+import { checks, renderMarkdown, summarise, type Run, type StreamsResult, type TargetName } from './lib/results.js';
+import { startStack } from './lib/stack.js';
+import { measureTtft, type TtftResult } from './lib/ttft.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '0.5' },
+    ttft: { type: 'string', default: '300' },
+    only: { type: 'string' },
+  },
+});
+const rounds = Number(args.rounds);
+const durationS = Number(args.duration);
+const warmupS = Number(args.warmup);
+const ttftCount = Number(args.ttft);
+const scenarios = SCENARIOS.filter((s) => args.only === undefined || s.id.includes(args.only));
+
+interface Target {
+  name: TargetName;
+  origin: string;
+  /** The proxy process whose CPU and memory are measured; none for direct. */
+  pid: number | undefined;
+}
+
+async function measure(target: Target, scenario: Scenario, round: number): Promise<Run> {
+  await runLoad(target.origin, scenario, warmupS); // JIT, connection pools
+  const pid = target.pid;
+  const cpuBefore = pid === undefined ? NaN : cpuNs(pid);
+  if (pid !== undefined) resetPeakRss(pid);
+  const load: LoadResult = await runLoad(target.origin, scenario, durationS);
+  const cpuUsPerRequest = pid === undefined ? NaN : (cpuNs(pid) - cpuBefore) / 1000 / load.responses;
+  const peakRssMiB = pid === undefined ? NaN : memory(pid).hwm / 2 ** 20;
+  return { round, scenario: scenario.id, target: target.name, load, cpuUsPerRequest, peakRssMiB };
+}
+
+function progress(run: Run, label: string): void {
+  const { load } = run;
+  const cpu = Number.isNaN(run.cpuUsPerRequest) ? '' : `  cpu ${run.cpuUsPerRequest.toFixed(0)} µs/req  peak ${run.peakRssMiB.toFixed(0)} MiB`;
+  const failed = load.failures > 0 ? `  FAILURES ${load.failures}` : '';
+  console.log(
+    `  [round ${run.round + 1}/${rounds}] ${label.padEnd(52)} ${run.target.padEnd(7)} ` +
+      `${load.rps.toFixed(0).padStart(6)} req/s  p50 ${load.p50.toFixed(3)} ms  p99 ${load.p99.toFixed(3)} ms${cpu}${failed}`,
+  );
+}
+
+/** One request of each kind through each target, so a broken setup fails at once rather than as numbers. */
+async function smokeTest(targets: Target[]): Promise<void> {
+  for (const target of targets) {
+    for (const scenario of SCENARIOS.filter((s) => s.conversation)) {
+      const result = await runLoad(target.origin, { ...scenario, connections: 1 }, 0.2);
+      if (result.responses === 0 || result.failures > 0) {
+        throw new Error(`${target.name} fails ${scenario.id}: ${result.failures} failures in ${result.responses} responses`);
+      }
+    }
+  }
+}
+
+/** Mock events paced this far apart, for the time-to-first-token phase. */
+const TTFT_EVENT_GAP_MS = 2;
+
+async function firstTokens(): Promise<Map<string, TtftResult>> {
+  console.log(`\nTime to first token: fresh processes, stream events ${TTFT_EVENT_GAP_MS} ms apart, ${ttftCount} sequential streams per target...`);
+  const stack = await startStack({ referenceHop: true, mock: { chunkDelayMs: TTFT_EVENT_GAP_MS, streamChunks: 1 } });
+  try {
+    const stream = SCENARIOS.find((s) => s.id === 'stream-c50')!;
+    for (const proxy of [stack.hop!, stack.gateway]) await runLoad(proxy.url, stream, 1); // JIT
+    return await measureTtft(
+      [
+        { name: 'direct', origin: stack.mock.url },
+        { name: 'hop', origin: stack.hop!.url },
+        { name: 'gateway', origin: stack.gateway.url },
+      ],
+      ttftCount,
+    );
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  const startedAt = new Date();
+  console.log(`Machine: ${machineLine(machine)}`);
+  const stack = await startStack({ referenceHop: true });
+  console.log(stack.redisLine);
+  console.log(stack.metricsLine);
+  const targets: Target[] = [
+    { name: 'direct', origin: stack.mock.url, pid: undefined },
+    { name: 'hop', origin: stack.hop!.url, pid: stack.hop!.pid },
+    { name: 'gateway', origin: stack.gateway.url, pid: stack.gateway.pid },
+  ];
+  let redisClients: number | undefined;
+  const runs: Run[] = [];
+  try {
+    await smokeTest(targets);
+    const perRun = warmupS + durationS;
+    const total = rounds * scenarios.length * targets.length * perRun;
+    const about = total < 120 ? `${Math.ceil(total)} s` : `${Math.ceil(total / 60)} min`;
+    console.log(`\n${rounds} rounds x ${scenarios.length} scenarios x ${targets.length} targets x ${perRun} s = about ${about}\n`);
+    for (let round = 0; round < rounds; round++) {
+      for (const scenario of scenarios) {
+        for (let k = 0; k < targets.length; k++) {
+          const target = targets[(round + k) % targets.length]!; // a different target goes first each round
+          const run = await measure(target, scenario, round);
+          runs.push(run);
+          progress(run, scenario.label);
+        }
+      }
+    }
+    redisClients = await stack.redis?.clients();
+  } finally {
+    await stack.stop();
+  }
+  const ttft = ttftCount > 0 ? await firstTokens() : undefined;
+
+  const summary = summarise(runs, scenarios, ttft);
+  const streams = readJson<StreamsResult>('streams-latest.json');
+  const setup = {
+    machine,
+    startedAt: startedAt.toISOString(),
+    rounds,
+    durationS,
+    warmupS,
+    ttftEventGapMs: TTFT_EVENT_GAP_MS,
+    redis: stack.redisLine + (redisClients === undefined ? '' : `; gateway connections to it at the end: ${redisClients}`),
+    metrics: stack.metricsLine,
+  };
+  const targetChecks = checks(summary, streams, { redis: stack.redis !== undefined, metrics: stack.metricsLine.startsWith('Metrics: on') });
+  const markdown = renderMarkdown(setup, summary, targetChecks, streams);
+  console.log(`\n${markdown}`);
+  const files = writeResults('latest', markdown, { setup, summary, checks: targetChecks, runs }, stamp(startedAt));
+  console.log(`written: ${files.join(', ')}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
