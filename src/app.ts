@@ -13,9 +13,13 @@ import { registerJsonBody } from './plugins/json-body.js';
 import { Forwarder } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
 import type { Usage } from './proxy/usage.js';
+import { MemoryLimitStore } from './limits/limiter.js';
+import { enforceLimits, RateLimiter } from './limits/plugin.js';
+import { RedisLimitStore } from './limits/redis-store.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
+import { adminUsageRoute } from './routes/admin-usage.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { healthRoute } from './routes/health.js';
 import { imagesGenerationsRoute } from './routes/images-generations.js';
@@ -41,6 +45,8 @@ export interface Services {
   readonly metrics: GatewayMetrics;
   /** The shared Redis connection (behind its circuit breaker) when `redis` is configured. */
   readonly redis: RedisConnection | undefined;
+  /** Per-key request and token limits, counted in Redis when it is configured. */
+  readonly limiter: RateLimiter;
   /**
    * Applies a new config without a restart: accounts, weights, client keys, models, timeouts, retries, the
    * pin TTL. Settings that need a restart are logged and left as they are. Throws, changing nothing, when
@@ -112,6 +118,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
   });
 
+  const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log);
+
   const services: Services = {
     config,
     catalog,
@@ -120,6 +128,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     forwarder,
     selector,
     redis,
+    limiter,
     metrics,
     draining: false,
     reload(next: GatewayConfig): void {
@@ -184,8 +193,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   registerJsonBody(app);
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
+  if (config.adminToken !== undefined) await app.register(adminUsageRoute, { adminToken: config.adminToken });
   await app.register(async (v1) => {
     requireClientKey(v1, services);
+    enforceLimits(v1, limiter);
     await v1.register(chatCompletionsRoute);
     await v1.register(imagesGenerationsRoute);
     await v1.register(modelsRoute);

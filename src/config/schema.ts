@@ -90,6 +90,8 @@ export const configSchema = z
       .prefault({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     allowUnauthenticated: z.boolean().default(false),
+    /** Bearer token for GET /admin/usage; without it the route does not exist. */
+    adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
     bodyLimitBytes: positiveInt.default(25 * 1024 * 1024),
     timeouts: z
       .strictObject({

@@ -33,12 +33,15 @@ export interface GatewayMetrics {
   upstreamFailure(account: string, reason: FailureReason): void;
   /** The sticky selector placed a request. */
   stickyRouting(result: StickyResult): void;
+  /** A rate-limit check could not reach Redis, so the request passed unchecked. */
+  rateLimitFailOpen(): void;
 }
 
 export const disabledMetrics: GatewayMetrics = {
   observeRequest() {},
   upstreamFailure() {},
   stickyRouting() {},
+  rateLimitFailOpen() {},
 };
 
 /**
@@ -90,6 +93,7 @@ export class PrometheusMetrics implements GatewayMetrics {
   private readonly ttft: Histogram<'model'>;
   private readonly upstreamErrors: Counter<'account' | 'reason'>;
   private readonly sticky: Counter<'result'>;
+  private readonly failOpen: Counter;
 
   /** `accounts`: every configured account name, whose error series start at 0. */
   constructor(accounts: Iterable<string> = []) {
@@ -144,6 +148,11 @@ export class PrometheusMetrics implements GatewayMetrics {
       name: 'gateway_sticky_routing_total',
       help: 'Conversation requests by sticky routing result: hit (pinned account), new (first pin), repinned (moved to another account), fallback (routed without a pin).',
       labelNames: ['result'],
+      registers,
+    });
+    this.failOpen = new Counter({
+      name: 'gateway_rate_limit_fail_open_total',
+      help: 'Requests let through unchecked because the shared rate-limit counts in Redis could not be reached.',
       registers,
     });
     // Series that exist from the start, so dashboards show 0 rather than "no data".
@@ -203,6 +212,10 @@ export class PrometheusMetrics implements GatewayMetrics {
 
   stickyRouting(result: StickyResult): void {
     this.sticky.inc({ result });
+  }
+
+  rateLimitFailOpen(): void {
+    this.failOpen.inc();
   }
 
   /** The Prometheus text exposition: the gateway's metrics, then the process's. */

@@ -1,0 +1,36 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import { bearerToken, sha256 } from '../auth/client-keys.js';
+import { GatewayError } from '../errors.js';
+import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../limits/limiter.js';
+
+/**
+ * `GET /admin/usage`: every client key's counts in the current minute and UTC day, behind `adminToken`.
+ * Without an `adminToken` in the config the route does not exist.
+ */
+export const adminUsageRoute: FastifyPluginAsync<{ adminToken: string }> = async (app, { adminToken }) => {
+  const tokenDigest = sha256(adminToken);
+
+  app.get('/admin/usage', async (request) => {
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined || !timingSafeEqual(sha256(token), tokenDigest)) {
+      throw new GatewayError(401, 'invalid_request_error', 'This endpoint needs the admin token: send "Authorization: Bearer <adminToken>".', {
+        code: 'invalid_api_key',
+      });
+    }
+    const now = Date.now();
+    const { keyring, limiter } = app.services;
+    let data;
+    try {
+      data = await limiter.usage(keyring.all(), now);
+    } catch {
+      throw new GatewayError(503, 'server_error', 'Usage counts are kept in Redis, which cannot be reached right now.', { code: 'usage_unavailable' });
+    }
+    return {
+      object: 'list',
+      minuteResetsAt: new Date((minuteWindow(now) + 1) * MINUTE_MS).toISOString(),
+      dayResetsAt: new Date((dayWindow(now) + 1) * DAY_MS).toISOString(),
+      data,
+    };
+  });
+};

@@ -1,0 +1,75 @@
+// One suite for every LimitStore: in memory, on a real Redis, and on a real three-node Redis Cluster.
+import type { FastifyBaseLogger } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisSchema, type RedisConfig } from '../../src/config/schema.js';
+import { MemoryLimitStore, type LimitStore } from '../../src/limits/limiter.js';
+import { RedisLimitStore } from '../../src/limits/redis-store.js';
+import { createRedisConnection } from '../../src/redis/connection.js';
+import { startRedis, startRedisCluster } from '../helpers/redis.js';
+
+const silent = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
+const MINUTE_START = Date.UTC(2026, 10, 22, 10, 30, 0);
+
+interface StoreUnderTest {
+  store: LimitStore;
+  close(): Promise<void>;
+}
+
+async function onRedis(input: object, stop: () => Promise<void>): Promise<StoreUnderTest> {
+  const redis = createRedisConnection(redisSchema.parse({ ...input, timeoutMs: 1_000 }) as RedisConfig, silent);
+  await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });
+  return {
+    store: new RedisLimitStore(redis),
+    close: async () => {
+      await redis.close();
+      await stop();
+    },
+  };
+}
+
+const backends: [string, () => Promise<StoreUnderTest>][] = [
+  ['memory', async () => ({ store: new MemoryLimitStore(), close: async () => {} })],
+  [
+    'Redis',
+    async () => {
+      const server = await startRedis();
+      return onRedis({ url: server.url }, () => server.stop());
+    },
+  ],
+  [
+    'a three-node Redis Cluster',
+    async () => {
+      const cluster = await startRedisCluster(3);
+      return onRedis({ cluster: cluster.urls }, () => cluster.stop());
+    },
+  ],
+];
+
+describe.each(backends)('limit store on %s', (_name, open) => {
+  let backend: StoreUnderTest;
+  beforeAll(async () => {
+    backend = await open();
+  });
+  afterAll(() => backend.close());
+
+  it('admits up to the request limit, counting only admitted requests', async () => {
+    const limits = { requestsPerMinute: 3 };
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push((await backend.store.admit('team-a', limits, MINUTE_START + i)).allowed);
+    expect(results).toEqual([true, true, true, false, false]);
+    expect(await backend.store.counts('team-a', MINUTE_START + 10)).toEqual({ requestsThisMinute: 3, tokensThisMinute: 0, tokensToday: 0 });
+  });
+
+  it('starts a new minute afresh, but keeps the day', async () => {
+    await backend.store.addTokens('team-b', 40, MINUTE_START);
+    await backend.store.addTokens('team-b', 2, MINUTE_START + 60_000);
+    expect(await backend.store.counts('team-b', MINUTE_START + 60_001)).toEqual({ requestsThisMinute: 0, tokensThisMinute: 2, tokensToday: 42 });
+  });
+
+  it('refuses once tokens are spent, and keeps keys apart', async () => {
+    await backend.store.addTokens('team-c', 100, MINUTE_START);
+    expect(await backend.store.admit('team-c', { tokensPerMinute: 100 }, MINUTE_START + 1)).toMatchObject({ allowed: false, exceeded: 'tokens' });
+    expect((await backend.store.admit('team-d', { tokensPerMinute: 100 }, MINUTE_START + 1)).allowed).toBe(true);
+  });
+});
