@@ -1,25 +1,15 @@
 // StickySelector decisions, with in-memory stores and a store that always fails.
 import { describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/auth/client-keys.js';
-import type { UpstreamConfig } from '../../src/config/schema.js';
-import { UpstreamPool, type Account } from '../../src/routing/pool.js';
+import type { Account, UpstreamPool } from '../../src/routing/pool.js';
 import type { Selection } from '../../src/routing/selector.js';
 import { StickySelector, type StickyResult } from '../../src/routing/sticky-selector.js';
 import { MemoryStickyStore } from '../../src/routing/sticky/memory-store.js';
 import { rendezvous } from '../../src/routing/sticky/rendezvous.js';
 import { conversationKey, type StickyStore } from '../../src/routing/sticky/store.js';
+import { poolWithWeights } from '../helpers/pools.js';
 
 const TTL = 3600;
-
-function makePool(weights: Record<string, number> = { a: 2, b: 1, c: 1 }): UpstreamPool {
-  const config: UpstreamConfig = {
-    name: 'mock',
-    baseUrl: 'http://127.0.0.1:1/v1',
-    models: ['*'],
-    accounts: Object.entries(weights).map(([name, weight]) => ({ name, apiKey: `sk-${name}`, weight })),
-  };
-  return new UpstreamPool(config);
-}
 
 function client(name: string): ClientKey {
   return { name, allowedModels: undefined, config: { name } };
@@ -62,7 +52,7 @@ function idWhereClientsDiffer(pool: UpstreamPool): string {
 
 describe('StickySelector', () => {
   it('balances requests without a conversation id by weight, and reports nothing for them', async () => {
-    const pool = makePool();
+    const pool = poolWithWeights();
     const { selector, results } = setup();
     const names: string[] = [];
     for (let i = 0; i < 8; i++) names.push((await select(selector, pool, alpha, undefined)).account.name);
@@ -71,7 +61,7 @@ describe('StickySelector', () => {
   });
 
   it('pins a new conversation to its hash choice and keeps it there', async () => {
-    const pool = makePool();
+    const pool = poolWithWeights();
     const { selector, results } = setup();
     const first = await select(selector, pool, alpha, 'conv-1');
     expect(first.account).toBe(hashChoice(pool, alpha, 'conv-1'));
@@ -80,7 +70,7 @@ describe('StickySelector', () => {
   });
 
   it('re-pins a conversation whose account cools down, and keeps it on the new account after recovery', async () => {
-    const pool = makePool();
+    const pool = poolWithWeights();
     const { selector, results } = setup();
     const old = (await select(selector, pool, alpha, 'conv-cool')).account;
     old.coolingUntil = Date.now() + 60_000;
@@ -98,7 +88,7 @@ describe('StickySelector', () => {
     const { selector, results } = setup(store);
     const key = conversationKey('mock', alpha.name, 'conv-gone');
     await store.repin(key, 'removed-account', TTL);
-    const pool = makePool();
+    const pool = poolWithWeights();
     const chosen = (await select(selector, pool, alpha, 'conv-gone')).account;
     expect(chosen).toBe(hashChoice(pool, alpha, 'conv-gone'));
     await settle();
@@ -107,7 +97,7 @@ describe('StickySelector', () => {
   });
 
   it('follows a failover: the account that served becomes the pin', async () => {
-    const pool = makePool();
+    const pool = poolWithWeights();
     const { selector, results } = setup();
     const first = await select(selector, pool, alpha, 'conv-failover');
     const other = pool.accounts.find((a) => a !== first.account)!;
@@ -118,7 +108,7 @@ describe('StickySelector', () => {
   });
 
   it('keeps one client key from seeing another one\'s pin for the same conversation id', async () => {
-    const pool = makePool();
+    const pool = poolWithWeights();
     const id = idWhereClientsDiffer(pool);
     const { selector, results } = setup();
     const a = (await select(selector, pool, alpha, id)).account;
@@ -130,7 +120,7 @@ describe('StickySelector', () => {
 
   it('tries the account that recovers first when all are cooling down, and re-pins only once one serves', async () => {
     const store = new MemoryStickyStore(100);
-    const pool = makePool();
+    const pool = poolWithWeights();
     const { selector } = setup(store);
     const pinned = (await select(selector, pool, alpha, 'conv-all-cooling')).account;
     const now = Date.now();
@@ -148,7 +138,7 @@ describe('StickySelector', () => {
   });
 
   it('keeps a conversation on its account, as a hit, when that account is the pool\'s only one and it is cooling down', async () => {
-    const pool = makePool({ only: 1 });
+    const pool = poolWithWeights({ only: 1 });
     const { selector, results } = setup();
     const first = (await select(selector, pool, alpha, 'conv-single')).account;
     first.coolingUntil = Date.now() + 60_000;
@@ -157,7 +147,7 @@ describe('StickySelector', () => {
   });
 
   it('falls back to the hash choice when the store fails, without throwing', async () => {
-    const pool = makePool();
+    const pool = poolWithWeights();
     const { selector, results } = setup(failingStore);
     for (let i = 0; i < 3; i++) {
       const selection = await select(selector, pool, alpha, 'conv-down');
@@ -169,7 +159,7 @@ describe('StickySelector', () => {
   });
 
   it('routes by its local copy of the pins while the shared store fails, and writes them back to a store that lost them', async () => {
-    const pool = makePool();
+    const pool = poolWithWeights();
     const local = new MemoryStickyStore(100);
     const shared = new MemoryStickyStore(100);
     const up = new StickySelector({ store: shared, local, ttlSeconds: TTL });

@@ -1,20 +1,10 @@
 // Weighted rendezvous hashing: the fallback (and first) choice of a conversation's account.
 import { describe, expect, it } from 'vitest';
-import type { UpstreamConfig } from '../../../src/config/schema.js';
-import { UpstreamPool } from '../../../src/routing/pool.js';
+import type { UpstreamPool } from '../../../src/routing/pool.js';
 import { hashString, rendezvous } from '../../../src/routing/sticky/rendezvous.js';
+import { poolWithWeights } from '../../helpers/pools.js';
 
 const NOW = 1_700_000_000_000;
-
-function pool(weights: Record<string, number>): UpstreamPool {
-  const config: UpstreamConfig = {
-    name: 'mock',
-    baseUrl: 'http://127.0.0.1:1/v1',
-    models: ['*'],
-    accounts: Object.entries(weights).map(([name, weight]) => ({ name, apiKey: `sk-${name}`, weight })),
-  };
-  return new UpstreamPool(config);
-}
 
 const KEYS = Array.from({ length: 20_000 }, (_, i) => `mock:team:conversation-${i}`);
 
@@ -28,21 +18,21 @@ describe('rendezvous hashing', () => {
     expect(hashString('a')).toBe(0xe40c292c);
     expect(hashString('hello')).toBe(0x4f9f2cab);
     // Two pools built from the same config (two instances) choose alike.
-    const one = pool({ a: 2, b: 1, c: 1 });
-    const two = pool({ a: 2, b: 1, c: 1 });
+    const one = poolWithWeights({ a: 2, b: 1, c: 1 });
+    const two = poolWithWeights({ a: 2, b: 1, c: 1 });
     for (const key of KEYS.slice(0, 500)) expect(rendezvous(one, key, NOW)!.name).toBe(rendezvous(two, key, NOW)!.name);
   });
 
   it('spreads 20000 keys by weight 2:1:1 within ±2 percentage points', () => {
     const counts = new Map<string, number>();
-    for (const name of assignment(pool({ a: 2, b: 1, c: 1 })).values()) counts.set(name, (counts.get(name) ?? 0) + 1);
+    for (const name of assignment(poolWithWeights({ a: 2, b: 1, c: 1 })).values()) counts.set(name, (counts.get(name) ?? 0) + 1);
     expect(Math.abs(counts.get('a')! / KEYS.length - 0.5)).toBeLessThan(0.02);
     expect(Math.abs(counts.get('b')! / KEYS.length - 0.25)).toBeLessThan(0.02);
     expect(Math.abs(counts.get('c')! / KEYS.length - 0.25)).toBeLessThan(0.02);
   });
 
   it('moves only the keys of an account that cools down, and they come back when it recovers', () => {
-    const p = pool({ a: 1, b: 1, c: 1, d: 1 });
+    const p = poolWithWeights({ a: 1, b: 1, c: 1, d: 1 });
     const before = assignment(p);
     p.account('c')!.coolingUntil = NOW + 10_000;
     const during = assignment(p);
@@ -60,8 +50,8 @@ describe('rendezvous hashing', () => {
   });
 
   it('moves only about a fair share of keys to an account that is added', () => {
-    const before = assignment(pool({ a: 1, b: 1, c: 1 }));
-    const after = assignment(pool({ a: 1, b: 1, c: 1, d: 1 }));
+    const before = assignment(poolWithWeights({ a: 1, b: 1, c: 1 }));
+    const after = assignment(poolWithWeights({ a: 1, b: 1, c: 1, d: 1 }));
     let moved = 0;
     for (const [key, name] of after) {
       if (name !== before.get(key)) {
@@ -73,7 +63,7 @@ describe('rendezvous hashing', () => {
   });
 
   it('chooses the account that recovers first when every account is cooling down', () => {
-    const p = pool({ a: 1, b: 1, c: 1 });
+    const p = poolWithWeights({ a: 1, b: 1, c: 1 });
     p.account('a')!.coolingUntil = NOW + 3_000;
     p.account('b')!.coolingUntil = NOW + 1_000;
     p.account('c')!.coolingUntil = NOW + 2_000;
