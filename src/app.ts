@@ -204,6 +204,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   app.addHook('onClose', async () => {
     await selector.close();
+    await limiter.close();
     await redis?.close();
     await dispatcher.close();
   });

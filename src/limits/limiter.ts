@@ -102,10 +102,18 @@ export function hasLimits(limits: KeyLimits | undefined): limits is KeyLimits {
 
 /** Where counts live: this process, or Redis shared by every instance. */
 export interface LimitStore {
-  /** Reads the key's counts and, if `decide` allows, counts the request: atomically. */
+  /**
+   * Reads the key's counts and, if `decide` allows, counts the request: atomically. For a key without
+   * limits, nothing depends on the counts: a shared store may count it later (see `addTokens`).
+   */
   admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission>;
-  addTokens(keyName: string, tokens: number, now: number): Promise<void>;
+  /**
+   * Adds a finished request's tokens. With `exact` false (a key without limits) a shared store may add them
+   * up and write them a moment later; the key's counts in /admin/usage then lag by that moment.
+   */
+  addTokens(keyName: string, tokens: number, now: number, exact?: boolean): Promise<void>;
   counts(keyName: string, now: number): Promise<WindowCounts>;
+  /** Writes whatever the store still holds back. */
   close(): Promise<void>;
 }
 

@@ -50,9 +50,15 @@ export class RateLimiter {
   /** Counts a finished request's tokens; never delays or fails the request. */
   recordTokens(client: ClientKey, tokens: number, now: number): void {
     if (tokens <= 0) return;
-    this.store.addTokens(client.name, tokens, now).catch((err: Error) => {
+    // Only a key with limits needs its tokens counted at once: its next request is decided on them.
+    this.store.addTokens(client.name, tokens, now, hasLimits(client.config.limits)).catch((err: Error) => {
       this.log.debug({ err: err.message, clientKey: client.name, tokens }, 'token count not recorded');
     });
+  }
+
+  /** Writes the counts the store still holds back (on shutdown, before the Redis connection closes). */
+  close(): Promise<void> {
+    return this.store.close();
   }
 
   async usage(clients: readonly ClientKey[], now: number): Promise<KeyUsage[]> {
