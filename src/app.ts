@@ -15,6 +15,7 @@ import { SecretScrubber } from './proxy/scrub.js';
 import type { Usage } from './proxy/usage.js';
 import { MemoryLimitStore } from './limits/limiter.js';
 import { enforceLimits, RateLimiter } from './limits/plugin.js';
+import { batchedStdout } from './logging.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
@@ -67,7 +68,7 @@ declare module 'fastify' {
 const NO_USAGE: Readonly<Usage> = Object.freeze({ prompt: 0, completion: 0, cached: 0, total: 0 });
 
 export interface BuildOptions {
-  /** Where log lines go; standard output by default. */
+  /** Where log lines go; standard output, in batches (see `batchedStdout`), by default. */
   logStream?: DestinationStream;
   /** Told how each request with `X-Conversation-Id` was routed (for metrics). */
   onStickyResult?: (result: StickyResult) => void;
@@ -80,7 +81,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       level: config.logLevel,
       // Defence in depth: nothing logs these on purpose, but a stray object must not leak a key.
       redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', '*.apiKey', 'apiKey'], censor: '[redacted]' },
-      ...(options.logStream ? { stream: options.logStream } : {}),
+      stream: options.logStream ?? batchedStdout(),
     },
     // One line per request, written by the onResponse hook below with what the gateway learnt.
     logController: new LogController({ disableRequestLogging: true }),
