@@ -177,13 +177,19 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   };
 
   app.decorateRequest('gateway', null as never);
-  app.addHook('onRequest', async (request, reply) => {
-    request.gateway = newRequestContext(performance.now());
-    // Fastify runs no onResponse hook for a response its client left before the end (a stream
-    // abandoned half-way): such a request is still logged and counted, as 499.
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) requestEnded(request, CLIENT_CLOSED_REQUEST);
+  app.addHook('onRequest', (request, reply, done) => {
+    const context = newRequestContext(performance.now());
+    request.gateway = context;
+    // The one listener for a client that leaves before its response ended (a stream abandoned half-way):
+    // its upstream request is aborted at once, and the request is still logged and counted, as 499
+    // (Fastify runs no onResponse hook for it).
+    const raw = reply.raw;
+    raw.once('close', () => {
+      if (raw.writableFinished) return;
+      context.upstreamAbort?.abort();
+      requestEnded(request, CLIENT_CLOSED_REQUEST);
     });
+    done();
   });
   app.addHook('onResponse', (request, reply, done) => {
     requestEnded(request, reply.statusCode);

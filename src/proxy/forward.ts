@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { badGateway, GatewayError, gatewayTimeout } from '../errors.js';
 import { coolDown, failureForStatus, type FailureReason, type HealthOptions } from '../routing/health.js';
+import { UpstreamAbort } from '../request-context.js';
 import type { Account, UpstreamPool } from '../routing/pool.js';
 import { JsonUsageTap } from './json-tap.js';
 import type { SecretScrubber } from './scrub.js';
@@ -70,10 +71,11 @@ export class Forwarder {
   }
 
   async forward(request: FastifyRequest, reply: FastifyReply, target: ForwardTarget): Promise<FastifyReply> {
-    const abort = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    });
+    // Fired by the gateway's close listener on the response (see app.ts) when the client leaves first.
+    const abort = new UpstreamAbort();
+    request.gateway.upstreamAbort = abort;
+    // A client that left while the request was being checked or routed has nothing to wait for.
+    if (reply.raw.destroyed) abort.abort();
 
     const tried = new Set<Account>();
     let account: Account | undefined = target.first;
@@ -90,13 +92,13 @@ export class Forwarder {
           method: 'POST',
           headers: upstreamHeaders(account, target.conversationId),
           body: target.payload,
-          signal: abort.signal,
+          signal: abort,
           headersTimeout: this.options.upstreamMs,
           bodyTimeout: this.options.streamIdleMs,
         });
       } catch (err) {
         request.gateway.upstreamMs += performance.now() - startedAt;
-        if (abort.signal.aborted) return reply.code(499).send();
+        if (abort.aborted) return reply.code(499).send();
         const error = err as Error & { code?: string };
         if (error.code === 'UND_ERR_HEADERS_TIMEOUT') {
           this.noteFailure(request, account, 'timeout', 0);
