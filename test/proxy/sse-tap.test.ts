@@ -208,6 +208,19 @@ describe('SseTap in strip mode (the gateway added include_usage)', () => {
     expect(run.usages).toEqual([]);
   });
 
+  it('reads usage written with spaces, as JSON encoders other than JSON.stringify write it', async () => {
+    const spaced = (choices: string, usage: string): string => `data: {"id": "c1", "choices": ${choices}, "usage": ${usage}}\n\n`;
+    const events = [
+      spaced('[{"index": 0, "delta": {"content": "Hi"}}]', 'null'),
+      spaced('[]', USAGE_JSON.replaceAll(':', ': ').replaceAll(',', ', ')),
+      'data: [DONE]\n\n',
+    ];
+    const run = await runTap(true, [bytesOf(events)]);
+    expect(run.output.equals(bytesOf([events[0]!, events[2]!]))).toBe(true);
+    expect(run.usages).toEqual([USAGE]);
+    expect(run.firstTokens).toBe(1);
+  });
+
   it('does not parse chunks whose usage is null', async () => {
     const { events } = streamEvents();
     const parse = JSON.parse;
