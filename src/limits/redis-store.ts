@@ -16,12 +16,13 @@ import {
  * Reads the key's minute and day counts and, when no limit is spent, counts the request: atomically, so
  * that any number of gateways share one count. The rule mirrors `decide`, which then builds the headers
  * from the same counts. Both keys carry the client key's name as a hash tag, so on a Redis Cluster they
- * share a slot and the script may touch them together.
+ * share a slot and the script may touch them together. ARGV[5] is the tokens this instance has counted
+ * for the key and not written yet (see LIMITED_FLUSH_MS): they count as spent.
  */
 const ADMIT_SCRIPT = `
 local requests = tonumber(redis.call('HGET', KEYS[1], 'r') or '0')
-local minuteTokens = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
-local dayTokens = tonumber(redis.call('GET', KEYS[2]) or '0')
+local minuteTokens = tonumber(redis.call('HGET', KEYS[1], 't') or '0') + tonumber(ARGV[5])
+local dayTokens = tonumber(redis.call('GET', KEYS[2]) or '0') + tonumber(ARGV[5])
 local rpm, tpm, tpd = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if (rpm > 0 and requests >= rpm) or (tpm > 0 and minuteTokens >= tpm) or (tpd > 0 and dayTokens >= tpd) then
   return {requests, minuteTokens, dayTokens}
@@ -60,47 +61,144 @@ const DAY_KEY_TTL_MS = 2 * DAY_MS;
  */
 export const UNLIMITED_FLUSH_MS = 250;
 
+/**
+ * How long the tokens of finished requests of keys with limits are added up before they are written: under
+ * load, the requests of a key that finish within these milliseconds cost one command instead of one each.
+ * Their next request is decided on them this much later than it would be otherwise, which is of the order
+ * of the round trip that writing them takes anyway.
+ */
+export const LIMITED_FLUSH_MS = 5;
+
 type LimitClient = RedisClient & {
-  [ADMIT_COMMAND](minuteKey: string, dayKey: string, rpm: number, tpm: number, tpd: number, ttlMs: number): Promise<[number, number, number]>;
+  [ADMIT_COMMAND](minuteKey: string, dayKey: string, rpm: number, tpm: number, tpd: number, ttlMs: number, unwrittenTokens: number): Promise<[number, number, number]>;
   [COUNT_COMMAND](minuteKey: string, dayKey: string, requests: number, tokens: number, minuteTtlMs: number, dayTtlMs: number): Promise<number>;
 };
 
-/** Counts of a key without limits, not yet written to Redis, for one minute window. */
+/** Counts of one key for one minute window, not yet written to Redis. */
 interface PendingCounts {
   readonly keyName: string;
   readonly minute: number;
   requests: number;
   tokens: number;
+  /** Settled once the counts are written, for those who wait for that. */
+  written: { promise: Promise<void>; resolve(): void; reject(err: unknown): void } | undefined;
 }
 
 const NOTHING_SPENT: Readonly<WindowCounts> = Object.freeze({ requestsThisMinute: 0, tokensThisMinute: 0, tokensToday: 0 });
 const ignore = (): void => {};
 
+/** Counts added up in the process for `delayMs`, then written together: one command per key (and minute). */
+class CountBatch {
+  private readonly pending = new Map<string, PendingCounts>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    void this.flush();
+  };
+
+  constructor(
+    private readonly delayMs: number,
+    private readonly write: (counts: PendingCounts) => Promise<void>,
+  ) {}
+
+  add(keyName: string, now: number, requests: number, tokens: number): PendingCounts {
+    const minute = minuteWindow(now);
+    let counts = this.pending.get(keyName);
+    if (counts !== undefined && counts.minute !== minute) {
+      // A new minute (and perhaps a new day): the last one's counts go out now, to their own keys.
+      void this.writeOut(counts);
+      counts = undefined;
+    }
+    if (counts === undefined) {
+      counts = { keyName, minute, requests: 0, tokens: 0, written: undefined };
+      this.pending.set(keyName, counts);
+    }
+    counts.requests += requests;
+    counts.tokens += tokens;
+    if (this.timer === undefined) {
+      this.timer = setTimeout(this.onTimer, this.delayMs);
+      this.timer.unref();
+    }
+    return counts;
+  }
+
+  /** What is waiting for `keyName` in minute `minute`. */
+  waiting(keyName: string, minute: number): PendingCounts | undefined {
+    const counts = this.pending.get(keyName);
+    return counts !== undefined && counts.minute === minute ? counts : undefined;
+  }
+
+  /** Writes everything now, in one pipelined write per Redis node. */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.pending.size === 0) return Promise.resolve();
+    const writes: Promise<void>[] = [];
+    for (const counts of this.pending.values()) writes.push(this.writeOut(counts));
+    this.pending.clear();
+    return Promise.all(writes).then(ignore);
+  }
+
+  /**
+   * Counts that cannot be written (Redis is down) are dropped, as the requests of a limited key are not
+   * counted while Redis is away: the connection logs the outage once, and counting resumes with it. Whoever
+   * waits for them is told.
+   */
+  private writeOut(counts: PendingCounts): Promise<void> {
+    return this.write(counts).then(
+      () => counts.written?.resolve(),
+      (err: unknown) => counts.written?.reject(err),
+    );
+  }
+}
+
+/** Settles once `counts` are written: rejected when they could not be. */
+function whenWritten(counts: PendingCounts): Promise<void> {
+  if (counts.written === undefined) {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    counts.written = { promise, resolve, reject };
+  }
+  return counts.written.promise;
+}
+
 /**
  * Limits counted in Redis, shared by every gateway on it.
  *
- * A key with limits costs a round trip per request (the admission script) and one per finished request
- * (its tokens), so that every instance decides on the same, exact counts. A key without limits is only
- * counted, for /admin/usage: its requests and tokens are added up here and written every
- * {@link UNLIMITED_FLUSH_MS}, costing its requests no round trip at all.
+ * A key with limits costs a round trip per request (the admission script), and its finished requests'
+ * tokens are written within {@link LIMITED_FLUSH_MS}, so that every instance decides on the same counts. A
+ * key without limits is only counted, for /admin/usage: its requests and tokens are added up here and
+ * written every {@link UNLIMITED_FLUSH_MS}, costing its requests no round trip at all.
  */
 export class RedisLimitStore implements LimitStore {
   private readonly prefix: string;
-  private readonly pending = new Map<string, PendingCounts>();
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly limited: CountBatch;
+  private readonly unlimited: CountBatch;
 
   constructor(private readonly redis: RedisConnection) {
     this.prefix = `${redis.keyPrefix}limit:`;
     redis.client.defineCommand(ADMIT_COMMAND, { numberOfKeys: 2, lua: ADMIT_SCRIPT });
     redis.client.defineCommand(COUNT_COMMAND, { numberOfKeys: 2, lua: COUNT_SCRIPT });
+    const write = (counts: PendingCounts): Promise<void> => this.write(counts.keyName, counts.minute, counts.requests, counts.tokens);
+    this.limited = new CountBatch(LIMITED_FLUSH_MS, write);
+    this.unlimited = new CountBatch(UNLIMITED_FLUSH_MS, write);
   }
 
   async admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission> {
     if (!hasLimits(limits)) {
-      this.countLater(keyName, now, 1, 0);
+      this.unlimited.add(keyName, now, 1, 0);
       return decide(limits, NOTHING_SPENT, now);
     }
     const minute = minuteWindow(now);
+    // Tokens already written (or on their way, ahead of this command on the same connection) are in Redis;
+    // those still waiting here are passed along, so this instance decides as if they were written.
+    const unwritten = this.limited.waiting(keyName, minute)?.tokens ?? 0;
     const [requests, minuteTokens, dayTokens] = await this.redis.run((client) =>
       (client as LimitClient)[ADMIT_COMMAND](
         this.minuteKey(keyName, minute),
@@ -109,28 +207,33 @@ export class RedisLimitStore implements LimitStore {
         limits.tokensPerMinute ?? 0,
         limits.tokensPerDay ?? 0,
         MINUTE_KEY_TTL_MS,
+        unwritten,
       ),
     );
     return decide(limits, { requestsThisMinute: requests, tokensThisMinute: minuteTokens, tokensToday: dayTokens }, now);
   }
 
-  async addTokens(keyName: string, tokens: number, now: number, exact = true): Promise<void> {
+  /** With `exact` (the default), resolves once the tokens are in Redis, within {@link LIMITED_FLUSH_MS}. */
+  addTokens(keyName: string, tokens: number, now: number, exact = true): Promise<void> {
     if (!exact) {
-      this.countLater(keyName, now, 0, tokens);
-      return;
+      this.unlimited.add(keyName, now, 0, tokens);
+      return Promise.resolve();
     }
-    await this.write(keyName, minuteWindow(now), 0, tokens);
+    return whenWritten(this.limited.add(keyName, now, 0, tokens));
   }
 
-  /** The counts in Redis, plus what this instance has counted and not written yet. */
+  /**
+   * The counts in Redis, plus those of a key without limits that this instance has not written yet. (The
+   * tokens of a key with limits waiting here are not added: the report shows what every instance decides on.)
+   */
   async counts(keyName: string, now: number): Promise<WindowCounts> {
     const minute = minuteWindow(now);
     const minuteKey = this.minuteKey(keyName, minute);
     const dayKey = this.dayKey(keyName, minute);
     const [stored, day] = await this.redis.run(async (client) => Promise.all([client.hmget(minuteKey, 'r', 't'), client.get(dayKey)]));
     const counts = { requestsThisMinute: Number(stored[0] ?? 0), tokensThisMinute: Number(stored[1] ?? 0), tokensToday: Number(day ?? 0) };
-    const pending = this.pending.get(keyName);
-    if (pending !== undefined && pending.minute === minute) {
+    const pending = this.unlimited.waiting(keyName, minute);
+    if (pending !== undefined) {
       counts.requestsThisMinute += pending.requests;
       counts.tokensThisMinute += pending.tokens;
       counts.tokensToday += pending.tokens;
@@ -140,45 +243,12 @@ export class RedisLimitStore implements LimitStore {
 
   /** Writes the counts not written yet. (The connection is shared and closed by its owner.) */
   async close(): Promise<void> {
-    await this.flush();
+    await Promise.all([this.limited.flush(), this.unlimited.flush()]);
   }
 
-  /** Writes every pending count now, in one pipelined write per Redis node. */
+  /** Writes every pending count now. */
   flush(): Promise<void> {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    const writes: Promise<void>[] = [];
-    for (const counts of this.pending.values()) writes.push(this.writePending(counts));
-    this.pending.clear();
-    return Promise.all(writes).then(ignore);
-  }
-
-  private countLater(keyName: string, now: number, requests: number, tokens: number): void {
-    const minute = minuteWindow(now);
-    let counts = this.pending.get(keyName);
-    if (counts !== undefined && counts.minute !== minute) {
-      // A new minute (and perhaps a new day): the last one's counts go out now, to their own keys.
-      void this.writePending(counts);
-      counts = undefined;
-    }
-    if (counts === undefined) {
-      counts = { keyName, minute, requests: 0, tokens: 0 };
-      this.pending.set(keyName, counts);
-    }
-    counts.requests += requests;
-    counts.tokens += tokens;
-    if (this.flushTimer === undefined) {
-      this.flushTimer = setTimeout(() => void this.flush(), UNLIMITED_FLUSH_MS);
-      this.flushTimer.unref();
-    }
-  }
-
-  /**
-   * Counts that cannot be written (Redis is down) are dropped, as the requests of a limited key are not
-   * counted while Redis is away: the connection logs the outage once, and counting resumes with it.
-   */
-  private writePending(counts: PendingCounts): Promise<void> {
-    return this.write(counts.keyName, counts.minute, counts.requests, counts.tokens).catch(ignore);
+    return Promise.all([this.limited.flush(), this.unlimited.flush()]).then(ignore);
   }
 
   private async write(keyName: string, minute: number, requests: number, tokens: number): Promise<void> {

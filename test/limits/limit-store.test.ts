@@ -82,6 +82,18 @@ describe.each(backends)('limit store on %s', (_name, open) => {
     expect((await backend.store.admit('team-d', { tokensPerMinute: 100 }, MINUTE_START + 1)).allowed).toBe(true);
   });
 
+  it('decides at once on tokens it has counted, before they are written', async () => {
+    const recorded = backend.store.addTokens('team-g', 100, MINUTE_START);
+    expect(await backend.store.admit('team-g', { tokensPerMinute: 100 }, MINUTE_START + 1)).toMatchObject({ allowed: false, exceeded: 'tokens' });
+    await recorded;
+    expect(await backend.peer.admit('team-g', { tokensPerMinute: 100 }, MINUTE_START + 2)).toMatchObject({ allowed: false, exceeded: 'tokens' });
+  });
+
+  it('writes the tokens of a key with limits counted close together as one sum', async () => {
+    await Promise.all([backend.store.addTokens('team-h', 3, MINUTE_START), backend.store.addTokens('team-h', 4, MINUTE_START + 1)]);
+    expect(await backend.peer.counts('team-h', MINUTE_START + 2)).toEqual({ requestsThisMinute: 0, tokensThisMinute: 7, tokensToday: 7 });
+  });
+
   it('counts a key without limits at once for itself, and for the other instances within UNLIMITED_FLUSH_MS', async () => {
     for (let i = 0; i < 3; i++) expect((await backend.store.admit('team-e', {}, MINUTE_START + i)).allowed).toBe(true);
     await backend.store.addTokens('team-e', 7, MINUTE_START + 5, false);
