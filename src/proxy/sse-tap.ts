@@ -37,6 +37,10 @@ const MAX_EVENT_BYTES = 1024 * 1024;
  * never asked for is dropped. An event's bytes are pushed as soon as the event is known not to be that
  * chunk: once its `"choices":[` is followed by an element (for OpenAI-style chunks, within the first
  * hundred or so bytes), or at its closing blank line. Only the head of an event, up to that point, waits.
+ *
+ * Chunks that arrive together (the upstream's HTTP chunks parsed from one read of its socket: a burst of
+ * events) are handled together, once the read has been parsed, and leave as one chunk: a burst of twenty
+ * events costs one search and one write to the client instead of twenty. Nothing waits for a later read.
  */
 export class SseTap extends Transform {
   /** The bytes of the current, incomplete event, from its start. */
@@ -46,6 +50,19 @@ export class SseTap extends Transform {
   private sawFirstToken = false;
   private sawDone = false;
   private failed = false;
+  /** Chunks received in this turn and not handled yet; handled in a microtask, once the read is parsed. */
+  private incoming: Buffer[] = [];
+  private handling = false;
+  private readonly handleIncoming = (): void => {
+    this.handling = false;
+    const incoming = this.incoming;
+    if (incoming.length === 0) return;
+    this.incoming = [];
+    if (this.destroyed) return;
+    const data = incoming.length === 1 ? incoming[0]! : Buffer.concat(incoming);
+    if (!this.stripUsageChunk) this.push(data);
+    this.scan(this.carry === undefined ? data : Buffer.concat([this.carry, data]), false);
+  };
 
   constructor(
     private readonly stripUsageChunk: boolean,
@@ -60,12 +77,16 @@ export class SseTap extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (!this.stripUsageChunk) this.push(chunk);
-    this.scan(this.carry === undefined ? chunk : Buffer.concat([this.carry, chunk]), false);
+    this.incoming.push(chunk);
+    if (!this.handling) {
+      this.handling = true;
+      queueMicrotask(this.handleIncoming);
+    }
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
+    this.handleIncoming();
     // No byte will follow: a carriage return at the very end now surely ends its line.
     if (this.carry !== undefined) this.scan(this.carry, true);
     if (this.sawDone || this.failed) this.releaseCarry();
@@ -76,6 +97,7 @@ export class SseTap extends Transform {
   /** Ends the client's stream with an OpenAI-style error event, so SDKs raise instead of waiting. */
   fail(message: string, code: string): void {
     if (this.failed || this.writableEnded) return;
+    this.handleIncoming(); // what arrived before the failure goes first
     this.pushError(message, code);
     this.end();
   }

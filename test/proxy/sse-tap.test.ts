@@ -238,6 +238,30 @@ describe('SseTap in strip mode (the gateway added include_usage)', () => {
   });
 });
 
+describe('SseTap with chunks that arrive together', () => {
+  /** Writes every chunk in one synchronous go, as a parser does with the HTTP chunks of one socket read. */
+  async function burst(strip: boolean, chunks: Buffer[]): Promise<Buffer[]> {
+    const tap = new SseTap(strip, { onFirstToken: () => undefined, onUsage: () => undefined });
+    const pushed: Buffer[] = [];
+    tap.on('data', (chunk: Buffer) => pushed.push(chunk));
+    const ended = new Promise((resolve) => tap.on('end', resolve));
+    for (const chunk of chunks) tap.write(chunk);
+    await new Promise((resolve) => setImmediate(resolve));
+    const beforeEnd = pushed.length;
+    tap.end();
+    await ended;
+    expect(pushed.length).toBe(beforeEnd);
+    return pushed;
+  }
+
+  it('forwards a burst of events as one chunk, before the stream ends, in both modes', async () => {
+    const { events, usageIndex } = streamEvents();
+    const chunks = events.map((e) => Buffer.from(e));
+    expect(await burst(false, chunks)).toEqual([bytesOf(events)]);
+    expect(await burst(true, chunks)).toEqual([withoutUsage(events, usageIndex)]);
+  });
+});
+
 describe('SseTap stream ends', () => {
   it('adds an error event when the upstream stops before [DONE], closing a partial event first', async () => {
     const { events } = streamEvents();
