@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ClientKey } from './auth/client-keys.js';
+import type { GatewayError } from './errors.js';
 import type { Usage } from './proxy/usage.js';
 import type { Account } from './routing/pool.js';
 
@@ -21,6 +22,11 @@ export interface RequestContext {
   upstreamErrors: string[] | undefined;
   /** Set once the request has been logged and counted. */
   ended: boolean;
+  /**
+   * What to answer when the upstream response body failed after it was handed to Fastify but before any of
+   * it reached the client (a reset, a silence): Fastify's error handler sees only the raw error.
+   */
+  upstreamFailure: GatewayError | undefined;
   /** Aborts the upstream request; made when the request goes upstream, fired when its client leaves first. */
   upstreamAbort: UpstreamAbort | undefined;
 }
@@ -51,6 +57,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     startedAt,
     upstreamErrors: undefined,
     ended: false,
+    upstreamFailure: undefined,
     upstreamAbort: undefined,
   };
 }

@@ -5,7 +5,7 @@ import { badGateway, GatewayError, gatewayTimeout } from '../errors.js';
 import { coolDown, failureForStatus, type FailureReason, type HealthOptions } from '../routing/health.js';
 import { UpstreamAbort } from '../request-context.js';
 import type { Account, UpstreamPool } from '../routing/pool.js';
-import { JsonUsageTap } from './json-tap.js';
+import { JsonUsageTail } from './json-tap.js';
 import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
 import type { Usage } from './usage.js';
@@ -201,19 +201,26 @@ export class Forwarder {
 
     const contentLength = header(response.headers, 'content-length');
     if (contentLength !== undefined) reply.header('content-length', contentLength);
-    const tap = new JsonUsageTap(onUsage);
+    // The body goes to the client as it is, piped by Fastify; the tail watches it as a second listener.
+    // Paused until that pipe starts it, so no chunk can pass before the pipe is there.
+    const tail = new JsonUsageTail();
+    body.on('data', tail.add);
+    body.pause();
+    body.once('end', () => {
+      const usage = tail.usage();
+      if (usage !== undefined) onUsage(usage);
+    });
     body.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return tap.destroy(err);
+      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
       this.log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream response failed');
-      // Answered in the envelope when no byte has reached the client yet; otherwise its connection is cut.
-      tap.destroy(
+      // Answered in the envelope when no byte has reached the client yet (the error handler takes it from
+      // here); otherwise its connection is cut.
+      context.upstreamFailure =
         err.code === 'UND_ERR_BODY_TIMEOUT'
           ? gatewayTimeout(`The upstream response was silent for ${this.options.streamIdleMs} ms.`)
-          : new GatewayError(502, 'server_error', 'The upstream response failed before it was complete.', { code: 'upstream_response_failed' }),
-      );
+          : new GatewayError(502, 'server_error', 'The upstream response failed before it was complete.', { code: 'upstream_response_failed' });
     });
-    body.pipe(tap);
-    return reply.send(tap);
+    return reply.send(body);
   }
 
   private fail(request: FastifyRequest, account: Account, reason: FailureReason, retryAfter?: string): void {
