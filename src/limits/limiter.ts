@@ -107,6 +107,8 @@ export interface LimitStore {
    * limits, nothing depends on the counts: a shared store may count it later (see `addTokens`).
    */
   admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission>;
+  /** Counts a request of a key without limits; nothing is decided, and a shared store may write it later. */
+  count(keyName: string, now: number): void;
   /**
    * Adds a finished request's tokens. With `exact` false (a key without limits) a shared store may add them
    * up and write them a moment later; the key's counts in /admin/usage then lag by that moment.
@@ -134,6 +136,10 @@ export class MemoryLimitStore implements LimitStore {
     const admission = decide(limits, counts, now);
     if (admission.allowed) counts.requestsThisMinute++;
     return admission;
+  }
+
+  count(keyName: string, now: number): void {
+    this.current(keyName, now).requestsThisMinute++;
   }
 
   async addTokens(keyName: string, tokens: number, now: number): Promise<void> {

@@ -190,9 +190,13 @@ export class RedisLimitStore implements LimitStore {
     this.unlimited = new CountBatch(UNLIMITED_FLUSH_MS, write);
   }
 
+  count(keyName: string, now: number): void {
+    this.unlimited.add(keyName, now, 1, 0);
+  }
+
   async admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission> {
     if (!hasLimits(limits)) {
-      this.unlimited.add(keyName, now, 1, 0);
+      this.count(keyName, now);
       return decide(limits, NOTHING_SPENT, now);
     }
     const minute = minuteWindow(now);
