@@ -44,12 +44,14 @@ async function main(): Promise<void> {
   if (scenario === undefined) throw new Error(`unknown scenario ${args.scenario}; one of ${SCENARIOS.map((s) => s.id).join(', ')}`);
   if (args.syscalls) return syscalls(scenario);
   if (args.target !== 'gateway' && args.target !== 'hop') throw new Error('--target is gateway or hop');
-  const dir = join(RESULTS_DIR, 'profiles', `${stamp()}-${args.target}`);
+  // Seconds in the name: two runs in the same minute must not share a directory (and read each other's profile).
+  const dir = join(RESULTS_DIR, 'profiles', `${stamp()}${String(new Date().getSeconds()).padStart(2, '0')}-${args.target}`);
   const profiling = ['--cpu-prof', '--cpu-prof-dir', dir];
   const hopTarget = args.target === 'hop';
   const stack = await startStack(hopTarget ? { referenceHop: true, hopNodeArgs: profiling } : { gatewayNodeArgs: profiling });
   console.log(stack.redisLine);
   console.log(stack.metricsLine);
+  console.log(stack.keysLine);
   const target = hopTarget ? stack.hop! : stack.gateway;
   let responses = 0;
   try {

@@ -95,6 +95,7 @@ async function main(): Promise<void> {
   const stack = await startStack({ referenceHop: true });
   console.log(stack.redisLine);
   console.log(stack.metricsLine);
+  console.log(stack.keysLine);
   const targets: Target[] = [
     { name: 'direct', origin: stack.mock.url, pid: undefined },
     { name: 'hop', origin: stack.hop!.url, pid: stack.hop!.pid },
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
     ttftEventGapMs: TTFT_EVENT_GAP_MS,
     redis: stack.redisLine + (redisClients === undefined ? '' : `; gateway connections to it at the end: ${redisClients}`),
     metrics: stack.metricsLine,
+    keys: stack.keysLine,
   };
   const targetChecks = checks(summary, streams, { redis: stack.redis !== undefined, metrics: stack.metricsLine.startsWith('Metrics: on') });
   const markdown = renderMarkdown(setup, summary, targetChecks, streams);

@@ -15,6 +15,7 @@ import { SecretScrubber } from './proxy/scrub.js';
 import type { Usage } from './proxy/usage.js';
 import { MemoryLimitStore } from './limits/limiter.js';
 import { enforceLimits, RateLimiter } from './limits/plugin.js';
+import { batchedStdout } from './logging.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
@@ -67,7 +68,7 @@ declare module 'fastify' {
 const NO_USAGE: Readonly<Usage> = Object.freeze({ prompt: 0, completion: 0, cached: 0, total: 0 });
 
 export interface BuildOptions {
-  /** Where log lines go; standard output by default. */
+  /** Where log lines go; standard output, in batches (see `batchedStdout`), by default. */
   logStream?: DestinationStream;
   /** Told how each request with `X-Conversation-Id` was routed (for metrics). */
   onStickyResult?: (result: StickyResult) => void;
@@ -80,7 +81,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       level: config.logLevel,
       // Defence in depth: nothing logs these on purpose, but a stray object must not leak a key.
       redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', '*.apiKey', 'apiKey'], censor: '[redacted]' },
-      ...(options.logStream ? { stream: options.logStream } : {}),
+      stream: options.logStream ?? batchedStdout(),
     },
     // One line per request, written by the onResponse hook below with what the gateway learnt.
     logController: new LogController({ disableRequestLogging: true }),
@@ -120,6 +121,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log);
 
+  // The request line's fields are names, numbers and the route: nothing the redaction could find, so it is
+  // written without the redaction pass (which costs more than the rest of the line).
+  const accessLog = app.log.child({}, { redact: { paths: [] } });
+
   const services: Services = {
     config,
     catalog,
@@ -144,6 +149,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       services.keyring = routing.keyring;
       services.router = routing.router;
       app.log.level = next.logLevel;
+      accessLog.level = next.logLevel;
       if (restart.length > 0) app.log.warn({ settings: restart }, 'config reloaded, but these settings only change on a restart');
       app.log.info(
         { upstreams: next.upstreams.map((u) => ({ name: u.name, accounts: u.accounts.map((a) => a.name) })), clientKeys: next.clientKeys.length },
@@ -160,8 +166,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     if (context.ended) return;
     context.ended = true;
     const endedAt = performance.now();
-    request.log.info(
+    accessLog.info(
       {
+        reqId: request.id,
         clientKey: context.clientKey?.name ?? 'none',
         model: context.model ?? 'none',
         account: context.account?.name ?? 'none',
@@ -176,13 +183,19 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   };
 
   app.decorateRequest('gateway', null as never);
-  app.addHook('onRequest', async (request, reply) => {
-    request.gateway = newRequestContext(performance.now());
-    // Fastify runs no onResponse hook for a response its client left before the end (a stream
-    // abandoned half-way): such a request is still logged and counted, as 499.
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) requestEnded(request, CLIENT_CLOSED_REQUEST);
+  app.addHook('onRequest', (request, reply, done) => {
+    const context = newRequestContext(performance.now());
+    request.gateway = context;
+    // The one listener for a client that leaves before its response ended (a stream abandoned half-way):
+    // its upstream request is aborted at once, and the request is still logged and counted, as 499
+    // (Fastify runs no onResponse hook for it).
+    const raw = reply.raw;
+    raw.once('close', () => {
+      if (raw.writableFinished) return;
+      context.upstreamAbort?.abort();
+      requestEnded(request, CLIENT_CLOSED_REQUEST);
     });
+    done();
   });
   app.addHook('onResponse', (request, reply, done) => {
     requestEnded(request, reply.statusCode);
@@ -204,6 +217,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   app.addHook('onClose', async () => {
     await selector.close();
+    await limiter.close();
     await redis?.close();
     await dispatcher.close();
   });

@@ -1,4 +1,6 @@
+import { EventEmitter } from 'node:events';
 import type { ClientKey } from './auth/client-keys.js';
+import type { GatewayError } from './errors.js';
 import type { Usage } from './proxy/usage.js';
 import type { Account } from './routing/pool.js';
 
@@ -20,6 +22,28 @@ export interface RequestContext {
   upstreamErrors: string[] | undefined;
   /** Set once the request has been logged and counted. */
   ended: boolean;
+  /**
+   * What to answer when the upstream response body failed after it was handed to Fastify but before any of
+   * it reached the client (a reset, a silence): Fastify's error handler sees only the raw error.
+   */
+  upstreamFailure: GatewayError | undefined;
+  /** Aborts the upstream request; made when the request goes upstream, fired when its client leaves first. */
+  upstreamAbort: UpstreamAbort | undefined;
+}
+
+/**
+ * What cancels an upstream request when its client leaves: undici takes an EventEmitter as a request's
+ * `signal` as well as an AbortSignal, and this is a good deal cheaper to make for every request than an
+ * AbortController and its signal.
+ */
+export class UpstreamAbort extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
 }
 
 export function newRequestContext(startedAt: number): RequestContext {
@@ -33,6 +57,8 @@ export function newRequestContext(startedAt: number): RequestContext {
     startedAt,
     upstreamErrors: undefined,
     ended: false,
+    upstreamFailure: undefined,
+    upstreamAbort: undefined,
   };
 }
 

@@ -33,4 +33,21 @@ describe('request logs', () => {
     expect(all).not.toContain(UPSTREAM_KEY);
     expect(all).not.toContain('not-a-real-key');
   });
+
+  it('follows a reloaded logLevel: no request lines at warn, again at info', async () => {
+    const { app, logs } = running.gateway;
+    const post = () => running.gateway.client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'count me' }] });
+    const requestLines = (from: number) => logs.lines.slice(from).filter((l) => l.msg === 'POST /v1/chat/completions');
+    try {
+      app.services.reload({ ...app.services.config, logLevel: 'warn' });
+      const before = logs.lines.length;
+      await post();
+      expect(requestLines(before)).toHaveLength(0);
+    } finally {
+      app.services.reload({ ...app.services.config, logLevel: 'info' });
+    }
+    const before = logs.lines.length;
+    await post();
+    expect(requestLines(before)).toHaveLength(1);
+  });
 });

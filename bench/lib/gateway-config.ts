@@ -12,6 +12,8 @@ export interface BenchConfigOptions {
 
 export interface BenchConfig {
   config: Record<string, unknown>;
+  /** The client keys and their limits, for the report. */
+  keys: string;
   /** Whether the metrics switch below went into the config, and why not when it did not. */
   metrics: { inConfig: boolean; note: string };
 }
@@ -23,14 +25,27 @@ export interface BenchConfig {
 const METRICS_CONFIG = { metrics: { enabled: true } };
 // ---------------------------------------------------------------------------------------------
 
-/** Two client keys (one with a model allow-list), one pool of three accounts weighted 2/1/1, info logs. */
+/** Far above anything a run reaches: a run sends well under a million requests a minute, of a few dozen tokens each. */
+const BENCH_LIMITS = { requestsPerMinute: 100_000_000, tokensPerMinute: 1_000_000_000, tokensPerDay: 100_000_000_000 };
+
+const KEYS_NOTE =
+  'Client keys: requests alternate between team-web (model allow-list, no limits) and team-batch ' +
+  `(limits ${BENCH_LIMITS.requestsPerMinute.toLocaleString('en-US')} requests/min, ` +
+  `${BENCH_LIMITS.tokensPerMinute.toLocaleString('en-US')} tokens/min, ${BENCH_LIMITS.tokensPerDay.toLocaleString('en-US')} tokens/day: ` +
+  'counted, never reached)';
+
+/**
+ * Two client keys (one with a model allow-list, the other with rate and token limits far above what a
+ * run sends, so the limiter's counting path runs without refusing anything), one pool of three accounts
+ * weighted 2/1/1, info logs.
+ */
 export function benchConfig(options: BenchConfigOptions): BenchConfig {
   const base: Record<string, unknown> = {
     listen: { host: '127.0.0.1', port: options.port },
     logLevel: 'info',
     clientKeys: [
       { name: 'team-web', key: CLIENT_KEYS[0], models: ['gpt-4o', 'gpt-4o-mini', 'gpt-image-2'] },
-      { name: 'team-batch', key: CLIENT_KEYS[1] },
+      { name: 'team-batch', key: CLIENT_KEYS[1], limits: BENCH_LIMITS },
     ],
     upstreams: [
       {
@@ -51,8 +66,8 @@ export function benchConfig(options: BenchConfigOptions): BenchConfig {
   const withMetrics = { ...base, ...METRICS_CONFIG };
   try {
     parseConfig(withMetrics, {}, 'bench config');
-    return { config: withMetrics, metrics: { inConfig: true, note: 'metrics.enabled: true' } };
+    return { config: withMetrics, keys: KEYS_NOTE, metrics: { inConfig: true, note: 'metrics.enabled: true' } };
   } catch {
-    return { config: base, metrics: { inConfig: false, note: 'this build has no `metrics` config field yet' } };
+    return { config: base, keys: KEYS_NOTE, metrics: { inConfig: false, note: 'this build has no `metrics` config field yet' } };
   }
 }

@@ -203,6 +203,8 @@ export interface Setup {
   ttftEventGapMs: number;
   redis: string;
   metrics: string;
+  /** Absent in results written before the bench config had a limited key. */
+  keys?: string;
 }
 
 export function renderMarkdown(setup: Setup, summary: Summary, targetChecks: Check[], streams: StreamsResult | undefined): string {
@@ -235,6 +237,7 @@ export function renderMarkdown(setup: Setup, summary: Summary, targetChecks: Che
     `- Machine: ${machineLine(setup.machine)}`,
     `- ${setup.redis}`,
     `- ${setup.metrics}`,
+    ...(setup.keys === undefined ? [] : [`- ${setup.keys}`]),
     `- Method: ${setup.rounds} rounds; in each, every scenario runs against each target in turn (${setup.warmupS} s warm-up, ` +
       `${setup.durationS} s measured, autocannon); medians over rounds. CPU is the proxy process's own (${setup.machine.cpuTimeSource}) ` +
       'divided by responses; "added" is the target minus direct in the same round.',

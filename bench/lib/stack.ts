@@ -34,6 +34,8 @@ export interface Stack {
   redisLine: string;
   /** "Metrics: on (...)" or "Metrics: off (...)". */
   metricsLine: string;
+  /** Which client keys the load uses and their limits. */
+  keysLine: string;
   stop(): Promise<void>;
 }
 
@@ -48,7 +50,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const hop = options.referenceHop === true ? await startReferenceHop(mock.url, options.hopNodeArgs) : undefined;
     started.push(hop);
     const port = await getFreePort();
-    const { config, metrics } = benchConfig({ port, upstream: mock.url, redisUrl: redis?.server.url });
+    const { config, metrics, keys } = benchConfig({ port, upstream: mock.url, redisUrl: redis?.server.url });
     const gateway = await startGateway({
       config,
       port,
@@ -79,6 +81,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       gateway,
       redisLine,
       metricsLine,
+      keysLine: keys,
       async stop() {
         await stopAll(all);
         await redis?.server.stop();

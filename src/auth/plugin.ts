@@ -13,25 +13,27 @@ export interface KeySource {
  * key is refused (401) ahead of any other check.
  */
 export function requireClientKey(app: FastifyInstance, source: KeySource): void {
-  app.addHook('onRequest', async (request) => {
+  // A callback hook, not an async one: it never waits, and a promise per request buys nothing.
+  app.addHook('onRequest', (request, _reply, done) => {
     const { keyring } = source;
     const { allowUnauthenticated } = source.config;
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) {
       if (allowUnauthenticated) {
         request.gateway.clientKey = ANONYMOUS;
-        return;
+        return done();
       }
-      throw invalidApiKey('You didn\'t provide an API key. Send it in the Authorization header: "Authorization: Bearer YOUR_KEY".');
+      return done(invalidApiKey('You didn\'t provide an API key. Send it in the Authorization header: "Authorization: Bearer YOUR_KEY".'));
     }
     const client = keyring.find(token);
     if (client === undefined) {
       if (allowUnauthenticated && keyring.size === 0) {
         request.gateway.clientKey = ANONYMOUS;
-        return;
+        return done();
       }
-      throw invalidApiKey('Incorrect API key provided.');
+      return done(invalidApiKey('Incorrect API key provided.'));
     }
     request.gateway.clientKey = client;
+    done();
   });
 }

@@ -102,10 +102,20 @@ export function hasLimits(limits: KeyLimits | undefined): limits is KeyLimits {
 
 /** Where counts live: this process, or Redis shared by every instance. */
 export interface LimitStore {
-  /** Reads the key's counts and, if `decide` allows, counts the request: atomically. */
+  /**
+   * Reads the key's counts and, if `decide` allows, counts the request: atomically. For a key without
+   * limits, nothing depends on the counts: a shared store may count it later (see `addTokens`).
+   */
   admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission>;
-  addTokens(keyName: string, tokens: number, now: number): Promise<void>;
+  /** Counts a request of a key without limits; nothing is decided, and a shared store may write it later. */
+  count(keyName: string, now: number): void;
+  /**
+   * Adds a finished request's tokens. With `exact` false (a key without limits) a shared store may add them
+   * up and write them a moment later; the key's counts in /admin/usage then lag by that moment.
+   */
+  addTokens(keyName: string, tokens: number, now: number, exact?: boolean): Promise<void>;
   counts(keyName: string, now: number): Promise<WindowCounts>;
+  /** Writes whatever the store still holds back. */
   close(): Promise<void>;
 }
 
@@ -126,6 +136,10 @@ export class MemoryLimitStore implements LimitStore {
     const admission = decide(limits, counts, now);
     if (admission.allowed) counts.requestsThisMinute++;
     return admission;
+  }
+
+  count(keyName: string, now: number): void {
+    this.current(keyName, now).requestsThisMinute++;
   }
 
   async addTokens(keyName: string, tokens: number, now: number): Promise<void> {

@@ -25,17 +25,27 @@ export class RateLimiter {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** Admits or refuses one request; returns the rate-limit headers its response carries (none for an unlimited key). */
-  async admit(client: ClientKey, now: number): Promise<Record<string, string> | undefined> {
+  /**
+   * Admits or refuses one request; resolves with the rate-limit headers its response carries. A key without
+   * limits is only counted: that is decided at once, and `undefined` (no promise, no headers) is returned.
+   */
+  admit(client: ClientKey, now: number): Promise<Record<string, string> | undefined> | undefined {
     const limits = client.config.limits;
+    if (!hasLimits(limits)) {
+      this.store.count(client.name, now);
+      return undefined;
+    }
+    return this.admitLimited(client, limits, now);
+  }
+
+  private async admitLimited(client: ClientKey, limits: KeyLimits, now: number): Promise<Record<string, string> | undefined> {
     let admission;
     try {
-      admission = await this.store.admit(client.name, limits ?? {}, now);
+      admission = await this.store.admit(client.name, limits, now);
     } catch {
       this.metrics.rateLimitFailOpen();
       return undefined;
     }
-    if (!hasLimits(limits)) return undefined;
     const headers = rateLimitHeaders(admission);
     if (!admission.allowed) {
       const what = admission.exceeded === 'requests' ? 'requests per minute' : 'tokens';
@@ -50,9 +60,15 @@ export class RateLimiter {
   /** Counts a finished request's tokens; never delays or fails the request. */
   recordTokens(client: ClientKey, tokens: number, now: number): void {
     if (tokens <= 0) return;
-    this.store.addTokens(client.name, tokens, now).catch((err: Error) => {
+    // Only a key with limits needs its tokens counted at once: its next request is decided on them.
+    this.store.addTokens(client.name, tokens, now, hasLimits(client.config.limits)).catch((err: Error) => {
       this.log.debug({ err: err.message, clientKey: client.name, tokens }, 'token count not recorded');
     });
+  }
+
+  /** Writes the counts the store still holds back (on shutdown, before the Redis connection closes). */
+  close(): Promise<void> {
+    return this.store.close();
   }
 
   async usage(clients: readonly ClientKey[], now: number): Promise<KeyUsage[]> {
@@ -64,14 +80,20 @@ export class RateLimiter {
 
 /** Checks limits on the API's POST endpoints of this scope, after the client key is known. */
 export function enforceLimits(app: FastifyInstance, limiter: RateLimiter): void {
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks: only a key with limits waits (for Redis), and only it costs a promise.
+  app.addHook('onRequest', (request, reply, done) => {
     const client = request.gateway.clientKey;
-    if (request.method !== 'POST' || client === undefined) return;
-    const headers = await limiter.admit(client, Date.now());
-    if (headers !== undefined) reply.headers(headers);
+    if (request.method !== 'POST' || client === undefined) return done();
+    const admitted = limiter.admit(client, Date.now());
+    if (admitted === undefined) return done();
+    admitted.then((headers) => {
+      if (headers !== undefined) reply.headers(headers);
+      done();
+    }, done);
   });
-  app.addHook('onResponse', async (request) => {
+  app.addHook('onResponse', (request, _reply, done) => {
     const { clientKey, usage } = request.gateway;
     if (request.method === 'POST' && clientKey !== undefined && usage !== undefined) limiter.recordTokens(clientKey, usage.total, Date.now());
+    done();
   });
 }

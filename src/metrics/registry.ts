@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry, type Metric } from 'prom-client';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../routing/health.js';
 import type { StickyResult } from '../routing/sticky-selector.js';
@@ -61,9 +61,79 @@ interface Series {
   prompt: number;
   completion: number;
   cached: number;
-  /** prom-client keeps these label objects as they are: they are made once and never changed. */
-  readonly durationLabels: { endpoint: string; model: string };
-  readonly ttftLabels: { model: string };
+  /** This series' slots in the histograms, made with it. */
+  readonly duration: HistogramSeries;
+  readonly overhead: HistogramSeries;
+  readonly ttft: HistogramSeries;
+}
+
+/** One label set of a {@link Histogram}: observation counts per bucket, their sum and count. */
+interface HistogramSeries {
+  readonly labels: Readonly<Record<string, string>>;
+  /** Observations per bucket (not cumulative), in the order of the histogram's bounds. */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * A Prometheus histogram kept as plain numbers, registered in a prom-client registry like its own metrics.
+ * prom-client's Histogram validates and hashes the label object on every observation; here a request's
+ * series are looked up once with its other counters, and an observation is a bucket search and three
+ * additions. The exposition is the one prom-client writes for a histogram.
+ */
+class Histogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, HistogramSeries>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+    registry: Registry,
+  ) {
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** The series for `labels`, made on first use; `key` identifies the label values. */
+  seriesFor(key: string, labels: Record<string, string>): HistogramSeries {
+    let series = this.series.get(key);
+    if (series === undefined) {
+      series = { labels: Object.freeze({ ...labels }), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
+  observe(series: HistogramSeries, value: number): void {
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= bounds[i]!) {
+        series.buckets[i]!++;
+        break;
+      }
+    }
+    series.sum += value;
+    series.count++;
+  }
+
+  /** What prom-client's registry formats: cumulative `_bucket` values up to `+Inf`, then `_sum` and `_count`. */
+  get(): { name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string | number>; value: number; metricName: string }[] } {
+    const values = [];
+    for (const s of this.series.values()) {
+      if (s.count === 0) continue;
+      let cumulative = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        cumulative += s.buckets[i]!;
+        values.push({ labels: { le: this.bounds[i]!, ...s.labels }, value: cumulative, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
 }
 
 let processRegistry: Registry | undefined;
@@ -87,10 +157,9 @@ export class PrometheusMetrics implements GatewayMetrics {
   /** Prometheus' text format, version 0.0.4. */
   readonly contentType: string = this.registry.contentType;
   private readonly series = new Map<string, Series>();
-  private readonly overheadLabels = new Map<EndpointLabel, { endpoint: string }>();
-  private readonly duration: Histogram<'endpoint' | 'model'>;
-  private readonly overhead: Histogram<'endpoint'>;
-  private readonly ttft: Histogram<'model'>;
+  private readonly duration: Histogram;
+  private readonly overhead: Histogram;
+  private readonly ttft: Histogram;
   private readonly upstreamErrors: Counter<'account' | 'reason'>;
   private readonly sticky: Counter<'result'>;
   private readonly failOpen: Counter;
@@ -117,27 +186,24 @@ export class PrometheusMetrics implements GatewayMetrics {
         collectTokens(this, series);
       },
     });
-    this.duration = new Histogram({
-      name: 'gateway_request_duration_seconds',
-      help: 'Time from a request arriving to the end of its response (the last byte of a stream).',
-      labelNames: ['endpoint', 'model'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
-    this.overhead = new Histogram({
-      name: 'gateway_overhead_seconds',
-      help: 'Time the gateway itself added to a request: its duration less the time spent waiting on the upstream.',
-      labelNames: ['endpoint'],
-      buckets: OVERHEAD_BUCKETS,
-      registers,
-    });
-    this.ttft = new Histogram({
-      name: 'gateway_time_to_first_token_seconds',
-      help: 'Time from a streamed request arriving to its first generated token (text, reasoning or tool call).',
-      labelNames: ['model'],
-      buckets: TTFT_BUCKETS,
-      registers,
-    });
+    this.duration = new Histogram(
+      'gateway_request_duration_seconds',
+      'Time from a request arriving to the end of its response (the last byte of a stream).',
+      DURATION_BUCKETS,
+      this.registry,
+    );
+    this.overhead = new Histogram(
+      'gateway_overhead_seconds',
+      'Time the gateway itself added to a request: its duration less the time spent waiting on the upstream.',
+      OVERHEAD_BUCKETS,
+      this.registry,
+    );
+    this.ttft = new Histogram(
+      'gateway_time_to_first_token_seconds',
+      'Time from a streamed request arriving to its first generated token (text, reasoning or tool call).',
+      TTFT_BUCKETS,
+      this.registry,
+    );
     this.upstreamErrors = new Counter({
       name: 'gateway_upstream_errors_total',
       help: 'Failed upstream attempts, by account and reason (rate_limited, server_error, unreachable, bad_key, timeout).',
@@ -160,7 +226,6 @@ export class PrometheusMetrics implements GatewayMetrics {
     for (const account of accounts) {
       for (const reason of FAILURE_REASONS) this.upstreamErrors.inc({ account, reason }, 0);
     }
-    for (const endpoint of [...ENDPOINTS, NONE] as const) this.overheadLabels.set(endpoint, { endpoint });
   }
 
   observeRequest(context: RequestContext, endpoint: EndpointLabel, status: number, endedAt: number): void {
@@ -180,8 +245,9 @@ export class PrometheusMetrics implements GatewayMetrics {
         prompt: 0,
         completion: 0,
         cached: 0,
-        durationLabels: { endpoint, model },
-        ttftLabels: { model },
+        duration: this.duration.seriesFor(`${endpoint}\u0000${model}`, { endpoint, model }),
+        overhead: this.overhead.seriesFor(endpoint, { endpoint }),
+        ttft: this.ttft.seriesFor(model, { model }),
       };
       this.series.set(key, series);
     }
@@ -198,11 +264,11 @@ export class PrometheusMetrics implements GatewayMetrics {
     // upstream was, and its upstream time is not complete yet: it stays out of the latency histograms.
     if (status !== CLIENT_CLOSED_REQUEST) {
       const seconds = (endedAt - context.startedAt) / 1000;
-      this.duration.observe(series.durationLabels, seconds);
-      this.overhead.observe(this.overheadLabels.get(endpoint)!, Math.max(0, seconds - context.upstreamMs / 1000));
+      this.duration.observe(series.duration, seconds);
+      this.overhead.observe(series.overhead, Math.max(0, seconds - context.upstreamMs / 1000));
     }
     if (context.firstTokenAt !== undefined) {
-      this.ttft.observe(series.ttftLabels, Math.max(0, (context.firstTokenAt - context.startedAt) / 1000));
+      this.ttft.observe(series.ttft, Math.max(0, (context.firstTokenAt - context.startedAt) / 1000));
     }
   }
 

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError } from '../errors.js';
+import type { RequestContext } from '../request-context.js';
 
 /** Fastify's own errors, turned into OpenAI's envelope with a fitting status and code. */
 const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
@@ -14,7 +15,8 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: st
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const gatewayError = toGatewayError(error);
+    // An upstream body that failed on its way to the client comes here as undici's error; the relay noted what it means.
+    const gatewayError = (request.gateway as RequestContext | null)?.upstreamFailure ?? toGatewayError(error);
     if (gatewayError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     if (gatewayError.headers !== undefined) reply.headers(gatewayError.headers);
     // Headers copied from an upstream response that was then abandoned must not leak into this one.

@@ -3,8 +3,9 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { badGateway, GatewayError, gatewayTimeout } from '../errors.js';
 import { coolDown, failureForStatus, type FailureReason, type HealthOptions } from '../routing/health.js';
+import { UpstreamAbort } from '../request-context.js';
 import type { Account, UpstreamPool } from '../routing/pool.js';
-import { JsonUsageTap } from './json-tap.js';
+import { JsonUsageTail } from './json-tap.js';
 import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
 import type { Usage } from './usage.js';
@@ -70,10 +71,11 @@ export class Forwarder {
   }
 
   async forward(request: FastifyRequest, reply: FastifyReply, target: ForwardTarget): Promise<FastifyReply> {
-    const abort = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    });
+    // Fired by the gateway's close listener on the response (see app.ts) when the client leaves first.
+    const abort = new UpstreamAbort();
+    request.gateway.upstreamAbort = abort;
+    // A client that left while the request was being checked or routed has nothing to wait for.
+    if (reply.raw.destroyed) abort.abort();
 
     const tried = new Set<Account>();
     let account: Account | undefined = target.first;
@@ -90,13 +92,13 @@ export class Forwarder {
           method: 'POST',
           headers: upstreamHeaders(account, target.conversationId),
           body: target.payload,
-          signal: abort.signal,
+          signal: abort,
           headersTimeout: this.options.upstreamMs,
           bodyTimeout: this.options.streamIdleMs,
         });
       } catch (err) {
         request.gateway.upstreamMs += performance.now() - startedAt;
-        if (abort.signal.aborted) return reply.code(499).send();
+        if (abort.aborted) return reply.code(499).send();
         const error = err as Error & { code?: string };
         if (error.code === 'UND_ERR_HEADERS_TIMEOUT') {
           this.noteFailure(request, account, 'timeout', 0);
@@ -199,19 +201,26 @@ export class Forwarder {
 
     const contentLength = header(response.headers, 'content-length');
     if (contentLength !== undefined) reply.header('content-length', contentLength);
-    const tap = new JsonUsageTap(onUsage);
+    // The body goes to the client as it is, piped by Fastify; the tail watches it as a second listener.
+    // Paused until that pipe starts it, so no chunk can pass before the pipe is there.
+    const tail = new JsonUsageTail();
+    body.on('data', tail.add);
+    body.pause();
+    body.once('end', () => {
+      const usage = tail.usage();
+      if (usage !== undefined) onUsage(usage);
+    });
     body.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return tap.destroy(err);
+      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
       this.log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream response failed');
-      // Answered in the envelope when no byte has reached the client yet; otherwise its connection is cut.
-      tap.destroy(
+      // Answered in the envelope when no byte has reached the client yet (the error handler takes it from
+      // here); otherwise its connection is cut.
+      context.upstreamFailure =
         err.code === 'UND_ERR_BODY_TIMEOUT'
           ? gatewayTimeout(`The upstream response was silent for ${this.options.streamIdleMs} ms.`)
-          : new GatewayError(502, 'server_error', 'The upstream response failed before it was complete.', { code: 'upstream_response_failed' }),
-      );
+          : new GatewayError(502, 'server_error', 'The upstream response failed before it was complete.', { code: 'upstream_response_failed' });
     });
-    body.pipe(tap);
-    return reply.send(tap);
+    return reply.send(body);
   }
 
   private fail(request: FastifyRequest, account: Account, reason: FailureReason, retryAfter?: string): void {

@@ -1,35 +1,30 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import { usageFromJsonBody, type Usage } from './usage.js';
 
 /** Usage sits at the end of OpenAI-style bodies; this much of the tail is kept to find it. */
 const TAIL_BYTES = 64 * 1024;
 
 /**
- * Passes a JSON response body through unchanged, chunk by chunk, keeping only its tail so that the
- * `usage` object can be read once the body has ended, without holding (or parsing) large bodies such as
- * base64 images.
+ * Watches a JSON response body go by, chunk by chunk, keeping only its tail so that the `usage` object can
+ * be read once the body has ended, without holding (or parsing) large bodies such as base64 images. It sees
+ * the chunks as a second 'data' listener of the body that is piped to the client: no stream stage of its own.
  */
-export class JsonUsageTap extends Transform {
+export class JsonUsageTail {
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
 
-  constructor(private readonly onUsage: (usage: Usage) => void) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  /** Takes the next chunk of the body (bound: a 'data' listener as it is). */
+  readonly add = (chunk: Buffer): void => {
     this.tail.push(chunk);
     this.tailBytes += chunk.length;
     while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) {
       this.tailBytes -= this.tail.shift()!.length;
     }
-    callback(null, chunk);
-  }
+  };
 
-  override _flush(callback: TransformCallback): void {
+  /** The usage of a body that has ended, when it has one. */
+  usage(): Usage | undefined {
+    if (this.tail.length === 0) return undefined;
     const body = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail, this.tailBytes);
-    const usage = usageFromJsonBody(body);
-    if (usage !== undefined) this.onUsage(usage);
-    callback();
+    return usageFromJsonBody(body);
   }
 }

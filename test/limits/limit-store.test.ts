@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisSchema, type RedisConfig } from '../../src/config/schema.js';
 import { MemoryLimitStore, type LimitStore } from '../../src/limits/limiter.js';
-import { RedisLimitStore } from '../../src/limits/redis-store.js';
+import { RedisLimitStore, UNLIMITED_FLUSH_MS } from '../../src/limits/redis-store.js';
 import { createRedisConnection } from '../../src/redis/connection.js';
 import { startRedis, startRedisCluster } from '../helpers/redis.js';
 
@@ -13,6 +13,8 @@ const MINUTE_START = Date.UTC(2026, 10, 22, 10, 30, 0);
 
 interface StoreUnderTest {
   store: LimitStore;
+  /** Another store on the same counts, as a second gateway instance has (the same one in memory). */
+  peer: LimitStore;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ async function onRedis(input: object, stop: () => Promise<void>): Promise<StoreU
   await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });
   return {
     store: new RedisLimitStore(redis),
+    peer: new RedisLimitStore(redis),
     close: async () => {
       await redis.close();
       await stop();
@@ -29,7 +32,13 @@ async function onRedis(input: object, stop: () => Promise<void>): Promise<StoreU
 }
 
 const backends: [string, () => Promise<StoreUnderTest>][] = [
-  ['memory', async () => ({ store: new MemoryLimitStore(), close: async () => {} })],
+  [
+    'memory',
+    async () => {
+      const store = new MemoryLimitStore();
+      return { store, peer: store, close: async () => {} };
+    },
+  ],
   [
     'Redis',
     async () => {
@@ -71,5 +80,40 @@ describe.each(backends)('limit store on %s', (_name, open) => {
     await backend.store.addTokens('team-c', 100, MINUTE_START);
     expect(await backend.store.admit('team-c', { tokensPerMinute: 100 }, MINUTE_START + 1)).toMatchObject({ allowed: false, exceeded: 'tokens' });
     expect((await backend.store.admit('team-d', { tokensPerMinute: 100 }, MINUTE_START + 1)).allowed).toBe(true);
+  });
+
+  it('decides at once on tokens it has counted, before they are written', async () => {
+    const recorded = backend.store.addTokens('team-g', 100, MINUTE_START);
+    expect(await backend.store.admit('team-g', { tokensPerMinute: 100 }, MINUTE_START + 1)).toMatchObject({ allowed: false, exceeded: 'tokens' });
+    await recorded;
+    expect(await backend.peer.admit('team-g', { tokensPerMinute: 100 }, MINUTE_START + 2)).toMatchObject({ allowed: false, exceeded: 'tokens' });
+  });
+
+  it('writes the tokens of a key with limits counted close together as one sum', async () => {
+    await Promise.all([backend.store.addTokens('team-h', 3, MINUTE_START), backend.store.addTokens('team-h', 4, MINUTE_START + 1)]);
+    expect(await backend.peer.counts('team-h', MINUTE_START + 2)).toEqual({ requestsThisMinute: 0, tokensThisMinute: 7, tokensToday: 7 });
+  });
+
+  it('counts a key without limits at once for itself, and for the other instances within UNLIMITED_FLUSH_MS', async () => {
+    for (let i = 0; i < 3; i++) expect((await backend.store.admit('team-e', {}, MINUTE_START + i)).allowed).toBe(true);
+    await backend.store.addTokens('team-e', 7, MINUTE_START + 5, false);
+    const expected = { requestsThisMinute: 3, tokensThisMinute: 7, tokensToday: 7 };
+    expect(await backend.store.counts('team-e', MINUTE_START + 6)).toEqual(expected);
+    await vi.waitFor(async () => expect(await backend.peer.counts('team-e', MINUTE_START + 6)).toEqual(expected), {
+      timeout: UNLIMITED_FLUSH_MS + 2_000,
+      interval: 20,
+    });
+  });
+
+  it('writes the last minute of a key without limits as soon as the next one starts, and everything on close', async () => {
+    await backend.store.addTokens('team-f', 5, MINUTE_START, false);
+    await backend.store.addTokens('team-f', 6, MINUTE_START + 60_000, false);
+    // Well before UNLIMITED_FLUSH_MS: the first minute's 5 went out when the second minute began.
+    await vi.waitFor(async () => expect((await backend.peer.counts('team-f', MINUTE_START + 60_001)).tokensToday).toBeGreaterThanOrEqual(5), {
+      timeout: UNLIMITED_FLUSH_MS / 2,
+      interval: 5,
+    });
+    await backend.store.close();
+    expect(await backend.peer.counts('team-f', MINUTE_START + 60_001)).toEqual({ requestsThisMinute: 0, tokensThisMinute: 6, tokensToday: 11 });
   });
 });

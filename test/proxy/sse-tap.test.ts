@@ -208,6 +208,19 @@ describe('SseTap in strip mode (the gateway added include_usage)', () => {
     expect(run.usages).toEqual([]);
   });
 
+  it('reads usage written with spaces, as JSON encoders other than JSON.stringify write it', async () => {
+    const spaced = (choices: string, usage: string): string => `data: {"id": "c1", "choices": ${choices}, "usage": ${usage}}\n\n`;
+    const events = [
+      spaced('[{"index": 0, "delta": {"content": "Hi"}}]', 'null'),
+      spaced('[]', USAGE_JSON.replaceAll(':', ': ').replaceAll(',', ', ')),
+      'data: [DONE]\n\n',
+    ];
+    const run = await runTap(true, [bytesOf(events)]);
+    expect(run.output.equals(bytesOf([events[0]!, events[2]!]))).toBe(true);
+    expect(run.usages).toEqual([USAGE]);
+    expect(run.firstTokens).toBe(1);
+  });
+
   it('does not parse chunks whose usage is null', async () => {
     const { events } = streamEvents();
     const parse = JSON.parse;
@@ -222,6 +235,30 @@ describe('SseTap in strip mode (the gateway added include_usage)', () => {
       JSON.parse = parse;
     }
     expect(parsed).toBe(1);
+  });
+});
+
+describe('SseTap with chunks that arrive together', () => {
+  /** Writes every chunk in one synchronous go, as a parser does with the HTTP chunks of one socket read. */
+  async function burst(strip: boolean, chunks: Buffer[]): Promise<Buffer[]> {
+    const tap = new SseTap(strip, { onFirstToken: () => undefined, onUsage: () => undefined });
+    const pushed: Buffer[] = [];
+    tap.on('data', (chunk: Buffer) => pushed.push(chunk));
+    const ended = new Promise((resolve) => tap.on('end', resolve));
+    for (const chunk of chunks) tap.write(chunk);
+    await new Promise((resolve) => setImmediate(resolve));
+    const beforeEnd = pushed.length;
+    tap.end();
+    await ended;
+    expect(pushed.length).toBe(beforeEnd);
+    return pushed;
+  }
+
+  it('forwards a burst of events as one chunk, before the stream ends, in both modes', async () => {
+    const { events, usageIndex } = streamEvents();
+    const chunks = events.map((e) => Buffer.from(e));
+    expect(await burst(false, chunks)).toEqual([bytesOf(events)]);
+    expect(await burst(true, chunks)).toEqual([withoutUsage(events, usageIndex)]);
   });
 });
 

@@ -6,6 +6,7 @@ import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../he
 import { startMockProcess, type MockProcess } from '../helpers/mock-process.js';
 import { startMockUpstream } from '../helpers/mock-upstream.js';
 import { expectEnvelope, parseRawResponse, rawExchange } from '../helpers/raw-http.js';
+import { sendCommand, startRedis } from '../helpers/redis.js';
 
 const STREAM_BODY = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'tell me a long story' }], stream: true });
 
@@ -73,6 +74,42 @@ describe('client faults', () => {
     req.destroy();
     const closed = await Promise.race([closedAt, sleep(5_000).then(() => Number.POSITIVE_INFINITY)]);
     expect(closed - abortedAt).toBeLessThan(1_000);
+  });
+
+  it('a client that leaves while its request waits on Redis is logged as 499, and nothing goes upstream', async () => {
+    let upstreamRequests = 0;
+    const upstream = createServer((req, res) => {
+      upstreamRequests++;
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => upstream.close(resolve)));
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const gateway = await startGateway({
+      ...testConfig(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`),
+      redis: { url: redis.url, timeoutMs: 5_000 },
+    });
+    cleanups.push(() => gateway.close());
+    await waitFor(() => gateway.app.services.redis!.ready, 5_000);
+
+    // Redis holds the conversation's pin lookup while the client gives up.
+    await sendCommand(redis.port, 'CLIENT PAUSE 1000 ALL');
+    const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    const req = httpRequest(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      agent: false,
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'x-conversation-id': 'left-early' },
+    });
+    req.on('error', () => undefined);
+    req.end(body);
+    await sleep(200);
+    req.destroy();
+
+    expect(await waitFor(() => gateway.logs.lines.some((l) => l.status === 499), 5_000)).toBe(true);
+    await sleep(1_200); // the pause is over and the request went on (or did not)
+    expect(upstreamRequests).toBe(0);
   });
 
   describe('after 500 streams aborted mid-way', () => {
