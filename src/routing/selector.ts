@@ -12,14 +12,3 @@ export interface AccountSelector {
   select(pool: UpstreamPool, client: ClientKey | undefined, conversationId: string | undefined): Promise<Selection> | Selection;
   close(): Promise<void>;
 }
-
-/** Balances every request by weight, conversation or not. */
-export class WeightedSelector implements AccountSelector {
-  select(pool: UpstreamPool): Selection {
-    const account = pool.pick(Date.now());
-    if (account === undefined) throw new Error(`upstream pool ${pool.name} has no accounts`);
-    return { account };
-  }
-
-  async close(): Promise<void> {}
-}
