@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_KEY, testConfig, useGatewayWithMock } from '../helpers/gateway.js';
+import { CLIENT_KEY, useGatewayWithMock } from '../helpers/gateway.js';
 import { expectEnvelope, rawPost } from '../helpers/raw-http.js';
 
 /**
