@@ -39,13 +39,16 @@ export interface ForwardEvents {
 const PASSED_HEADERS = ['content-type', 'openai-processing-ms', 'retry-after'] as const;
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 
-interface FailedAttempt {
+/** An upstream answer with an error status, to be passed on to the client. */
+interface UpstreamError {
   account: Account;
-  status?: number;
-  headers?: Dispatcher.ResponseData['headers'];
-  body?: string;
-  error?: Error;
+  status: number;
+  headers: Dispatcher.ResponseData['headers'];
+  body: string;
 }
+
+/** The last failed attempt: an error answer, or a connection that failed. */
+type FailedAttempt = UpstreamError | { account: Account; status: undefined; error: Error };
 
 /**
  * Sends a validated request upstream and relays the answer.
@@ -106,7 +109,7 @@ export class Forwarder {
           throw gatewayTimeout(`The upstream did not answer within ${this.options.upstreamMs} ms.`);
         }
         this.fail(request, account, 'unreachable');
-        failed = { account, error };
+        failed = { account, status: undefined, error };
         account = target.pool.pick(Date.now(), tried);
         continue;
       }
@@ -123,11 +126,9 @@ export class Forwarder {
 
       if (response.statusCode >= 400) {
         // A client error the upstream found (such as an unsupported parameter): passed on, keys masked.
-        const text = await readText(response.body);
+        const body = await readText(response.body);
         request.gateway.upstreamMs += performance.now() - startedAt;
-        reply.header('x-gateway-account', account.name);
-        copyHeaders(reply, response.headers);
-        return this.sendUpstreamError(reply, response.statusCode, text);
+        return this.sendUpstreamError(reply, { account, status: response.statusCode, headers: response.headers, body });
       }
 
       target.onServed?.(account);
@@ -136,12 +137,11 @@ export class Forwarder {
 
     if (failed === undefined) throw badGateway('No upstream account is available for this model.');
     request.gateway.account = failed.account;
-    reply.header('x-gateway-account', failed.account.name);
     if (failed.status === undefined) {
-      throw badGateway(`The upstream could not be reached (${failed.error?.message ?? 'unknown error'}).`);
+      reply.header('x-gateway-account', failed.account.name);
+      throw badGateway(`The upstream could not be reached (${failed.error.message}).`);
     }
-    copyHeaders(reply, failed.headers!);
-    return this.sendUpstreamError(reply, failed.status, failed.body ?? '');
+    return this.sendUpstreamError(reply, failed);
   }
 
   /**
@@ -149,8 +149,10 @@ export class Forwarder {
    * page from a proxy in front of the upstream, an empty body) is replaced by OpenAI's envelope, so the
    * SDKs raise with a readable message instead of a page of markup.
    */
-  private sendUpstreamError(reply: FastifyReply, status: number, text: string): FastifyReply {
-    if (isJsonObject(text)) return reply.code(status).send(this.scrubber.scrub(text));
+  private sendUpstreamError(reply: FastifyReply, { account, status, headers, body }: UpstreamError): FastifyReply {
+    reply.header('x-gateway-account', account.name);
+    copyHeaders(reply, headers);
+    if (isJsonObject(body)) return reply.code(status).send(this.scrubber.scrub(body));
     const error = new GatewayError(status, status >= 500 ? 'server_error' : 'invalid_request_error', `The upstream returned ${status} with a body that is not JSON.`, {
       code: 'upstream_error',
     });
