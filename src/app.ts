@@ -139,10 +139,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     reload(next: GatewayConfig): void {
       const routing = buildRouting(next);
       carryOverHealth(services.router, routing.router);
-      const secrets = [...new Set([...routing.router.secrets(), ...services.router.secrets()])].sort((a, b) => b.length - a.length);
       const restart = restartOnlyChanges(services.config, next);
       // Everything is built: swap it in at once.
-      forwarder.update(forwardOptions(next), new SecretScrubber(secrets));
+      // Keys of the old config stay masked too: a request still running may quote one.
+      forwarder.update(forwardOptions(next), new SecretScrubber([...routing.router.secrets(), ...services.router.secrets()]));
       selector.ttlSeconds = next.sticky.ttlSeconds;
       services.config = next;
       services.catalog = routing.catalog;

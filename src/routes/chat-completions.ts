@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { chatRequestSchema } from '../schemas/chat.js';
 import { jsonObjectBody, resolveModel, validateBody, type JsonObject } from './model-checks.js';
+import { selectAndForward } from './upstream.js';
 
 const INCLUDE_USAGE = '"stream_options":{"include_usage":true},';
 
@@ -8,23 +9,18 @@ export const chatCompletionsRoute: FastifyPluginAsync = async (app) => {
   const services = app.services;
 
   app.post('/v1/chat/completions', async (request, reply) => {
-    const { catalog, router, forwarder, selector } = services;
+    const { catalog, router } = services;
     const body = jsonObjectBody(request);
     const { pool } = resolveModel(request, body, 'chat', catalog, router);
     validateBody(chatRequestSchema, body);
 
-    const conversationId = conversationHeader(request.headers['x-conversation-id']);
-    const { account, onServed } = await selector.select(pool, request.gateway.clientKey, conversationId);
     const streamed = body.stream === true;
     const askedForUsage = streamed && (body.stream_options as JsonObject | null | undefined)?.include_usage === true;
-    return forwarder.forward(request, reply, {
+    return selectAndForward(services, request, reply, {
       pool,
       path: '/chat/completions',
       payload: streamed && !askedForUsage ? withStreamUsage(request.rawBody!, body) : request.rawBody!,
       stripUsageChunk: streamed && !askedForUsage,
-      conversationId,
-      first: account,
-      onServed,
     });
   });
 };
@@ -41,9 +37,4 @@ export function withStreamUsage(raw: Buffer, body: JsonObject): Buffer | string 
   }
   const options = (body.stream_options ?? {}) as JsonObject;
   return JSON.stringify({ ...body, stream_options: { ...options, include_usage: true } });
-}
-
-export function conversationHeader(value: string | string[] | undefined): string | undefined {
-  const id = Array.isArray(value) ? value[0] : value;
-  return id === undefined || id === '' ? undefined : id;
 }

@@ -1,14 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidRequest } from '../errors.js';
 import { imageRequestSchema } from '../schemas/images.js';
-import { conversationHeader } from './chat-completions.js';
 import { jsonObjectBody, resolveModel, validateBody } from './model-checks.js';
+import { selectAndForward } from './upstream.js';
 
 export const imagesGenerationsRoute: FastifyPluginAsync = async (app) => {
   const services = app.services;
 
   app.post('/v1/images/generations', async (request, reply) => {
-    const { catalog, router, forwarder, selector } = services;
+    const { catalog, router } = services;
     const body = jsonObjectBody(request);
     const { model, pool } = resolveModel(request, body, 'image', catalog, router);
     validateBody(imageRequestSchema, body);
@@ -17,16 +17,11 @@ export const imagesGenerationsRoute: FastifyPluginAsync = async (app) => {
       throw invalidRequest(`Invalid value for 'n': ${model.id} supports at most n=${model.maxImagesPerRequest}.`, 'n', 'invalid_value');
     }
 
-    const conversationId = conversationHeader(request.headers['x-conversation-id']);
-    const { account, onServed } = await selector.select(pool, request.gateway.clientKey, conversationId);
-    return forwarder.forward(request, reply, {
+    return selectAndForward(services, request, reply, {
       pool,
       path: '/images/generations',
       payload: request.rawBody!,
       stripUsageChunk: false,
-      conversationId,
-      first: account,
-      onServed,
     });
   });
 };

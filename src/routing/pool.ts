@@ -111,10 +111,8 @@ export class UpstreamRouter {
     return pool ?? undefined;
   }
 
-  /** Every upstream key, longest first, so an error body can be scrubbed of all of them. */
+  /** Every upstream key, so an error body can be scrubbed of all of them. */
   secrets(): string[] {
-    return this.pools
-      .flatMap((p) => p.accounts.map((a) => a.authorization.slice('Bearer '.length)))
-      .sort((a, b) => b.length - a.length);
+    return this.pools.flatMap((p) => p.accounts.map((a) => a.authorization.slice('Bearer '.length)));
   }
 }
