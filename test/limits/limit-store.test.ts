@@ -1,14 +1,9 @@
 // One suite for every LimitStore: in memory, on a real Redis, and on a real three-node Redis Cluster.
-import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { redisSchema, type RedisConfig } from '../../src/config/schema.js';
 import { MemoryLimitStore, type LimitStore } from '../../src/limits/limiter.js';
 import { RedisLimitStore, UNLIMITED_FLUSH_MS } from '../../src/limits/redis-store.js';
-import { createRedisConnection } from '../../src/redis/connection.js';
-import { startRedis, startRedisCluster } from '../helpers/redis.js';
+import { redisBackends } from '../helpers/redis-connection.js';
 
-const silent = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
 const MINUTE_START = Date.UTC(2026, 10, 22, 10, 30, 0);
 
 interface StoreUnderTest {
@@ -16,19 +11,6 @@ interface StoreUnderTest {
   /** Another store on the same counts, as a second gateway instance has (the same one in memory). */
   peer: LimitStore;
   close(): Promise<void>;
-}
-
-async function onRedis(input: object, stop: () => Promise<void>): Promise<StoreUnderTest> {
-  const redis = createRedisConnection(redisSchema.parse({ ...input, timeoutMs: 1_000 }) as RedisConfig, silent);
-  await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });
-  return {
-    store: new RedisLimitStore(redis),
-    peer: new RedisLimitStore(redis),
-    close: async () => {
-      await redis.close();
-      await stop();
-    },
-  };
 }
 
 const backends: [string, () => Promise<StoreUnderTest>][] = [
@@ -39,20 +21,13 @@ const backends: [string, () => Promise<StoreUnderTest>][] = [
       return { store, peer: store, close: async () => {} };
     },
   ],
-  [
-    'Redis',
+  ...redisBackends.map(([name, open]): [string, () => Promise<StoreUnderTest>] => [
+    name,
     async () => {
-      const server = await startRedis();
-      return onRedis({ url: server.url }, () => server.stop());
+      const { redis, close } = await open();
+      return { store: new RedisLimitStore(redis), peer: new RedisLimitStore(redis), close };
     },
-  ],
-  [
-    'a three-node Redis Cluster',
-    async () => {
-      const cluster = await startRedisCluster(3);
-      return onRedis({ cluster: cluster.urls }, () => cluster.stop());
-    },
-  ],
+  ]),
 ];
 
 describe.each(backends)('limit store on %s', (_name, open) => {

@@ -1,58 +1,28 @@
 // One suite for every StickyStore: in memory, on a real Redis, and on a real three-node Redis Cluster.
-import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { RedisConfig } from '../../src/config/schema.js';
-import { redisSchema } from '../../src/config/schema.js';
-import { createRedisConnection, type RedisConnection } from '../../src/redis/connection.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStickyStore } from '../../src/routing/sticky/memory-store.js';
 import { RedisStickyStore } from '../../src/routing/sticky/redis-store.js';
 import { conversationKey, MAX_PLAIN_ID_LENGTH, type StickyStore } from '../../src/routing/sticky/store.js';
-import { startRedis, startRedisCluster } from '../helpers/redis.js';
+import { connectRedis, redisBackends } from '../helpers/redis-connection.js';
+import { startRedis } from '../helpers/redis.js';
 
 const TTL = 60;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface StoreUnderTest {
   store: StickyStore;
-  /** The raw Redis connection, when the store is on Redis. */
-  redis?: RedisConnection;
   close(): Promise<void>;
-}
-
-const silent = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
-
-async function onRedis(input: unknown, stop: () => Promise<void>): Promise<StoreUnderTest> {
-  // Generous timeout: this suite tests the store, not the breaker, on a busy test machine.
-  const config = redisSchema.parse({ ...(input as object), timeoutMs: 1_000 }) as RedisConfig;
-  const redis = createRedisConnection(config, silent);
-  await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });
-  return {
-    store: new RedisStickyStore(redis),
-    redis,
-    close: async () => {
-      await redis.close();
-      await stop();
-    },
-  };
 }
 
 const backends: [string, () => Promise<StoreUnderTest>][] = [
   ['memory', async () => ({ store: new MemoryStickyStore(1_000), close: async () => {} })],
-  [
-    'redis',
+  ...redisBackends.map(([name, open]): [string, () => Promise<StoreUnderTest>] => [
+    name,
     async () => {
-      const server = await startRedis();
-      return onRedis({ url: server.url }, () => server.stop());
+      const { redis, close } = await open();
+      return { store: new RedisStickyStore(redis), close };
     },
-  ],
-  [
-    'redis cluster (3 nodes)',
-    async () => {
-      const cluster = await startRedisCluster(3);
-      return onRedis({ cluster: cluster.urls }, () => cluster.stop());
-    },
-  ],
+  ]),
 ];
 
 describe.each(backends)('%s sticky store', (_name, make) => {
@@ -122,16 +92,16 @@ describe.each(backends)('%s sticky store', (_name, make) => {
 describe('redis sticky store keys', () => {
   it('writes keys under the configured prefix, with the TTL it was given', async () => {
     const server = await startRedis();
-    const subject = await onRedis({ url: server.url, keyPrefix: 'team7:' }, () => server.stop());
+    const { redis, close } = await connectRedis({ url: server.url, keyPrefix: 'team7:' }, () => server.stop());
     try {
-      await subject.store.pin(conversationKey('pool', 'team-a', 'prefix'), 'acct-1', 100);
+      await new RedisStickyStore(redis).pin(conversationKey('pool', 'team-a', 'prefix'), 'acct-1', 100);
       const redisKey = 'team7:pin:pool:team-a:prefix';
-      expect(await subject.redis!.run((c) => c.get(redisKey))).toBe('acct-1');
-      const ttl = await subject.redis!.run((c) => c.ttl(redisKey));
+      expect(await redis.run((c) => c.get(redisKey))).toBe('acct-1');
+      const ttl = await redis.run((c) => c.ttl(redisKey));
       expect(ttl).toBeGreaterThan(95);
       expect(ttl).toBeLessThanOrEqual(100);
     } finally {
-      await subject.close();
+      await close();
     }
   });
 });
