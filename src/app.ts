@@ -17,13 +17,13 @@ import { MemoryLimitStore } from './limits/limiter.js';
 import { enforceLimits, RateLimiter } from './limits/plugin.js';
 import { batchedStdout } from './logging.js';
 import { RedisLimitStore } from './limits/redis-store.js';
+import { API_ENDPOINTS } from './endpoints/index.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
-import { chatCompletionsRoute } from './routes/chat-completions.js';
+import { apiEndpointRoute } from './routes/api-endpoint.js';
 import { healthRoute } from './routes/health.js';
-import { imagesGenerationsRoute } from './routes/images-generations.js';
 import { modelsRoute } from './routes/models.js';
 import type { UpstreamRouter } from './routing/pool.js';
 import type { AccountSelector } from './routing/selector.js';
@@ -210,8 +210,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(async (v1) => {
     requireClientKey(v1, services);
     enforceLimits(v1, limiter);
-    await v1.register(chatCompletionsRoute);
-    await v1.register(imagesGenerationsRoute);
+    for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });
     await v1.register(modelsRoute);
   });
 

@@ -7,6 +7,10 @@ const name = z
 
 const positiveInt = z.number().int().positive();
 
+/** What can carry a conversation's identity, in the default order of `sticky.sources`. */
+export const STICKY_SOURCES = ['x-conversation-id', 'prompt_cache_key', 'session_id'] as const;
+export type StickySource = (typeof STICKY_SOURCES)[number];
+
 const accountSchema = z.strictObject({
   name,
   apiKey: z.string().min(1, 'must not be empty (is its environment variable set?)'),
@@ -119,6 +123,11 @@ export const configSchema = z
         ttlSeconds: positiveInt.default(24 * 60 * 60),
         /** Most pins the in-memory store keeps (least recently used go first); also bounds the local copy kept beside Redis. */
         maxEntries: positiveInt.default(100_000),
+        /**
+         * Where a request's conversation is read from, first match wins: the `X-Conversation-Id` header, the
+         * body's `prompt_cache_key`, an agent's session header (`session_id` / `session-id`).
+         */
+        sources: z.array(z.enum(STICKY_SOURCES)).default([...STICKY_SOURCES]),
       })
       .prefault({}),
     catalogFile: z.string().optional(),

@@ -1,12 +1,13 @@
 import { collectDefaultMetrics, Counter, Registry, type Metric } from 'prom-client';
+import { API_ENDPOINTS } from '../endpoints/index.js';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../routing/health.js';
 import type { StickyResult } from '../routing/sticky-selector.js';
 
-/** The API paths that are `endpoint` label values; every other path counted is `none`. */
-export const ENDPOINTS = ['/v1/chat/completions', '/v1/images/generations', '/v1/models'] as const;
-export type Endpoint = (typeof ENDPOINTS)[number];
-export type EndpointLabel = Endpoint | 'none';
+/** The API paths that are `endpoint` label values (a bounded set, from code); every other path counted is `none`. */
+export const ENDPOINTS: readonly string[] = [...API_ENDPOINTS.map((e) => e.path), '/v1/models'];
+/** One of {@link ENDPOINTS}, or `none`. */
+export type EndpointLabel = string;
 
 export const FAILURE_REASONS: readonly FailureReason[] = ['rate_limited', 'server_error', 'unreachable', 'bad_key', 'timeout'];
 
