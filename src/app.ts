@@ -30,6 +30,8 @@ import type { AccountSelector } from './routing/selector.js';
 import { StickySelector, type StickyResult } from './routing/sticky-selector.js';
 import { MemoryStickyStore } from './routing/sticky/memory-store.js';
 import { RedisStickyStore } from './routing/sticky/redis-store.js';
+import { ResponseOwners } from './routing/response-owners.js';
+import { responsesByIdRoute } from './routes/responses-by-id.js';
 
 export interface Services {
   /**
@@ -48,6 +50,8 @@ export interface Services {
   readonly redis: RedisConnection | undefined;
   /** Per-key request and token limits, counted in Redis when it is configured. */
   readonly limiter: RateLimiter;
+  /** Which account made each stored response (Responses API), per client key. */
+  readonly responses: ResponseOwners;
   /**
    * Applies a new config without a restart: accounts, weights, client keys, models, timeouts, retries, the
    * pin TTL. Settings that need a restart are logged and left as they are. Throws, changing nothing, when
@@ -119,6 +123,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
   });
 
+  const responses = new ResponseOwners(redis, new MemoryStickyStore(config.sticky.maxEntries), config.sticky.ttlSeconds);
   const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log);
 
   // The request line's fields are names, numbers and the route: nothing the redaction could find, so it is
@@ -134,6 +139,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     selector,
     redis,
     limiter,
+    responses,
     metrics,
     draining: false,
     reload(next: GatewayConfig): void {
@@ -144,6 +150,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       // Keys of the old config stay masked too: a request still running may quote one.
       forwarder.update(forwardOptions(next), new SecretScrubber([...routing.router.secrets(), ...services.router.secrets()]));
       selector.ttlSeconds = next.sticky.ttlSeconds;
+      responses.ttlSeconds = next.sticky.ttlSeconds;
       services.config = next;
       services.catalog = routing.catalog;
       services.keyring = routing.keyring;
@@ -211,6 +218,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     requireClientKey(v1, services);
     enforceLimits(v1, limiter);
     for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });
+    await v1.register(responsesByIdRoute);
     await v1.register(modelsRoute);
   });
 

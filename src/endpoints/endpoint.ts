@@ -26,4 +26,11 @@ export interface EndpointDescription {
   readonly asksForStreamUsage?: boolean;
   /** Body fields, in order, that carry a conversation's affinity when no `X-Conversation-Id` is sent. */
   readonly affinityFields?: readonly string[];
+  /**
+   * A body field naming a stored response (`previous_response_id`): the request goes to the account that
+   * made that response, and nowhere else, as no other account has it.
+   */
+  readonly responseIdField?: string;
+  /** The answer is a response the upstream may store: which account made it is remembered by its id. */
+  readonly recordsResponses?: boolean;
 }

@@ -1,11 +1,12 @@
 import { collectDefaultMetrics, Counter, Registry, type Metric } from 'prom-client';
 import { API_ENDPOINTS } from '../endpoints/index.js';
+import { RESPONSE_BY_ID_PATHS } from '../endpoints/responses.js';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../routing/health.js';
 import type { StickyResult } from '../routing/sticky-selector.js';
 
 /** The API paths that are `endpoint` label values (a bounded set, from code); every other path counted is `none`. */
-export const ENDPOINTS: readonly string[] = [...API_ENDPOINTS.map((e) => e.path), '/v1/models'];
+export const ENDPOINTS: readonly string[] = [...API_ENDPOINTS.map((e) => e.path), ...RESPONSE_BY_ID_PATHS, '/v1/models'];
 /** One of {@link ENDPOINTS}, or `none`. */
 export type EndpointLabel = string;
 

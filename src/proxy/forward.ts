@@ -6,6 +6,7 @@ import { coolDown, failureForStatus, type FailureReason, type HealthOptions } fr
 import { UpstreamAbort } from '../request-context.js';
 import type { Account, UpstreamPool } from '../routing/pool.js';
 import { JsonUsageTail } from './json-tap.js';
+import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
 import type { Usage } from './usage.js';
@@ -18,9 +19,16 @@ export interface ForwardOptions extends HealthOptions {
 
 export interface ForwardTarget {
   pool: UpstreamPool;
-  /** Endpoint path below the pool's base URL, such as `/chat/completions`. */
+  /** Endpoint path below the pool's base URL, such as `/chat/completions`, with any query string. */
   path: string;
-  payload: Buffer | string;
+  /** POST unless said otherwise. */
+  method?: 'GET' | 'POST' | 'DELETE';
+  /** The JSON body, or undefined for a request without one. */
+  payload: Buffer | string | undefined;
+  /** The request is bound to `first` (a stored response lives there): no other account is tried. */
+  bound?: boolean;
+  /** Told the id of the response the upstream made (Responses API), read from the head of its answer. */
+  onResponseId?: (id: string, account: Account) => void;
   /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
   stripUsageChunk: boolean;
   conversationId: string | undefined;
@@ -83,7 +91,8 @@ export class Forwarder {
     const tried = new Set<Account>();
     let account: Account | undefined = target.first;
     let failed: FailedAttempt | undefined;
-    while (account !== undefined && tried.size < this.options.maxAttempts) {
+    const maxAttempts = target.bound === true ? 1 : this.options.maxAttempts;
+    while (account !== undefined && tried.size < maxAttempts) {
       tried.add(account);
       request.gateway.account = account;
       const startedAt = performance.now();
@@ -92,8 +101,8 @@ export class Forwarder {
         response = await this.dispatcher.request({
           origin: target.pool.origin,
           path: target.pool.basePath + target.path,
-          method: 'POST',
-          headers: upstreamHeaders(account, target.conversationId),
+          method: target.method ?? 'POST',
+          headers: upstreamHeaders(account, target.conversationId, target.payload !== undefined),
           body: target.payload,
           signal: abort,
           headersTimeout: this.options.upstreamMs,
@@ -179,6 +188,8 @@ export class Forwarder {
       context.upstreamMs += performance.now() - startedAt;
     });
 
+    const onResponseId = target.onResponseId;
+    if (onResponseId !== undefined) watchResponseId(body, (id) => onResponseId(id, account));
     const contentType = header(response.headers, 'content-type') ?? '';
     if (contentType.startsWith('text/event-stream')) {
       reply.header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
@@ -242,11 +253,9 @@ export class Forwarder {
   }
 }
 
-function upstreamHeaders(account: Account, conversationId: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    authorization: account.authorization,
-  };
+function upstreamHeaders(account: Account, conversationId: string | undefined, hasBody: boolean): Record<string, string> {
+  const headers: Record<string, string> = { authorization: account.authorization };
+  if (hasBody) headers['content-type'] = 'application/json';
   // Forwarded unchanged: an upstream that is itself such a gateway routes on it too.
   if (conversationId !== undefined) headers['x-conversation-id'] = conversationId;
   return headers;

@@ -1,8 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
 import { withStreamUsage } from '../endpoints/stream-usage.js';
+import { invalidRequest, quoted } from '../errors.js';
+import type { Account } from '../routing/pool.js';
 import { jsonObjectBody, resolveModel, validateBody } from './model-checks.js';
-import { selectAndForward } from './upstream.js';
+import { findResponseOwner } from './response-owner.js';
+import { conversationOf, selectAndForward } from './upstream.js';
 
 /**
  * Serves one model endpoint from its description: the checks in the documented order (the key and limits
@@ -18,13 +21,30 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
     validateBody(endpoint.schema, body);
     endpoint.checkModel?.(body, model);
 
+    let bound: Account | undefined;
+    const previous = endpoint.responseIdField === undefined ? undefined : body[endpoint.responseIdField];
+    if (typeof previous === 'string') {
+      const owner = await findResponseOwner(services, request, previous);
+      bound = owner === undefined ? undefined : pool.account(owner.account);
+      if (bound === undefined) {
+        throw invalidRequest(`Previous response with id '${quoted(previous)}' not found.`, endpoint.responseIdField!, 'previous_response_not_found');
+      }
+    }
+
     const raw = request.rawBody!;
     const addUsage = endpoint.asksForStreamUsage === true && body.stream === true && !clientAskedForUsage(body);
-    return selectAndForward(services, request, reply, body, endpoint, {
+    const clientKey = request.gateway.clientKey;
+    return selectAndForward(services, request, reply, {
       pool,
       path: endpoint.upstreamPath,
       payload: addUsage ? withStreamUsage(raw, body) : raw,
       stripUsageChunk: addUsage,
+      conversationId: bound === undefined ? conversationOf(request, body, endpoint, services.config.sticky.sources) : undefined,
+      bound,
+      onResponseId:
+        endpoint.recordsResponses === true && clientKey !== undefined
+          ? (id, account) => services.responses.record(clientKey.name, id, { account: account.name, model: model.id })
+          : undefined,
     });
   });
 };

@@ -2,28 +2,20 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.js';
 import type { StickySource } from '../config/schema.js';
 import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
-import type { UpstreamPool } from '../routing/pool.js';
+import type { ForwardTarget } from '../proxy/forward.js';
+import type { Account } from '../routing/pool.js';
 
-export interface UpstreamCall {
-  pool: UpstreamPool;
-  /** Endpoint path below the pool's base URL, such as `/chat/completions`. */
-  path: string;
-  payload: Buffer | string;
-  stripUsageChunk: boolean;
-}
+export type UpstreamCall = Omit<ForwardTarget, 'first' | 'onServed' | 'bound'> & {
+  /** The account the request must go to (it holds a stored response); otherwise the selector chooses. */
+  bound?: Account | undefined;
+};
 
 /** What every endpoint does once a request is checked: choose its account (sticky or by weight) and forward it. */
-export async function selectAndForward(
-  services: Services,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  body: JsonObject,
-  endpoint: EndpointDescription,
-  call: UpstreamCall,
-): Promise<FastifyReply> {
-  const conversationId = conversationOf(request, body, endpoint, services.config.sticky.sources);
-  const { account, onServed } = await services.selector.select(call.pool, request.gateway.clientKey, conversationId);
-  return services.forwarder.forward(request, reply, { ...call, conversationId, first: account, onServed });
+export async function selectAndForward(services: Services, request: FastifyRequest, reply: FastifyReply, call: UpstreamCall): Promise<FastifyReply> {
+  const { bound, ...target } = call;
+  if (bound !== undefined) return services.forwarder.forward(request, reply, { ...target, first: bound, bound: true });
+  const { account, onServed } = await services.selector.select(call.pool, request.gateway.clientKey, call.conversationId);
+  return services.forwarder.forward(request, reply, { ...target, first: account, onServed });
 }
 
 /**
