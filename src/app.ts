@@ -10,6 +10,7 @@ import { registerMetricsRoute, requestRecorder } from './metrics/plugin.js';
 import { CLIENT_CLOSED_REQUEST, disabledMetrics, PrometheusMetrics, type GatewayMetrics } from './metrics/registry.js';
 import { clientErrorHandler, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
+import { registerMultipartBody } from './plugins/multipart-body.js';
 import { Forwarder } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
 import type { Usage } from './proxy/usage.js';
@@ -211,6 +212,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   registerErrorHandling(app);
   registerJsonBody(app);
+  registerMultipartBody(app);
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
   if (config.adminToken !== undefined) await app.register(adminUsageRoute, { adminToken: config.adminToken });

@@ -7,6 +7,9 @@ const name = z
 
 const positiveInt = z.number().int().positive();
 
+/** What a model does, which decides the endpoints that take it. */
+export const MODEL_KINDS = ['chat', 'image', 'embedding', 'completion', 'moderation', 'transcription', 'speech'] as const;
+
 /** What can carry a conversation's identity, in the default order of `sticky.sources`. */
 export const STICKY_SOURCES = ['x-conversation-id', 'prompt_cache_key', 'session_id'] as const;
 export type StickySource = (typeof STICKY_SOURCES)[number];
@@ -48,7 +51,7 @@ const clientKeySchema = z
 
 const catalogEntrySchema = z.strictObject({
   id: z.string().min(1),
-  kind: z.enum(['chat', 'image']),
+  kind: z.enum(MODEL_KINDS),
   ownedBy: z.string().default('gateway'),
   /** Largest `n` the model accepts on the images endpoint. */
   maxImagesPerRequest: positiveInt.optional(),

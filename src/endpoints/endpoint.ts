@@ -17,6 +17,13 @@ export interface EndpointDescription {
   readonly kinds: readonly ModelKind[];
   /** The API's body rules: what it fixes and no more, unknown fields pass through untouched. */
   readonly schema: z.ZodType;
+  /**
+   * A multipart form rather than JSON (audio and image uploads): the fields are checked as text, and one of
+   * `fileFields` must carry a file. The form goes upstream exactly as sent.
+   */
+  readonly form?: { readonly fileFields: readonly string[] };
+  /** `model` may be left out, as OpenAI allows here: the request counts as the catalog's first model of its kind. */
+  readonly modelOptional?: boolean;
   /** Rules that depend on the catalog entry of the model (an image model's largest `n`, say). */
   readonly checkModel?: (body: JsonObject, model: CatalogModel) => void;
   /**

@@ -6,7 +6,7 @@ import type { FailureReason } from '../routing/health.js';
 import type { StickyResult } from '../routing/sticky-selector.js';
 
 /** The API paths that are `endpoint` label values (a bounded set, from code); every other path counted is `none`. */
-export const ENDPOINTS: readonly string[] = [...API_ENDPOINTS.map((e) => e.path), ...RESPONSE_BY_ID_PATHS, '/v1/models'];
+export const ENDPOINTS: readonly string[] = [...API_ENDPOINTS.map((e) => e.path), ...RESPONSE_BY_ID_PATHS, '/v1/models', '/v1/models/:id'];
 /** One of {@link ENDPOINTS}, or `none`. */
 export type EndpointLabel = string;
 

@@ -23,8 +23,10 @@ export interface ForwardTarget {
   path: string;
   /** POST unless said otherwise. */
   method?: 'GET' | 'POST' | 'DELETE';
-  /** The JSON body, or undefined for a request without one. */
+  /** The body, or undefined for a request without one. */
   payload: Buffer | string | undefined;
+  /** The body's media type, when it is not JSON (a multipart form, with its boundary). */
+  contentType?: string | undefined;
   /** The request is bound to `first` (a stored response lives there): no other account is tried. */
   bound?: boolean;
   /** Told the id of the response the upstream made (Responses API), read from the head of its answer. */
@@ -46,6 +48,7 @@ export interface ForwardEvents {
 /** Upstream response headers a client may see; everything else (cookies, the upstream's own rate limits) stays here. */
 const PASSED_HEADERS = ['content-type', 'openai-processing-ms', 'retry-after'] as const;
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+const JSON_TYPE = 'application/json';
 
 /** An upstream answer with an error status, to be passed on to the client. */
 interface UpstreamError {
@@ -102,7 +105,7 @@ export class Forwarder {
           origin: target.pool.origin,
           path: target.pool.basePath + target.path,
           method: target.method ?? 'POST',
-          headers: upstreamHeaders(account, target.conversationId, target.payload !== undefined),
+          headers: upstreamHeaders(account, target.conversationId, target.payload === undefined ? undefined : (target.contentType ?? JSON_TYPE)),
           body: target.payload,
           signal: abort,
           headersTimeout: this.options.upstreamMs,
@@ -253,9 +256,9 @@ export class Forwarder {
   }
 }
 
-function upstreamHeaders(account: Account, conversationId: string | undefined, hasBody: boolean): Record<string, string> {
+function upstreamHeaders(account: Account, conversationId: string | undefined, contentType: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { authorization: account.authorization };
-  if (hasBody) headers['content-type'] = 'application/json';
+  if (contentType !== undefined) headers['content-type'] = contentType;
   // Forwarded unchanged: an upstream that is itself such a gateway routes on it too.
   if (conversationId !== undefined) headers['x-conversation-id'] = conversationId;
   return headers;

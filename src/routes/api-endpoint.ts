@@ -3,7 +3,7 @@ import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
 import { withStreamUsage } from '../endpoints/stream-usage.js';
 import { invalidRequest, quoted } from '../errors.js';
 import type { Account } from '../routing/pool.js';
-import { jsonObjectBody, resolveModel, validateBody } from './model-checks.js';
+import { formBody, jsonObjectBody, resolveModel, validateBody } from './model-checks.js';
 import { findResponseOwner } from './response-owner.js';
 import { conversationOf, selectAndForward } from './upstream.js';
 
@@ -16,8 +16,8 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
 
   app.post(endpoint.path, async (request, reply) => {
     const { catalog, router } = services;
-    const body = jsonObjectBody(request);
-    const { model, pool } = resolveModel(request, body, endpoint.kinds, catalog, router);
+    const body = endpoint.form === undefined ? jsonObjectBody(request) : formBody(request, endpoint.form.fileFields);
+    const { model, pool } = resolveModel(request, body, endpoint.kinds, catalog, router, endpoint.modelOptional);
     validateBody(endpoint.schema, body);
     endpoint.checkModel?.(body, model);
 
@@ -38,6 +38,7 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
       pool,
       path: endpoint.upstreamPath,
       payload: addUsage ? withStreamUsage(raw, body) : raw,
+      contentType: endpoint.form === undefined ? undefined : request.headers['content-type'],
       stripUsageChunk: addUsage,
       conversationId: bound === undefined ? conversationOf(request, body, endpoint, services.config.sticky.sources) : undefined,
       bound,

@@ -9,8 +9,23 @@ export type { JsonObject };
 import { GatewayError, invalidRequest, modelNotAllowed, modelNotFound } from '../errors.js';
 import type { UpstreamPool, UpstreamRouter } from '../routing/pool.js';
 
+/** The text fields of a multipart form, one of whose `fileFields` must be a file. */
+export function formBody(request: FastifyRequest, fileFields: readonly string[]): JsonObject {
+  const form = request.form;
+  if (form === undefined) {
+    throw new GatewayError(415, 'invalid_request_error', 'Content-Type must be multipart/form-data.', { code: 'unsupported_media_type' });
+  }
+  if (!form.files.some((name) => fileFields.includes(name))) {
+    throw invalidRequest(`The form must carry a file in '${fileFields[0]}'.`, fileFields[0]!, 'missing_file');
+  }
+  return form.fields;
+}
+
 /** The parsed JSON body, which must be an object; an absent body is told apart from a wrong media type. */
 export function jsonObjectBody(request: FastifyRequest): JsonObject {
+  if (request.form !== undefined) {
+    throw new GatewayError(415, 'invalid_request_error', 'Content-Type must be application/json.', { code: 'unsupported_media_type' });
+  }
   const body = request.body;
   if (body === undefined || body === null) {
     const type = request.headers['content-type'];
@@ -38,8 +53,10 @@ export function resolveModel(
   kinds: readonly ModelKind[],
   catalog: Catalog,
   router: UpstreamRouter,
+  modelOptional = false,
 ): ResolvedModel {
-  const id = body.model;
+  let id = body.model;
+  if ((id === undefined || id === null) && modelOptional) id = catalog.defaultFor(kinds[0]!)?.id;
   if (id === undefined || id === null) throw invalidRequest('You must provide a model parameter.', 'model');
   if (typeof id !== 'string') throw invalidRequest('Invalid type for model: expected a string.', 'model', 'invalid_type');
   const model = catalog.get(id);
