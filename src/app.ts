@@ -20,7 +20,7 @@ import { RedisLimitStore } from './limits/redis-store.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
-import { connectionLimits, defaultMaxConnections, type Clock } from './server/connections.js';
+import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { healthRoute } from './routes/health.js';
@@ -208,7 +208,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   });
 
   await app.register(connectionLimits, {
-    maxConnections: config.listen.maxConnections ?? defaultMaxConnections(),
+    maxConnections: config.listen.maxConnections ?? defaultMaxConnections(openFileLimit()),
     onRejected: (reason) => metrics.connectionRejected(reason),
     clock: options.connectionLogClock,
   });

@@ -36,8 +36,8 @@ export function parseOpenFileLimit(procLimits: string): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
-/** This process's soft file limit: Node raises it to the hard limit at start-up, but exposes neither. */
-function openFileLimit(): number | undefined {
+/** This process's soft file limit (Node raises it to the hard limit at start-up, but exposes neither); Linux only. */
+export function openFileLimit(): number | undefined {
   try {
     return parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8'));
   } catch {
@@ -50,7 +50,7 @@ function openFileLimit(): number | undefined {
  * every client request in flight holds an upstream socket too. Without a readable limit, Linux's usual
  * soft limit (1,024) is assumed.
  */
-export function defaultMaxConnections(fileLimit: number | undefined = openFileLimit()): number {
+export function defaultMaxConnections(fileLimit: number | undefined): number {
   return Math.max(1, Math.floor(((fileLimit ?? FALLBACK_FILE_LIMIT) - RESERVED_FDS) / 2));
 }
 
