@@ -51,8 +51,8 @@ export interface Services {
   readonly limiter: RateLimiter;
   /**
    * Applies a new config without a restart: accounts, weights, client keys, models, timeouts, retries, the
-   * pin TTL, `adminToken` and `metrics.bearerToken`. Settings that need a restart are logged and left as they are. Throws, changing nothing, when
-   * the new config cannot be built.
+   * pin TTL, `adminToken` and `metrics.bearerToken`. Settings that need a restart are logged and left as
+   * they are. Throws, changing nothing, when the new config cannot be built.
    */
   reload(config: GatewayConfig): void;
   /** Set while shutting down: health checks fail so load balancers stop sending traffic. */
