@@ -22,6 +22,7 @@ import { API_ENDPOINTS } from './endpoints/index.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
+import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
 import { healthRoute } from './routes/health.js';
@@ -55,8 +56,8 @@ export interface Services {
   readonly responses: ResponseOwners;
   /**
    * Applies a new config without a restart: accounts, weights, client keys, models, timeouts, retries, the
-   * pin TTL. Settings that need a restart are logged and left as they are. Throws, changing nothing, when
-   * the new config cannot be built.
+   * pin TTL, `adminToken` and `metrics.bearerToken`. Settings that need a restart are logged and left as
+   * they are. Throws, changing nothing, when the new config cannot be built.
    */
   reload(config: GatewayConfig): void;
   /** Set while shutting down: health checks fail so load balancers stop sending traffic. */
@@ -77,10 +78,14 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Told how each request with `X-Conversation-Id` was routed (for metrics). */
   onStickyResult?: (result: StickyResult) => void;
+  /** The clock of the once-a-minute summary of rejected connections. */
+  connectionLogClock?: Clock;
 }
 
 /** Builds a gateway from a validated config, without listening, so tests can build as many as they like. */
 export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // Node refuses a headersTimeout longer than requestTimeout.
+  const headersTimeout = Math.min(config.timeouts.headersMs, config.timeouts.clientBodyMs);
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -92,12 +97,12 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.timeouts.clientBodyMs,
-    // Node enforces these only when it sweeps its connections (every 30 s by default), and would take a
-    // headersTimeout (60 s by default) longer than requestTimeout as the limit for the whole request.
+    // Node enforces these only when it sweeps its connections (every 30 s by default): sweep once a second,
+    // or as often as the shorter limit, so a slow connection holds its slot little longer than its limit.
     http: {
       requestTimeout: config.timeouts.clientBodyMs,
-      headersTimeout: Math.min(60_000, config.timeouts.clientBodyMs),
-      connectionsCheckingInterval: Math.min(1_000, config.timeouts.clientBodyMs),
+      headersTimeout,
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
     },
     clientErrorHandler,
     return503OnClosing: true,
@@ -210,12 +215,17 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     done();
   });
 
+  await app.register(connectionLimits, {
+    maxConnections: config.listen.maxConnections ?? defaultMaxConnections(openFileLimit()),
+    onRejected: (reason) => metrics.connectionRejected(reason),
+    clock: options.connectionLogClock,
+  });
   registerErrorHandling(app);
   registerJsonBody(app);
   registerMultipartBody(app);
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
-  if (config.adminToken !== undefined) await app.register(adminUsageRoute, { adminToken: config.adminToken });
+  await app.register(adminUsageRoute);
   await app.register(async (v1) => {
     requireClientKey(v1, services);
     enforceLimits(v1, limiter);

@@ -93,12 +93,20 @@ export function redisFromUrl(url: string): z.infer<typeof redisUrlSchema> {
 export const configSchema = z
   .strictObject({
     listen: z
-      .strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
+      .strictObject({
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Most client connections open at once; more are closed on arrival. Default: half the file limit (see server/connections.ts). */
+        maxConnections: positiveInt.optional(),
+      })
       .prefault({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     allowUnauthenticated: z.boolean().default(false),
-    /** Bearer token for GET /admin/usage; without it the route does not exist. */
-    adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Bearer token for GET /admin/usage; without it the route answers 404. An empty value (`${ADMIN_TOKEN}`
+     * with the variable unset) counts as absent, so the documented example starts with the endpoint off.
+     */
+    adminToken: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(16, 'must be at least 16 characters').optional()),
     bodyLimitBytes: positiveInt.default(25 * 1024 * 1024),
     timeouts: z
       .strictObject({
@@ -108,6 +116,8 @@ export const configSchema = z
         streamIdleMs: positiveInt.default(2 * 60_000),
         /** Longest time a client may take to send its request. */
         clientBodyMs: positiveInt.default(60_000),
+        /** Longest time a client may take to send its request headers (capped at clientBodyMs). */
+        headersMs: positiveInt.default(10_000),
       })
       .prefault({}),
     retry: z.strictObject({ maxAttempts: z.number().int().min(1).max(10).default(3) }).prefault({}),

@@ -4,6 +4,7 @@ import { RESPONSE_BY_ID_PATHS } from '../endpoints/responses.js';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../routing/health.js';
 import type { StickyResult } from '../routing/sticky-selector.js';
+import { REJECTION_REASONS, type RejectionReason } from '../server/connections.js';
 
 /** The API paths that are `endpoint` label values (a bounded set, from code); every other path counted is `none`. */
 export const ENDPOINTS: readonly string[] = [...API_ENDPOINTS.map((e) => e.path), ...RESPONSE_BY_ID_PATHS, '/v1/models', '/v1/models/:id'];
@@ -37,6 +38,8 @@ export interface GatewayMetrics {
   stickyRouting(result: StickyResult): void;
   /** A rate-limit check could not reach Redis, so the request passed unchecked. */
   rateLimitFailOpen(): void;
+  /** A client connection was closed before its request was read: too slow, or one too many. */
+  connectionRejected(reason: RejectionReason): void;
 }
 
 export const disabledMetrics: GatewayMetrics = {
@@ -44,6 +47,7 @@ export const disabledMetrics: GatewayMetrics = {
   upstreamFailure() {},
   stickyRouting() {},
   rateLimitFailOpen() {},
+  connectionRejected() {},
 };
 
 /**
@@ -165,6 +169,7 @@ export class PrometheusMetrics implements GatewayMetrics {
   private readonly upstreamErrors: Counter<'account' | 'reason'>;
   private readonly sticky: Counter<'result'>;
   private readonly failOpen: Counter;
+  private readonly connectionRejections: Counter<'reason'>;
 
   /** `accounts`: every configured account name, whose error series start at 0. */
   constructor(accounts: Iterable<string> = []) {
@@ -223,7 +228,14 @@ export class PrometheusMetrics implements GatewayMetrics {
       help: 'Requests let through unchecked because the shared rate-limit counts in Redis could not be reached.',
       registers,
     });
+    this.connectionRejections = new Counter({
+      name: 'gateway_connection_rejections_total',
+      help: 'Client connections closed before their request was read, by reason (headers_timeout, body_timeout, too_many_connections).',
+      labelNames: ['reason'],
+      registers,
+    });
     // Series that exist from the start, so dashboards show 0 rather than "no data".
+    for (const reason of REJECTION_REASONS) this.connectionRejections.inc({ reason }, 0);
     for (const result of STICKY_RESULTS) this.sticky.inc({ result }, 0);
     for (const account of accounts) {
       for (const reason of FAILURE_REASONS) this.upstreamErrors.inc({ account, reason }, 0);
@@ -284,6 +296,10 @@ export class PrometheusMetrics implements GatewayMetrics {
 
   rateLimitFailOpen(): void {
     this.failOpen.inc();
+  }
+
+  connectionRejected(reason: RejectionReason): void {
+    this.connectionRejections.inc({ reason });
   }
 
   /** The Prometheus text exposition: the gateway's metrics, then the process's. */
