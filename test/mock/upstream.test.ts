@@ -138,6 +138,15 @@ describe('chat completions', () => {
     expect(await cached(KEY)).toBe(0);
   });
 
+  it('also warms the cache on a repeated prompt_cache_key when no conversation header is sent', async () => {
+    const cached = async (key: string) =>
+      (await client.chat.completions.create({ model: 'gpt-4o', messages: HELLO, prompt_cache_key: key })).usage
+        ?.prompt_tokens_details?.cached_tokens;
+    expect(await cached('pck-chat')).toBe(0);
+    expect(await cached('pck-chat')).toBe(9);
+    expect(await cached('pck-chat-other')).toBe(0);
+  });
+
   it('answers 400 in the OpenAI envelope for invalid JSON, and still records it', async () => {
     const res = await post('/chat/completions', '{"model": ');
     expect(res.status).toBe(400);
