@@ -113,7 +113,11 @@ describe('POST /v1/responses', () => {
     expect(res.usage?.output_tokens_details.reasoning_tokens).toBe(32);
     expect(res.usage?.output_tokens).toBe(4 + 32);
 
-    const next = [reasoning, ...res.output.slice(1), { role: 'user' as const, content: 'Again' }];
+    const next: OpenAI.Responses.ResponseInputItem[] = [
+      reasoning,
+      { role: 'assistant', content: res.output_text },
+      { role: 'user', content: 'Again' },
+    ];
     const again = await client.responses.create({ model: 'gpt-5', input: next, store: false });
     expect(again.output_text).toBe('Echo: Again');
     const err = await other.responses.create({ model: 'gpt-5', input: next }).catch((e: unknown) => e);
