@@ -82,10 +82,12 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
     const requestId = `req_mock_${n}`;
     try {
       const raw = request.body;
+      const { method, url, headers } = request;
+      // Multipart bodies stay bytes; latin1 maps each byte to one character, so rawBody stays exact too.
       const rec: RecordedRequest = Buffer.isBuffer(raw)
-        ? { method: request.method, path: request.url, headers: request.headers, rawBody: raw.toString('latin1'), rawBytes: raw, body: undefined }
-        : { method: request.method, path: request.url, headers: request.headers, rawBody: typeof raw === 'string' ? raw : '', body: undefined };
-      rec.body = parseJson(rec.rawBytes === undefined ? rec.rawBody : '');
+        ? { method, path: url, headers, rawBody: raw.toString('latin1'), rawBytes: raw, body: undefined }
+        : { method, path: url, headers, rawBody: typeof raw === 'string' ? raw : '', body: undefined };
+      if (rec.rawBytes === undefined) rec.body = parseJson(rec.rawBody);
       if (record) mock.requests.push(rec);
 
       const auth = request.headers.authorization;
@@ -100,11 +102,11 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
       const fault = mock.fault?.(rec);
       if (fault !== undefined && sendReplacingFault(res, fault, requestId)) return;
 
-      const q = request.url.indexOf('?');
-      const path = q === -1 ? request.url : request.url.slice(0, q);
-      const route = findRoute(request.method, path);
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      const route = findRoute(method, path);
       let plan: Plan;
-      if (route === undefined) plan = unknownUrl(request.method, path);
+      if (route === undefined) plan = unknownUrl(method, path);
       else {
         const ctx: Ctx = { n, apiKey, rec, path, param: route.param };
         plan = await route.handler(ctx, state);
