@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { badGateway, GatewayError, gatewayTimeout } from '../errors.js';
+import { badGateway, GatewayError, gatewayTimeout, upstreamResponseFailed } from '../errors.js';
 import { coolDown, coolDownModel, judgeUpstreamError, type FailureReason, type HealthOptions } from '../routing/health.js';
 import { UpstreamAbort, type RequestContext } from '../request-context.js';
 import type { Account, UpstreamPool } from '../routing/pool.js';
@@ -167,9 +167,7 @@ export class Forwarder {
     this.log.warn({ reqId: request.id, account: account.name, status, err: err.message }, 'upstream error body failed');
     return err.code === 'UND_ERR_BODY_TIMEOUT'
       ? gatewayTimeout(`The upstream's error response was silent for ${this.options.streamIdleMs} ms.`)
-      : new GatewayError(502, 'server_error', `The upstream returned ${status}, and its response failed before it was complete.`, {
-          code: 'upstream_response_failed',
-        });
+      : upstreamResponseFailed(`The upstream returned ${status}, and its response failed before it was complete.`);
   }
 
   private withAccount(reply: FastifyReply, account: Account, error: GatewayError): GatewayError {

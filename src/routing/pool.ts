@@ -1,6 +1,6 @@
 import type { AccountConfig, UpstreamConfig } from '../config/schema.js';
 
-/** Shortest configured header value treated as a secret to mask in upstream bodies. */
+/** Shortest organization, project or header value of an account treated as a secret to mask in upstream bodies. */
 export const MIN_HEADER_SECRET = 8;
 
 /**
@@ -18,7 +18,7 @@ export class Account {
    * `openai-organization` and `openai-project`, then the configured `headers` (which may replace them).
    */
   readonly headers: Readonly<Record<string, string>>;
-  /** The configured `headers` alone (their values are masked in upstream bodies like the key). */
+  /** The headers this account adds besides its key (their values are masked in upstream bodies like the key). */
   readonly configuredHeaders: Readonly<Record<string, string>>;
   /** Epoch ms until which the account is resting after a failure; 0 when healthy. */
   coolingUntil = 0;
@@ -32,12 +32,12 @@ export class Account {
     this.weight = config.weight;
     this.pool = pool;
     this.authorization = `Bearer ${config.apiKey}`;
-    const headers: Record<string, string> = { authorization: this.authorization };
-    if (config.organization !== undefined) headers['openai-organization'] = config.organization;
-    if (config.project !== undefined) headers['openai-project'] = config.project;
-    for (const [name, value] of Object.entries(config.headers ?? {})) headers[name.toLowerCase()] = value;
-    this.headers = Object.freeze(headers);
-    this.configuredHeaders = Object.freeze({ ...config.headers });
+    const configured: Record<string, string> = {};
+    if (config.organization !== undefined) configured['openai-organization'] = config.organization;
+    if (config.project !== undefined) configured['openai-project'] = config.project;
+    for (const [name, value] of Object.entries(config.headers ?? {})) configured[name.toLowerCase()] = value;
+    this.configuredHeaders = Object.freeze(configured);
+    this.headers = Object.freeze({ authorization: this.authorization, ...configured });
   }
 
   /** Whether the account may take a request now, for `model` when one is given. */
@@ -156,9 +156,10 @@ export class UpstreamRouter {
   }
 
   /**
-   * Every upstream key and every value of an account's configured `headers` (an Azure `api-key`, say), so an
-   * upstream body can be scrubbed of all of them. Header values shorter than {@link MIN_HEADER_SECRET}
-   * characters are left out: masking every "1" or "v2" would mangle bodies, and so short a value is no secret.
+   * Every upstream key, and each account's organization, project and configured header values (an Azure
+   * `api-key`, say), so an upstream body can be scrubbed of all of them. Values shorter than
+   * {@link MIN_HEADER_SECRET} characters are left out: masking every "1" or "v2" would mangle bodies, and so
+   * short a value is no secret.
    */
   secrets(): string[] {
     return this.pools.flatMap((p) =>

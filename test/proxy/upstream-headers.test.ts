@@ -142,18 +142,25 @@ describe("an account's organization, project and headers", () => {
     }
   });
 
-  it("masks an account header's value that an upstream error quotes", async () => {
+  it("masks the account's header values, organization and project where an upstream error quotes them", async () => {
     running.mock.fault = () => ({
       kind: 'status',
       status: 400,
-      body: { error: { message: `api-key ${AZURE_KEY} may not use this deployment`, type: 'invalid_request_error', param: null, code: null } },
+      body: {
+        error: {
+          message: `api-key ${AZURE_KEY} of ${ORGANIZATION}/${PROJECT} may not use this deployment`,
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      },
     });
     const error = (await running.gateway.client().chat.completions.create({ model: 'gpt-4o', messages: message }).catch((e: unknown) => e)) as InstanceType<
       typeof OpenAI.APIError
     >;
     expect(error.status).toBe(400);
     expect(error.message).toContain('may not use this deployment');
-    expect(error.message).not.toContain(AZURE_KEY);
+    for (const value of [AZURE_KEY, ORGANIZATION, PROJECT]) expect(error.message).not.toContain(value);
   });
 });
 
@@ -168,11 +175,9 @@ describe('accounts[].organization, .project and .headers in the config', () => {
     expect(configSchema.safeParse(config({ organization: 'org-1', project: 'proj_1', headers: { 'api-key': 'k' } })).success).toBe(true);
   });
 
-  it('counts header values as secrets to mask, except values too short to be one', () => {
-    const parsed = configSchema.parse(config({ headers: { 'api-key': AZURE_KEY, 'api-version': '1' } }));
+  it('counts header values, organization and project as secrets to mask, except values too short to be one', () => {
+    const parsed = configSchema.parse(config({ organization: ORGANIZATION, project: PROJECT, headers: { 'api-key': AZURE_KEY, 'api-version': '1' } }));
     const secrets = new UpstreamRouter(parsed.upstreams).secrets();
-    expect(secrets).toContain('sk-x');
-    expect(secrets).toContain(AZURE_KEY);
-    expect(secrets).not.toContain('1');
+    expect(secrets.sort()).toEqual([AZURE_KEY, ORGANIZATION, PROJECT, 'sk-x'].sort());
   });
 });
