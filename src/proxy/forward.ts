@@ -23,7 +23,6 @@ export interface ForwardTarget {
   payload: Buffer | string;
   /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
   stripUsageChunk: boolean;
-  conversationId: string | undefined;
   /** The account to try first (chosen by weight, or the conversation's pinned one). */
   first: Account;
   /** Called with the account that answered, once it has; sticky routing re-pins on it. */
@@ -128,7 +127,7 @@ export class Forwarder {
         return this.relay(request, reply, account, response, target);
       }
 
-      let body: string | undefined;
+      let body = '';
       let readFailure: GatewayError | undefined;
       try {
         body = await readText(response.body);
@@ -140,19 +139,18 @@ export class Forwarder {
         readFailure = this.errorBodyFailed(request, account, response.statusCode, err as Error & { code?: string });
       }
       context.upstreamMs += performance.now() - startedAt;
-      const verdict = judgeUpstreamError(response.statusCode, body ?? '');
-      if (verdict.scope === 'client') {
-        if (readFailure !== undefined) throw this.withAccount(reply, account, readFailure);
-        // A client error the upstream found (such as an unsupported parameter): passed on, keys masked.
-        return this.sendUpstreamError(reply, { account, status: response.statusCode, headers: response.headers, body: body! });
-      }
-      if (verdict.scope === 'model' && model !== undefined) {
-        const cooldownMs = coolDownModel(account, model, Date.now(), this.options);
-        this.noteFailure(request, account, verdict.reason, cooldownMs);
-      } else {
+      const verdict = judgeUpstreamError(response.statusCode, body);
+      if (verdict.scope === 'account') {
         this.fail(request, account, verdict.reason, header(response.headers, 'retry-after'));
+      } else if (verdict.scope === 'model' && model !== undefined) {
+        this.noteFailure(request, account, verdict.reason, coolDownModel(account, model, Date.now(), this.options));
+      } else {
+        // A client error the upstream found (such as an unsupported parameter): passed on, keys masked. (So is a
+        // refusal of one model for a request that names none: there is no model to rest.)
+        if (readFailure !== undefined) throw this.withAccount(reply, account, readFailure);
+        return this.sendUpstreamError(reply, { account, status: response.statusCode, headers: response.headers, body });
       }
-      failed = readFailure === undefined ? { account, status: response.statusCode, headers: response.headers, body: body! } : { account, error: readFailure };
+      failed = readFailure === undefined ? { account, status: response.statusCode, headers: response.headers, body } : { account, error: readFailure };
       account = target.pool.pick(Date.now(), tried, model);
     }
 

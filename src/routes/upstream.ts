@@ -14,7 +14,7 @@ export interface UpstreamCall {
 export async function selectAndForward(services: Services, request: FastifyRequest, reply: FastifyReply, call: UpstreamCall): Promise<FastifyReply> {
   const conversationId = conversationHeader(request.headers['x-conversation-id']);
   const { account, onServed } = await services.selector.select(call.pool, request.gateway.clientKey, conversationId);
-  return services.forwarder.forward(request, reply, { ...call, conversationId, first: account, onServed });
+  return services.forwarder.forward(request, reply, { ...call, first: account, onServed });
 }
 
 export function conversationHeader(value: string | string[] | undefined): string | undefined {
