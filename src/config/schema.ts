@@ -24,6 +24,8 @@ const limitsSchema = z.strictObject({
   requestsPerMinute: positiveInt.optional(),
   tokensPerMinute: positiveInt.optional(),
   tokensPerDay: positiveInt.optional(),
+  /** Answer tokens a request reserves against the token limits when its body names no max_tokens (default 1,000). */
+  reserveTokens: positiveInt.optional(),
 });
 
 const clientKeySchema = z
@@ -119,6 +121,8 @@ export const configSchema = z
         ttlSeconds: positiveInt.default(24 * 60 * 60),
         /** Most pins the in-memory store keeps (least recently used go first); also bounds the local copy kept beside Redis. */
         maxEntries: positiveInt.default(100_000),
+        /** Most live pins one client key holds in Redis; beyond it, its least recently used pins are dropped. */
+        maxPinsPerKey: positiveInt.default(100_000),
       })
       .prefault({}),
     catalogFile: z.string().optional(),
