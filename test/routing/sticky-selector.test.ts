@@ -19,10 +19,19 @@ const alpha = client('team-alpha');
 const beta = client('team-beta');
 
 const failingStore: StickyStore = {
-  pin: () => Promise.reject(new Error('Redis is unavailable')),
-  repin: () => Promise.reject(new Error('Redis is unavailable')),
+  get: () => Promise.reject(new Error('Redis is unavailable')),
+  set: () => Promise.reject(new Error('Redis is unavailable')),
+  touch: () => Promise.reject(new Error('Redis is unavailable')),
   close: async () => {},
 };
+
+/** Selects, and reports the account as having served (as the forwarder does once an upstream answered). */
+async function serve(selector: StickySelector, pool: UpstreamPool, who: ClientKey, id: string | undefined): Promise<Account> {
+  const selection = await selector.select(pool, who, id);
+  selection.onServed?.(selection.account);
+  await settle();
+  return selection.account;
+}
 
 function setup(store: StickyStore = new MemoryStickyStore(100), local?: MemoryStickyStore) {
   const results: StickyResult[] = [];
@@ -63,23 +72,34 @@ describe('StickySelector', () => {
   it('pins a new conversation to its hash choice and keeps it there', async () => {
     const pool = poolWithWeights();
     const { selector, results } = setup();
-    const first = await select(selector, pool, alpha, 'conv-1');
-    expect(first.account).toBe(hashChoice(pool, alpha, 'conv-1'));
-    for (let i = 0; i < 5; i++) expect((await select(selector, pool, alpha, 'conv-1')).account).toBe(first.account);
+    const first = await serve(selector, pool, alpha, 'conv-1');
+    expect(first).toBe(hashChoice(pool, alpha, 'conv-1'));
+    for (let i = 0; i < 5; i++) expect(await serve(selector, pool, alpha, 'conv-1')).toBe(first);
     expect(results).toEqual(['new', 'hit', 'hit', 'hit', 'hit', 'hit']);
+  });
+
+  it('writes no pin until an account has served the request', async () => {
+    const store = new MemoryStickyStore(100);
+    const pool = poolWithWeights();
+    const { selector, results } = setup(store);
+    for (let i = 0; i < 3; i++) await select(selector, pool, alpha, 'conv-unserved'); // every attempt failed upstream
+    await settle();
+    expect(store.size).toBe(0);
+    expect(results).toEqual(['new', 'new', 'new']);
+    const served = await serve(selector, pool, alpha, 'conv-unserved');
+    expect(await store.get(conversationKey('mock', alpha.name, 'conv-unserved'), TTL)).toBe(served.name);
   });
 
   it('re-pins a conversation whose account cools down, and keeps it on the new account after recovery', async () => {
     const pool = poolWithWeights();
     const { selector, results } = setup();
-    const old = (await select(selector, pool, alpha, 'conv-cool')).account;
+    const old = await serve(selector, pool, alpha, 'conv-cool');
     old.coolingUntil = Date.now() + 60_000;
-    const moved = (await select(selector, pool, alpha, 'conv-cool')).account;
+    const moved = await serve(selector, pool, alpha, 'conv-cool');
     expect(moved).not.toBe(old);
     expect(moved.isHealthy(Date.now())).toBe(true);
-    await settle();
     old.coolingUntil = 0;
-    expect((await select(selector, pool, alpha, 'conv-cool')).account).toBe(moved);
+    expect(await serve(selector, pool, alpha, 'conv-cool')).toBe(moved);
     expect(results).toEqual(['new', 'repinned', 'hit']);
   });
 
@@ -87,12 +107,11 @@ describe('StickySelector', () => {
     const store = new MemoryStickyStore(100);
     const { selector, results } = setup(store);
     const key = conversationKey('mock', alpha.name, 'conv-gone');
-    await store.repin(key, 'removed-account', TTL);
+    await store.set(key, 'removed-account', TTL);
     const pool = poolWithWeights();
-    const chosen = (await select(selector, pool, alpha, 'conv-gone')).account;
+    const chosen = await serve(selector, pool, alpha, 'conv-gone');
     expect(chosen).toBe(hashChoice(pool, alpha, 'conv-gone'));
-    await settle();
-    expect(await store.pin(key, 'x', TTL)).toBe(chosen.name);
+    expect(await store.get(key, TTL)).toBe(chosen.name);
     expect(results).toEqual(['repinned']);
   });
 
@@ -111,8 +130,8 @@ describe('StickySelector', () => {
     const pool = poolWithWeights();
     const id = idWhereClientsDiffer(pool);
     const { selector, results } = setup();
-    const a = (await select(selector, pool, alpha, id)).account;
-    const b = (await select(selector, pool, beta, id)).account;
+    const a = await serve(selector, pool, alpha, id);
+    const b = await serve(selector, pool, beta, id);
     expect(b).not.toBe(a);
     expect(b).toBe(hashChoice(pool, beta, id));
     expect(results).toEqual(['new', 'new']);
@@ -122,7 +141,7 @@ describe('StickySelector', () => {
     const store = new MemoryStickyStore(100);
     const pool = poolWithWeights();
     const { selector } = setup(store);
-    const pinned = (await select(selector, pool, alpha, 'conv-all-cooling')).account;
+    const pinned = await serve(selector, pool, alpha, 'conv-all-cooling');
     const now = Date.now();
     for (const account of pool.accounts) account.coolingUntil = now + (account === pinned ? 30_000 : 10_000);
     const soonest = pool.accounts.filter((a) => a !== pinned).sort((x, y) => x.name.localeCompare(y.name))[0]!;
@@ -131,18 +150,18 @@ describe('StickySelector', () => {
     expect(selection.account).toBe(soonest);
     await settle();
     const key = conversationKey('mock', alpha.name, 'conv-all-cooling');
-    expect(await store.pin(key, 'x', TTL)).toBe(pinned.name); // not moved yet: nothing healthy to move to
+    expect(await store.get(key, TTL)).toBe(pinned.name); // not moved yet: nothing healthy to move to
     selection.onServed!(soonest);
     await settle();
-    expect(await store.pin(key, 'x', TTL)).toBe(soonest.name);
+    expect(await store.get(key, TTL)).toBe(soonest.name);
   });
 
   it('keeps a conversation on its account, as a hit, when that account is the pool\'s only one and it is cooling down', async () => {
     const pool = poolWithWeights({ only: 1 });
     const { selector, results } = setup();
-    const first = (await select(selector, pool, alpha, 'conv-single')).account;
+    const first = await serve(selector, pool, alpha, 'conv-single');
     first.coolingUntil = Date.now() + 60_000;
-    expect((await select(selector, pool, alpha, 'conv-single')).account).toBe(first);
+    expect(await serve(selector, pool, alpha, 'conv-single')).toBe(first);
     expect(results).toEqual(['new', 'hit']);
   });
 
@@ -169,11 +188,11 @@ describe('StickySelector', () => {
     await settle();
 
     const down = new StickySelector({ store: failingStore, local, ttlSeconds: TTL });
-    for (let i = 0; i < 3; i++) expect((await down.select(pool, alpha, 'conv-local')).account).toBe(moved);
+    for (let i = 0; i < 3; i++) expect(await serve(down, pool, alpha, 'conv-local')).toBe(moved);
 
     const emptied = new MemoryStickyStore(100); // a restarted Redis, without persistence
     const back = new StickySelector({ store: emptied, local, ttlSeconds: TTL });
-    expect((await back.select(pool, alpha, 'conv-local')).account).toBe(moved);
-    expect(await emptied.pin(conversationKey('mock', alpha.name, 'conv-local'), 'x', TTL)).toBe(moved.name);
+    expect(await serve(back, pool, alpha, 'conv-local')).toBe(moved);
+    expect(await emptied.get(conversationKey('mock', alpha.name, 'conv-local'), TTL)).toBe(moved.name);
   });
 });

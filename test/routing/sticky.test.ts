@@ -263,7 +263,7 @@ describe('sticky conversations across two gateway processes sharing one Redis', 
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) seen.add(await ask(processes[i % 2]!, id));
     expect([...seen]).toEqual([moved]);
-    expect(await sendCommand(redis.port, `GET gw:pin:mock:team-alpha:${id}`)).toBe(moved);
+    expect(await sendCommand(redis.port, `GET gw:pin:${conversationKey('mock', 'team-alpha', id)}`)).toBe(moved);
   });
 });
 
@@ -353,7 +353,7 @@ describe('sticky conversations through Redis outages', () => {
         expect(count(g.logs.lines, OUTAGE)).toBe(1);
         expect(count(g.logs.lines, RECOVERY)).toBe(1);
       }
-      expect(await sendCommand(redis.port, `GET gw:pin:mock:team-alpha:${moved}`)).toBe(movedAccount);
+      expect(await sendCommand(redis.port, `GET gw:pin:${conversationKey('mock', 'team-alpha', moved)}`)).toBe(movedAccount);
 
       // Pins are shared again: one moved on gateway 0 is followed by gateway 1.
       const fresh = 'conv-after-restart';
@@ -415,7 +415,7 @@ describe('sticky conversations through Redis outages', () => {
       await redis.start();
       await vi.waitFor(() => expect(gateway.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
       expect(await ask(gateway, id)).toBe(first);
-      expect(await sendCommand(redis.port, `GET gw:pin:mock:team-alpha:${id}`)).toBe(first);
+      expect(await sendCommand(redis.port, `GET gw:pin:${conversationKey('mock', 'team-alpha', id)}`)).toBe(first);
       expect(count(gateway.logs.lines, RECOVERY)).toBe(1);
     } finally {
       await gateway.close();
