@@ -20,7 +20,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
 
-/** `timeoutMs` is generous unless a test is about it: a busy test machine can stall a process for 50 ms. */
+/** `timeoutMs` is generous unless a test is about it: a busy test machine can stall a process for a while. */
 function connect(url: string, timeoutMs = 1_000, breakerMs = BREAKER_MS): { connection: RedisConnection; logs: LogCapture } {
   const logs = captureLogs();
   const log = pino({ level: 'info' }, logs) as unknown as FastifyBaseLogger;

@@ -23,7 +23,7 @@ const COOLDOWN_MS = 300;
 const OUTAGE = 'redis unavailable: routing without it until it is back';
 /**
  * For the tests about pinning rather than about slow Redis: a busy test machine can stall a process for longer
- * than the 50 ms default, and a gateway that gives up on Redis routes by hash, which these tests would see as
+ * than a short timeout, and a gateway that gives up on Redis routes by hash, which these tests would see as
  * a conversation that moved. The tests of a slow Redis keep the default.
  */
 const PATIENT_MS = 1_000;
