@@ -10,6 +10,9 @@ import { conversationKey, type StickyStore } from '../../src/routing/sticky/stor
 import { poolWithWeights } from '../helpers/pools.js';
 
 const TTL = 3600;
+/** The selector's clock: cool-downs end when a test moves it, never by sleeping. */
+let clock = Date.UTC(2026, 10, 22, 10, 30, 0);
+const now = (): number => clock;
 
 function client(name: string): ClientKey {
   return { name, allowedModels: undefined, config: { name } };
@@ -35,7 +38,7 @@ async function serve(selector: StickySelector, pool: UpstreamPool, who: ClientKe
 
 function setup(store: StickyStore = new MemoryStickyStore(100), local?: MemoryStickyStore) {
   const results: StickyResult[] = [];
-  const selector = new StickySelector({ store, local, ttlSeconds: TTL, onResult: (r) => results.push(r) });
+  const selector = new StickySelector({ store, local, ttlSeconds: TTL, onResult: (r) => results.push(r), now });
   return { selector, results };
 }
 
@@ -47,7 +50,7 @@ async function select(selector: StickySelector, pool: UpstreamPool, who: ClientK
 }
 
 function hashChoice(pool: UpstreamPool, who: ClientKey, id: string): Account {
-  return rendezvous(pool, conversationKey(pool.name, who.name, id), Date.now())!;
+  return rendezvous(pool, conversationKey(pool.name, who.name, id), clock)!;
 }
 
 /** A conversation id whose hash choice differs between two clients, so the tests can tell pins apart. */
@@ -94,13 +97,25 @@ describe('StickySelector', () => {
     const pool = poolWithWeights();
     const { selector, results } = setup();
     const old = await serve(selector, pool, alpha, 'conv-cool');
-    old.coolingUntil = Date.now() + 60_000;
+    old.coolingUntil = clock + 60_000;
     const moved = await serve(selector, pool, alpha, 'conv-cool');
     expect(moved).not.toBe(old);
-    expect(moved.isHealthy(Date.now())).toBe(true);
+    expect(moved.isHealthy(clock)).toBe(true);
     old.coolingUntil = 0;
     expect(await serve(selector, pool, alpha, 'conv-cool')).toBe(moved);
     expect(results).toEqual(['new', 'repinned', 'hit']);
+  });
+
+  it('routes by its own clock: an account cooling down until a moment serves again once the clock passes it', async () => {
+    const pool = poolWithWeights();
+    const { selector } = setup();
+    const first = await serve(selector, pool, alpha, 'conv-clock');
+    first.coolingUntil = clock + 10_000;
+    expect(await serve(selector, pool, alpha, 'conv-clock')).not.toBe(first);
+    clock += 10_001;
+    const later = Array.from({ length: 200 }, (_, i) => `conv-clock-${i}`).find((id) => hashChoice(pool, alpha, id) === first);
+    expect(later).toBeDefined();
+    expect(await serve(selector, pool, alpha, later)).toBe(first);
   });
 
   it('re-pins a conversation whose account left the config', async () => {
@@ -142,7 +157,7 @@ describe('StickySelector', () => {
     const pool = poolWithWeights();
     const { selector } = setup(store);
     const pinned = await serve(selector, pool, alpha, 'conv-all-cooling');
-    const now = Date.now();
+    const now = clock;
     for (const account of pool.accounts) account.coolingUntil = now + (account === pinned ? 30_000 : 10_000);
     const soonest = pool.accounts.filter((a) => a !== pinned).sort((x, y) => x.name.localeCompare(y.name))[0]!;
     soonest.coolingUntil = now + 5_000;
@@ -160,7 +175,7 @@ describe('StickySelector', () => {
     const pool = poolWithWeights({ only: 1 });
     const { selector, results } = setup();
     const first = await serve(selector, pool, alpha, 'conv-single');
-    first.coolingUntil = Date.now() + 60_000;
+    first.coolingUntil = clock + 60_000;
     expect(await serve(selector, pool, alpha, 'conv-single')).toBe(first);
     expect(results).toEqual(['new', 'hit']);
   });
