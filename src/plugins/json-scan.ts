@@ -10,13 +10,14 @@ export interface JsonShapeLimits {
   /** Items in any one array: far beyond a real one (an embedding input of token ids holds at most 8,192). */
   readonly maxArrayItems: number;
   /**
-   * Array items and object members in the whole body. JSON.parse of half a million small values takes
-   * about 50 ms on a development machine: the budget one request may hold the event loop for.
+   * Array items and object members in the whole body, so that scanning, parsing and validating the largest
+   * body allowed holds the event loop for well under 100 ms. A chat of thousands of messages with tools
+   * and images holds a few tens of thousands.
    */
   readonly maxEntries: number;
 }
 
-export const JSON_SHAPE_LIMITS: JsonShapeLimits = { maxDepth: 128, maxArrayItems: 100_000, maxEntries: 500_000 };
+export const JSON_SHAPE_LIMITS: JsonShapeLimits = { maxDepth: 128, maxArrayItems: 100_000, maxEntries: 200_000 };
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -41,11 +42,11 @@ const CLOSE_ARRAY = 0x5d;
  * Bodies that are not JSON at all are left for the parser to refuse.
  */
 export function jsonShapeProblem(body: Buffer, limits: JsonShapeLimits = JSON_SHAPE_LIMITS): string | undefined {
-  // Per depth: the bracket that opened it, its array items so far, its object keys (folded -> as sent).
-  // One key map per depth is reused: only one object is open at a given depth at any time.
+  // Per depth: the bracket that opened it, its array items so far, its object's keys. Only one object is
+  // open at a given depth at any time, so each depth's key list is reused rather than allocated.
   const opener = new Uint8Array(limits.maxDepth + 1);
   const items = new Uint32Array(limits.maxDepth + 1);
-  const keys: Map<string, string>[] = [];
+  const keys: ObjectKeys[] = [];
   let depth = 0;
   let entries = 0;
   let expectKey = false;
@@ -55,7 +56,7 @@ export function jsonShapeProblem(body: Buffer, limits: JsonShapeLimits = JSON_SH
       const close = closingQuote(body, i);
       if (close < 0) return undefined;
       if (expectKey) {
-        const problem = addKey((keys[depth] ??= new Map()), body, i, close);
+        const problem = (keys[depth] ??= new ObjectKeys()).add(body, i, close);
         if (problem !== undefined) return problem;
         expectKey = false;
       }
@@ -65,7 +66,7 @@ export function jsonShapeProblem(body: Buffer, limits: JsonShapeLimits = JSON_SH
       if (++entries > limits.maxEntries) return tooManyEntries(limits);
       opener[depth] = c;
       items[depth] = 1;
-      if (c === OPEN_OBJECT) keys[depth]?.clear();
+      if (c === OPEN_OBJECT) keys[depth]?.reset();
       expectKey = c === OPEN_OBJECT;
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       if (--depth < 0) return undefined;
@@ -82,18 +83,65 @@ export function jsonShapeProblem(body: Buffer, limits: JsonShapeLimits = JSON_SH
 const tooManyEntries = (limits: JsonShapeLimits): string =>
   `The JSON body holds more than ${limits.maxEntries} array items and object members in all.`;
 
-/** Records the key whose quotes are at `open` and `close`; says why the body is refused when it is a repeat. */
-function addKey(seen: Map<string, string>, body: Buffer, open: number, close: number): string | undefined {
-  const key = decodeKey(body, open, close);
-  if (key === undefined) return undefined;
-  const folded = foldCase(key);
-  const earlier = seen.get(folded);
-  if (earlier === undefined) {
-    seen.set(folded, key);
+/** Objects up to this many keys are searched as a list: cheaper than a map for the small objects of real bodies. */
+const LIST_KEYS = 8;
+
+/** The keys of the object open at one depth: folded (for comparison) and as sent (for the message). */
+class ObjectKeys {
+  private readonly folded: string[] = [];
+  private readonly sent: string[] = [];
+  private count = 0;
+  private index: Map<string, number> | undefined;
+
+  reset(): void {
+    this.count = 0;
+    this.index = undefined;
+  }
+
+  /** Records the key whose quotes are at `open` and `close`; says why the body is refused when it is a repeat. */
+  add(body: Buffer, open: number, close: number): string | undefined {
+    let key: string | undefined;
+    let folded: string;
+    if (isPlainAscii(body, open + 1, close)) {
+      // The common case, kept cheap: a plain ASCII key folds by upper case alone.
+      key = body.toString('latin1', open + 1, close);
+      folded = key.toUpperCase();
+    } else {
+      key = decodeKey(body, open, close);
+      if (key === undefined) return undefined;
+      folded = foldCase(key);
+    }
+    const earlier = this.find(folded);
+    if (earlier >= 0) {
+      const first = this.sent[earlier]!;
+      const sameAs = first === key ? '' : ` ('${quoted(key)}' is the same key as '${quoted(first)}' when case is ignored)`;
+      return `The JSON body has the key '${quoted(first)}' twice in one object${sameAs}; send each key once.`;
+    }
+    this.folded[this.count] = folded;
+    this.sent[this.count] = key;
+    this.index?.set(folded, this.count);
+    this.count++;
+    if (this.index === undefined && this.count > LIST_KEYS) {
+      this.index = new Map();
+      for (let i = 0; i < this.count; i++) this.index.set(this.folded[i]!, i);
+    }
     return undefined;
   }
-  const sameAs = earlier === key ? '' : ` ('${quoted(key)}' is the same key as '${quoted(earlier)}' when case is ignored)`;
-  return `The JSON body has the key '${quoted(earlier)}' twice in one object${sameAs}; send each key once.`;
+
+  private find(folded: string): number {
+    if (this.index !== undefined) return this.index.get(folded) ?? -1;
+    for (let i = 0; i < this.count; i++) if (this.folded[i] === folded) return i;
+    return -1;
+  }
+}
+
+/** True when the bytes from `start` to `end` are ASCII without a backslash: the key is its bytes as they are. */
+function isPlainAscii(body: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = body[i]!;
+    if (c >= 0x80 || c === BACKSLASH) return false;
+  }
+  return true;
 }
 
 /** The key as JSON.parse reads it, escapes decoded (`"mod\u0065l"` is `model`); undefined when it is not valid JSON. */
