@@ -41,8 +41,8 @@ function memoryKib(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /**
- * Asks `/healthz` over and over, one request at a time, until `stop` resolves; resolves with the worst
- * latency seen and how many answers came (each one a 200).
+ * Asks `/healthz` over and over, one request at a time, until `stop` has resolved and at least 10 answers
+ * came; resolves with the worst latency seen and how many answers came (each one a 200).
  */
 async function healthzWhile(url: string, stop: Promise<unknown>): Promise<{ worstMs: number; answers: number }> {
   const dispatcher = new Agent({ connections: 1 });
@@ -51,7 +51,7 @@ async function healthzWhile(url: string, stop: Promise<unknown>): Promise<{ wors
   let worstMs = 0;
   let answers = 0;
   try {
-    while (!stopped) {
+    while (!stopped || answers < 10) {
       const started = performance.now();
       const response = await request(`${url}/healthz`, { dispatcher });
       await response.body.text();
