@@ -8,6 +8,7 @@ import type { Catalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import { registerMetricsRoute, requestRecorder } from './metrics/plugin.js';
 import { CLIENT_CLOSED_REQUEST, disabledMetrics, PrometheusMetrics, type GatewayMetrics } from './metrics/registry.js';
+import { quoted } from './errors.js';
 import { clientErrorHandler, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
 import { registerMultipartBody } from './plugins/multipart-body.js';
@@ -193,7 +194,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
         tokens: context.usage ?? NO_USAGE,
         upstreamErrors: context.upstreamErrors,
       },
-      `${request.method} ${request.routeOptions.url ?? request.url}`,
+      `${request.method} ${request.routeOptions.url ?? quoted(request.url)}`,
     );
     recordMetrics?.(request, status, endedAt);
     limiter.requestEnded(context, Date.now());
@@ -226,14 +227,16 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     clock: options.connectionLogClock,
   });
   registerErrorHandling(app);
-  registerJsonBody(app);
-  registerMultipartBody(app);
+  // No body is read outside the authenticated scope: an unknown path answers 404 at once, its body unread.
+  app.removeAllContentTypeParsers();
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
   await app.register(adminUsageRoute);
   await app.register(async (v1) => {
     requireClientKey(v1, services);
     enforceLimits(v1, limiter);
+    registerJsonBody(v1);
+    registerMultipartBody(v1);
     for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });
     await v1.register(responsesByIdRoute);
     await v1.register(modelsRoute);
