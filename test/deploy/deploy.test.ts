@@ -10,6 +10,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { ENDPOINTS } from '../../src/metrics/registry.js';
 import { ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { dataPanels, familyOf, groupingLabels, loadDashboards, metricNames, panelQueries, selectors, variableQueries } from '../helpers/dashboard.js';
 import { find, parsePrometheus, type Exposition } from '../helpers/prometheus.js';
 
 type Json = Record<string, unknown>;
@@ -159,58 +160,15 @@ describe('prometheus and grafana configs', () => {
   });
 });
 
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  datasource?: { type: string; uid: string };
-  targets?: { expr: string; datasource?: { uid: string } }[];
-  panels?: Panel[];
-}
-
-interface Dashboard {
-  uid: string;
-  title: string;
-  panels: Panel[];
-  templating: { list: { name: string; type: string; query: string | { query: string }; current?: { value: unknown } }[] };
-}
-
-const dashboard = JSON.parse(read('config/grafana/dashboards/ai-gateway.json')) as Dashboard;
-const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
-const panelExprs = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
-const variableQueries = dashboard.templating.list
-  .filter((v) => v.type === 'query')
-  .map((v) => ({ panel: `variable ${v.name}`, expr: typeof v.query === 'string' ? v.query : v.query.query }));
-const queries = [...panelExprs, ...variableQueries];
-
-/** A selector and the label names it matches on, from `name{label="..."}` or `name[range]`. */
-interface Selector {
-  metric: string;
-  labels: string[];
-}
+const dashboard = loadDashboards().get('ai-gateway.json')!;
+const panels = dataPanels(dashboard);
+const panelExprs = panelQueries('ai-gateway.json', dashboard);
+const queries = [...panelExprs, ...variableQueries('ai-gateway.json', dashboard)];
 
 /** Labels Prometheus adds to every series it scrapes, so they are not in the gateway's output. */
 const TARGET_LABELS = ['job', 'instance'];
 
 const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset']);
-
-function selectors(expr: string): Selector[] {
-  const found: Selector[] = [];
-  const withoutStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  for (const m of withoutStrings.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{([^}]*)\}|\[)/g)) {
-    const labels = m[3] === undefined ? [] : [...m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)].map((l) => l[1]!);
-    found.push({ metric: m[1]!, labels });
-  }
-  // label_values(metric, label) in template variables.
-  for (const m of withoutStrings.matchAll(/label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)/g)) {
-    found.push({ metric: m[1]!, labels: [m[2]!] });
-  }
-  return found;
-}
-
-/** Label names in `by (...)` and `without (...)` clauses. */
-const groupingLabels = (expr: string): string[] =>
-  [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()).filter((l) => l !== ''));
 
 describe('the Grafana dashboard', () => {
   let mock: MockUpstream;
@@ -282,11 +240,10 @@ describe('the Grafana dashboard', () => {
       expect(found.length, `${panel}: ${expr}`).toBeGreaterThan(0);
       for (const { metric, labels } of found) {
         expect(PROMQL_WORDS.has(metric), `${panel}: ${metric}`).toBe(false);
-        const family = metric.replace(/_(bucket|sum|count)$/, '');
-        const isHistogramSeries = family !== metric && exposition.types.get(family) === 'histogram';
-        expect(exposition.types.has(isHistogramSeries ? family : metric), `${panel}: ${metric} is not in /metrics`).toBe(true);
+        const family = familyOf(metric, exposition.types);
+        expect(exposition.types.has(family), `${panel}: ${metric} is not in /metrics`).toBe(true);
         expect(seriesNames.has(metric), `${panel}: ${metric} has no samples`).toBe(true);
-        used.add(isHistogramSeries ? family : metric);
+        used.add(family);
         const known = new Set([...TARGET_LABELS, ...find(exposition, metric).flatMap((s) => Object.keys(s.labels))]);
         for (const label of labels) expect(known.has(label), `${panel}: ${metric} has no label ${label}`).toBe(true);
       }
@@ -294,9 +251,7 @@ describe('the Grafana dashboard', () => {
       const labelsOfExpr = new Set([...TARGET_LABELS, ...found.flatMap(({ metric }) => find(exposition, metric).flatMap((s) => Object.keys(s.labels)))]);
       for (const label of groupingLabels(expr)) expect(labelsOfExpr.has(label), `${panel}: grouping label ${label}`).toBe(true);
       // Belt and braces: any gateway, process or Node.js metric name mentioned at all exists.
-      for (const m of expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').matchAll(/\b((?:gateway|process|nodejs)_[a-z0-9_]+)/g)) {
-        expect(seriesNames.has(m[1]!) || exposition.types.has(m[1]!), `${panel}: ${m[1]}`).toBe(true);
-      }
+      for (const name of metricNames(expr)) expect(seriesNames.has(name) || exposition.types.has(name), `${panel}: ${name}`).toBe(true);
     }
     // And every gateway metric has a panel.
     const gatewayFamilies = [...exposition.types.keys()].filter((name) => name.startsWith('gateway_'));
