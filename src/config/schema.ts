@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pricingSchema } from '../spend/pricing.js';
 
 /** Names become metric labels and log fields, so they are kept to a safe, bounded alphabet. */
 const name = z
@@ -18,12 +19,17 @@ const upstreamSchema = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
   models: z.array(z.string().min(1)).min(1).default(['*']),
   accounts: z.array(accountSchema).min(1),
+  /** Prices of models served through this pool, by catalog id: they win over the catalog's for this pool. */
+  pricing: z.record(z.string().min(1), pricingSchema).optional(),
 });
 
 const limitsSchema = z.strictObject({
   requestsPerMinute: positiveInt.optional(),
   tokensPerMinute: positiveInt.optional(),
   tokensPerDay: positiveInt.optional(),
+  /** Spend budgets in US dollars per UTC day and UTC calendar month. */
+  usdPerDay: z.number().positive().finite().optional(),
+  usdPerMonth: z.number().positive().finite().optional(),
 });
 
 const clientKeySchema = z
@@ -48,6 +54,7 @@ const catalogEntrySchema = z.strictObject({
   ownedBy: z.string().default('gateway'),
   /** Largest `n` the model accepts on the images endpoint. */
   maxImagesPerRequest: positiveInt.optional(),
+  pricing: pricingSchema.optional(),
 });
 
 /** Settings every Redis variant shares. */
