@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { RedisClient, RedisConnection } from '../redis/connection.js';
+import { RedisUnavailableError, type RedisClient, type RedisConnection } from '../redis/connection.js';
 import type { BudgetStore, Spent } from './budget-store.js';
 import { dayIndex, monthIndex } from './windows.js';
 
@@ -24,12 +24,15 @@ const MONTH_KEY_TTL_MS = 32 * 86_400_000;
  * decides on them at once; the others see them this much later.
  */
 export const SPEND_FLUSH_MS = 10;
+/** How soon amounts that could not be sent (Redis was away) are tried again. */
+const RETRY_MS = 1_000;
 
 type SpendClient = RedisClient & {
   [ADD_COMMAND](dayKey: string, monthKey: string, micros: number, dayTtlMs: number, monthTtlMs: number): Promise<number>;
 };
 
 interface Pending {
+  readonly keyName: string;
   readonly day: number;
   readonly month: number;
   micros: number;
@@ -41,6 +44,7 @@ interface Pending {
  */
 export class RedisBudgetStore implements BudgetStore {
   private readonly prefix: string;
+  /** Amounts not written yet, by key and window. */
   private readonly pending = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -55,44 +59,48 @@ export class RedisBudgetStore implements BudgetStore {
   async spent(keyName: string, now: number): Promise<Spent> {
     const day = dayIndex(now);
     const month = monthIndex(now);
-    const [dayTotal, monthTotal] = await this.redis.run((client) => client.mget(this.dayKey(keyName, day), this.monthKey(keyName, month)));
-    const spent = { day: Number(dayTotal ?? 0), month: Number(monthTotal ?? 0) };
-    const waiting = this.pending.get(keyName);
-    if (waiting !== undefined) {
-      if (waiting.day === day) spent.day += waiting.micros;
-      if (waiting.month === month) spent.month += waiting.micros;
+    // What is held back is read before the totals are asked for: an amount written after that question is in
+    // this count and not in Redis' answer (commands on the connection keep their order), and one written
+    // before it is in the answer and no longer held.
+    const held = { day: 0, month: 0 };
+    for (const waiting of this.pending.values()) {
+      if (waiting.keyName !== keyName) continue;
+      if (waiting.day === day) held.day += waiting.micros;
+      if (waiting.month === month) held.month += waiting.micros;
     }
-    return spent;
+    const [dayTotal, monthTotal] = await this.redis.run((client) => client.mget(this.dayKey(keyName, day), this.monthKey(keyName, month)));
+    return { day: Number(dayTotal ?? 0) + held.day, month: Number(monthTotal ?? 0) + held.month };
   }
 
   add(keyName: string, micros: number, now: number): void {
     if (micros <= 0) return;
-    const day = dayIndex(now);
-    const month = monthIndex(now);
-    let waiting = this.pending.get(keyName);
-    if (waiting !== undefined && (waiting.day !== day || waiting.month !== month)) {
-      // A new day: the last one's amount goes out now, to its own keys.
-      void this.write(keyName, waiting);
-      waiting = undefined;
-    }
-    if (waiting === undefined) {
-      waiting = { day, month, micros: 0 };
-      this.pending.set(keyName, waiting);
-    }
-    waiting.micros += micros;
-    if (this.timer === undefined) {
-      this.timer = setTimeout(() => void this.flush(), SPEND_FLUSH_MS);
-      this.timer.unref();
-    }
+    this.hold(keyName, dayIndex(now), monthIndex(now), micros);
+    this.flushIn(SPEND_FLUSH_MS);
   }
 
   /** Writes every amount held back now. */
   async flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const writes = [...this.pending].map(([keyName, waiting]) => this.write(keyName, waiting));
+    const writes = [...this.pending.values()].map((waiting) => this.write(waiting));
     this.pending.clear();
     await Promise.all(writes);
+  }
+
+  private hold(keyName: string, day: number, month: number, micros: number): void {
+    const id = `${keyName}\u0000${day}\u0000${month}`;
+    let waiting = this.pending.get(id);
+    if (waiting === undefined) {
+      waiting = { keyName, day, month, micros: 0 };
+      this.pending.set(id, waiting);
+    }
+    waiting.micros += micros;
+  }
+
+  private flushIn(ms: number): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => void this.flush(), ms);
+    this.timer.unref();
   }
 
   close(): Promise<void> {
@@ -100,10 +108,12 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   /**
-   * An amount that cannot be written (Redis is down) is dropped from the shared totals, as token counts are:
-   * the connection logs the outage once, and the request's cost is still in the metrics and its log line.
+   * An amount that was not sent (Redis is away: the connection logs the outage once) is kept and sent again
+   * later, so that budgets stay exact across an outage. One that was sent but not confirmed in time may have
+   * been counted: it is dropped rather than risk counting it twice.
    */
-  private async write(keyName: string, waiting: Pending): Promise<void> {
+  private async write(waiting: Pending): Promise<void> {
+    const { keyName } = waiting;
     try {
       await this.redis.run((client) =>
         (client as SpendClient)[ADD_COMMAND](
@@ -115,6 +125,11 @@ export class RedisBudgetStore implements BudgetStore {
         ),
       );
     } catch (err) {
+      if (err instanceof RedisUnavailableError) {
+        this.hold(keyName, waiting.day, waiting.month, waiting.micros);
+        this.flushIn(RETRY_MS);
+        return;
+      }
       this.log.debug({ err: (err as Error).message, clientKey: keyName, micros: waiting.micros }, 'spend not recorded');
     }
   }
