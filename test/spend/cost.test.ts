@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { find, parsePrometheus, type Exposition } from '../helpers/prometheus.js';
@@ -217,5 +218,44 @@ describe('the cost of each request', () => {
     const exposition = await scrape();
     for (const metric of ['gateway_cost_usd_total', 'gateway_cost_saved_usd_total']) expect(find(exposition, metric).length, metric).toBeGreaterThan(0);
     expect(exposition.types.get('gateway_budget_remaining_usd')).toBe('gauge');
+  });
+});
+
+describe('prices after a config reload', () => {
+  let upstream: UsageUpstream;
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    upstream = await startUsageUpstream();
+    upstream.chatUsage = { prompt_tokens: 1_000, completion_tokens: 0, total_tokens: 1_000 };
+    gateway = await startGateway(spendConfig(upstream.url));
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await upstream?.close();
+  });
+
+  it('takes the new prices for the next requests, and names the unpriced models again when they changed', async () => {
+    const client = gateway.client(keyOf('plain'));
+    await client.chat.completions.create({ model: 'priced-chat', messages: [{ role: 'user', content: 'hi' }] });
+    const next = spendConfig(upstream.url);
+    next.models = [
+      { id: 'priced-chat', kind: 'chat', pricing: { inputPerMillion: 3 } },
+      { id: 'pool-chat', kind: 'chat' },
+    ];
+    gateway.app.services.reload(parseConfig(next, {}));
+    await client.chat.completions.create({ model: 'priced-chat', messages: [{ role: 'user', content: 'hi' }] });
+    const costs = await eventually(() => {
+      const lines = gateway.logs.lines.filter((l) => l.clientKey === 'plain' && typeof l.costUsd === 'number');
+      return lines.length === 2 ? lines.map((l) => l.costUsd) : undefined;
+    }, 'two log lines');
+    // 1,000 × $2/M before, 1,000 × $3/M after.
+    expect(costs).toEqual([0.002, 0.003]);
+    const warnings = gateway.logs.lines.filter((l) => Array.isArray(l.models) && String(l.msg).includes('no price'));
+    expect(warnings).toHaveLength(2);
+    // gpt-4o-mini lost the config's price; gpt-5.4 has the shipped one again; pool-chat keeps its pool's price.
+    const unpriced = warnings[1]!.models as string[];
+    expect(unpriced).toContain('gpt-4o-mini');
+    for (const priced of ['gpt-5.4', 'priced-chat', 'pool-chat']) expect(unpriced).not.toContain(priced);
   });
 });

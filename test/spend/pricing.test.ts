@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readCatalogFile } from '../../src/catalog/catalog.js';
+import { configSchema } from '../../src/config/schema.js';
 import { formatUsd, microsToUsd, pricingSchema, requestCost, toMicroPricing } from '../../src/spend/pricing.js';
 import { monthIndex, windowEnd } from '../../src/spend/windows.js';
 
@@ -79,5 +81,32 @@ describe('budget windows', () => {
     expect(windowEnd('month', lastSecondOf2026)).toBe(Date.UTC(2027, 0, 1));
     expect(windowEnd('month', Date.UTC(2028, 1, 29, 12))).toBe(Date.UTC(2028, 2, 1));
     expect(monthIndex(Date.UTC(2027, 0, 1))).toBe(monthIndex(lastSecondOf2026) + 1);
+  });
+});
+
+describe('prices and budgets in the gateway config', () => {
+  const base = { clientKeys: [{ name: 'team', key: 'k' }], upstreams: [{ name: 'u', baseUrl: 'http://127.0.0.1:1/v1', accounts: [{ name: 'a', apiKey: 'sk-a' }] }] };
+
+  it('takes prices on models and upstream pools, and budgets on keys', () => {
+    const config = configSchema.parse({
+      ...base,
+      models: [{ id: 'm', kind: 'chat', pricing: { inputPerMillion: 1, outputPerMillion: 2 } }],
+      upstreams: [{ ...base.upstreams[0], pricing: { m: { inputPerMillion: 0.5 } } }],
+      clientKeys: [{ name: 'team', key: 'k', limits: { usdPerDay: 5, usdPerMonth: 100.5 } }],
+    });
+    expect(config.upstreams[0]!.pricing).toEqual({ m: { inputPerMillion: 0.5 } });
+    expect(config.clientKeys[0]!.limits).toEqual({ usdPerDay: 5, usdPerMonth: 100.5 });
+  });
+
+  it('refuses a budget that is not a positive amount and a price with an unknown field', () => {
+    expect(configSchema.safeParse({ ...base, clientKeys: [{ name: 'team', key: 'k', limits: { usdPerDay: 0 } }] }).success).toBe(false);
+    expect(configSchema.safeParse({ ...base, clientKeys: [{ name: 'team', key: 'k', limits: { usdPerMonth: -1 } }] }).success).toBe(false);
+    expect(configSchema.safeParse({ ...base, upstreams: [{ ...base.upstreams[0], pricing: { m: { input: 1 } } }] }).success).toBe(false);
+  });
+
+  it('ships a dated price only for the model whose price the provider publishes, read from the catalog file', () => {
+    const shipped = new Map(readCatalogFile().map((entry) => [entry.id, entry.pricing]));
+    expect(shipped.get('gpt-5.4')).toEqual({ inputPerMillion: 2.5, cachedInputPerMillion: 0.25, outputPerMillion: 15 });
+    expect(shipped.get('gpt-4o')).toBeUndefined();
   });
 });
