@@ -1,4 +1,4 @@
-import { ImageCounter } from '../spend/image-count.js';
+import { ImageCounter, withImages } from '../spend/image-count.js';
 import { usageFromJsonBody, type Usage } from './usage.js';
 
 /** Usage sits at the end of OpenAI-style bodies; this much of the tail is kept to find it. */
@@ -28,9 +28,7 @@ export class JsonUsageTail {
   usage(): Usage | undefined {
     if (this.tail.length === 0) return undefined;
     const body = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail, this.tailBytes);
-    const usage = usageFromJsonBody(body);
     // Images are charged per image returned, also from an answer that reports no token usage.
-    const images = this.images.count;
-    return images === 0 ? usage : { ...(usage ?? { prompt: 0, completion: 0, cached: 0, total: 0 }), images };
+    return withImages(usageFromJsonBody(body), this.images.count);
   }
 }

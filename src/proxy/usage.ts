@@ -4,8 +4,6 @@ export interface Usage {
   completion: number;
   cached: number;
   total: number;
-  /** Images an images answer returned (counted as its body went by), for models priced per image. */
-  images?: number;
 }
 
 interface ChatUsageJson {

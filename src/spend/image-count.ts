@@ -1,3 +1,5 @@
+import type { Usage } from '../proxy/usage.js';
+
 /** The keys of an images answer's `data` items that carry one image each. */
 const IMAGE_KEYS = [Buffer.from('"b64_json"'), Buffer.from('"url"')];
 const LONGEST = Math.max(...IMAGE_KEYS.map((k) => k.length));
@@ -60,3 +62,20 @@ export class ImageCounter {
     this.carry = Buffer.from(tail);
   }
 }
+
+/**
+ * Images an answer returned, by the usage read from the same answer: a side table, so that the usage keeps
+ * the one shape that is logged and counted everywhere.
+ */
+const imagesByUsage = new WeakMap<Usage, number>();
+
+/** The usage of an answer that returned `images` images (a zero usage when it reported none). */
+export function withImages(usage: Usage | undefined, images: number): Usage | undefined {
+  if (images === 0) return usage;
+  const counted = usage ?? { prompt: 0, completion: 0, cached: 0, total: 0 };
+  imagesByUsage.set(counted, images);
+  return counted;
+}
+
+/** How many images the answer that reported `usage` returned. */
+export const imagesIn = (usage: Usage): number => imagesByUsage.get(usage) ?? 0;

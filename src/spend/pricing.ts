@@ -62,11 +62,11 @@ export const NO_COST: RequestCost = Object.freeze({ micros: 0, savedMicros: 0 })
  * price, and each image returned at `perImage`. The sum is taken exactly in integers and rounded once, to the
  * nearest micro-dollar.
  */
-export function requestCost(usage: Usage, price: MicroPricing): RequestCost {
+export function requestCost(usage: Usage, price: MicroPricing, images = 0): RequestCost {
   const cached = Math.min(usage.cached, usage.prompt);
   const tokenMicros = (usage.prompt - cached) * price.input + cached * price.cachedInput + usage.completion * price.output;
   const savedMicros = Math.max(0, roundMillionths(cached * (price.input - price.cachedInput)));
-  return { micros: roundMillionths(tokenMicros) + (usage.images ?? 0) * price.perImage, savedMicros };
+  return { micros: roundMillionths(tokenMicros) + images * price.perImage, savedMicros };
 }
 
 /** `value` / 1,000,000, rounded half up: prices are per million tokens. */

@@ -4,6 +4,7 @@ import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { RequestContext } from '../request-context.js';
 import type { BudgetStore, Spent } from './budget-store.js';
+import { imagesIn } from './image-count.js';
 import type { PriceList } from './price-list.js';
 import { formatUsd, MICROS_PER_USD, microsToUsd, NO_COST, requestCost } from './pricing.js';
 import { BUDGET_PERIODS, windowEnd, windowIndex, type BudgetPeriod } from './windows.js';
@@ -54,7 +55,7 @@ export class Spend {
     const { usage, clientKey, model, account } = context;
     if (usage === undefined || clientKey === undefined || model === undefined || account === undefined) return 0;
     const price = this.prices.priceOf(model, account.pool.name);
-    const cost = price === undefined ? NO_COST : requestCost(usage, price);
+    const cost = price === undefined ? NO_COST : requestCost(usage, price, imagesIn(usage));
     this.metrics.requestCost(model, clientKey.name, account.name, cost.micros, cost.savedMicros);
     if (cost.micros > 0) {
       const now = this.now();

@@ -4,13 +4,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { formatUsd, microsToUsd, pricingSchema, requestCost, toMicroPricing } from '../../src/spend/pricing.js';
 import { monthIndex, windowEnd } from '../../src/spend/windows.js';
 
-const usage = (prompt: number, completion: number, cached = 0, images?: number) => ({
-  prompt,
-  completion,
-  cached,
-  total: prompt + completion,
-  ...(images !== undefined ? { images } : {}),
-});
+const usage = (prompt: number, completion: number, cached = 0) => ({ prompt, completion, cached, total: prompt + completion });
 
 describe('request cost', () => {
   const gpt4oMini = toMicroPricing({ inputPerMillion: 0.15, cachedInputPerMillion: 0.075, outputPerMillion: 0.6 });
@@ -42,7 +36,7 @@ describe('request cost', () => {
   });
 
   it('prices images per image returned, and tokens of image models like any tokens', () => {
-    expect(requestCost(usage(0, 0, 0, 3), toMicroPricing({ perImage: 0.04 })).micros).toBe(120_000);
+    expect(requestCost(usage(0, 0), toMicroPricing({ perImage: 0.04 }), 3).micros).toBe(120_000);
     expect(requestCost(usage(50, 272), toMicroPricing({ inputPerMillion: 5, outputPerMillion: 40 })).micros).toBe(11_130);
   });
 
