@@ -10,6 +10,8 @@ import { registerMetricsRoute, requestRecorder } from './metrics/plugin.js';
 import { CLIENT_CLOSED_REQUEST, disabledMetrics, PrometheusMetrics, type GatewayMetrics } from './metrics/registry.js';
 import { clientErrorHandler, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
+import { registerMultipartBody } from './plugins/multipart-body.js';
+import { registerRequestId, requestIdFor } from './plugins/request-id.js';
 import { Forwarder } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
 import type { Usage } from './proxy/usage.js';
@@ -17,13 +19,14 @@ import { MemoryLimitStore } from './limits/limiter.js';
 import { enforceLimits, RateLimiter } from './limits/plugin.js';
 import { batchedStdout } from './logging.js';
 import { RedisLimitStore } from './limits/redis-store.js';
+import { API_ENDPOINTS } from './endpoints/index.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
+import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
-import { chatCompletionsRoute } from './routes/chat-completions.js';
+import { apiEndpointRoute } from './routes/api-endpoint.js';
 import { healthRoute } from './routes/health.js';
-import { imagesGenerationsRoute } from './routes/images-generations.js';
 import { modelsRoute } from './routes/models.js';
 import type { UpstreamRouter } from './routing/pool.js';
 import type { AccountSelector } from './routing/selector.js';
@@ -35,6 +38,8 @@ import { RedisBudgetStore } from './spend/redis-budget-store.js';
 import { enforceBudgets, Spend, warnUnpriced } from './spend/spend.js';
 import { MemoryStickyStore } from './routing/sticky/memory-store.js';
 import { RedisStickyStore } from './routing/sticky/redis-store.js';
+import { ResponseOwners } from './routing/response-owners.js';
+import { responsesByIdRoute } from './routes/responses-by-id.js';
 
 export interface Services {
   /**
@@ -55,10 +60,12 @@ export interface Services {
   readonly limiter: RateLimiter;
   /** Prices, each request's cost, and per-key spend budgets. */
   readonly spend: Spend;
+  /** Which account made each stored response (Responses API), per client key. */
+  readonly responses: ResponseOwners;
   /**
    * Applies a new config without a restart: accounts, weights, client keys, models, timeouts, retries, the
-   * pin TTL. Settings that need a restart are logged and left as they are. Throws, changing nothing, when
-   * the new config cannot be built.
+   * pin TTL, `adminToken` and `metrics.bearerToken`. Settings that need a restart are logged and left as
+   * they are. Throws, changing nothing, when the new config cannot be built.
    */
   reload(config: GatewayConfig): void;
   /** Set while shutting down: health checks fail so load balancers stop sending traffic. */
@@ -81,10 +88,14 @@ export interface BuildOptions {
   onStickyResult?: (result: StickyResult) => void;
   /** Epoch ms now, for spend budgets (their UTC day and month); tests move it. */
   clock?: () => number;
+  /** The clock of the once-a-minute summary of rejected connections. */
+  connectionLogClock?: Clock;
 }
 
 /** Builds a gateway from a validated config, without listening, so tests can build as many as they like. */
 export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // Node refuses a headersTimeout longer than requestTimeout.
+  const headersTimeout = Math.min(config.timeouts.headersMs, config.timeouts.clientBodyMs);
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -94,14 +105,15 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
     // One line per request, written by the onResponse hook below with what the gateway learnt.
     logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestIdFor,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.timeouts.clientBodyMs,
-    // Node enforces these only when it sweeps its connections (every 30 s by default), and would take a
-    // headersTimeout (60 s by default) longer than requestTimeout as the limit for the whole request.
+    // Node enforces these only when it sweeps its connections (every 30 s by default): sweep once a second,
+    // or as often as the shorter limit, so a slow connection holds its slot little longer than its limit.
     http: {
       requestTimeout: config.timeouts.clientBodyMs,
-      headersTimeout: Math.min(60_000, config.timeouts.clientBodyMs),
-      connectionsCheckingInterval: Math.min(1_000, config.timeouts.clientBodyMs),
+      headersTimeout,
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
     },
     clientErrorHandler,
     return503OnClosing: true,
@@ -128,6 +140,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
   });
 
+  const responses = new ResponseOwners(redis, new MemoryStickyStore(config.sticky.maxEntries), config.sticky.ttlSeconds);
   const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log);
   const spend = new Spend({
     store: redis === undefined ? new MemoryBudgetStore() : new RedisBudgetStore(redis, app.log),
@@ -152,6 +165,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     redis,
     limiter,
     spend,
+    responses,
     metrics,
     draining: false,
     reload(next: GatewayConfig): void {
@@ -162,6 +176,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       // Keys of the old config stay masked too: a request still running may quote one.
       forwarder.update(forwardOptions(next), new SecretScrubber([...routing.router.secrets(), ...services.router.secrets()]));
       selector.ttlSeconds = next.sticky.ttlSeconds;
+      responses.ttlSeconds = next.sticky.ttlSeconds;
       services.config = next;
       services.catalog = routing.catalog;
       services.keyring = routing.keyring;
@@ -191,6 +206,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     accessLog.info(
       {
         reqId: request.id,
+        requestId: request.id,
         clientKey: context.clientKey?.name ?? 'none',
         model: context.model ?? 'none',
         account: context.account?.name ?? 'none',
@@ -205,6 +221,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     recordMetrics?.(request, status, endedAt);
   };
 
+  registerRequestId(app);
   app.decorateRequest('gateway', null as never);
   app.addHook('onRequest', (request, reply, done) => {
     const context = newRequestContext(performance.now());
@@ -225,17 +242,23 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     done();
   });
 
+  await app.register(connectionLimits, {
+    maxConnections: config.listen.maxConnections ?? defaultMaxConnections(openFileLimit()),
+    onRejected: (reason) => metrics.connectionRejected(reason),
+    clock: options.connectionLogClock,
+  });
   registerErrorHandling(app);
   registerJsonBody(app);
+  registerMultipartBody(app);
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
-  if (config.adminToken !== undefined) await app.register(adminUsageRoute, { adminToken: config.adminToken });
+  await app.register(adminUsageRoute);
   await app.register(async (v1) => {
     requireClientKey(v1, services);
     enforceBudgets(v1, spend);
     enforceLimits(v1, limiter);
-    await v1.register(chatCompletionsRoute);
-    await v1.register(imagesGenerationsRoute);
+    for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });
+    await v1.register(responsesByIdRoute);
     await v1.register(modelsRoute);
   });
 

@@ -12,7 +12,10 @@ async function main(): Promise<void> {
   const config = loadConfigFile(configPath);
   const app = await buildApp(config);
   await app.listen({ host: config.listen.host, port: config.listen.port });
-  app.log.info({ config: configPath, upstreams: config.upstreams.map((u) => u.name), clientKeys: config.clientKeys.length }, 'gateway ready');
+  app.log.info(
+    { config: configPath, upstreams: config.upstreams.map((u) => u.name), clientKeys: config.clientKeys.length, maxConnections: app.server.maxConnections },
+    'gateway ready',
+  );
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -45,7 +45,10 @@ export function carryOverHealth(from: UpstreamRouter, to: UpstreamRouter): void 
   }
 }
 
-/** Settings a reload cannot apply to a running process; they wait for a restart. */
+/**
+ * Settings a reload cannot apply to a running process; they wait for a restart. (`adminToken` and
+ * `metrics.bearerToken` are read per request, so a reload applies them.)
+ */
 export function restartOnlyChanges(current: GatewayConfig, next: GatewayConfig): string[] {
   const changed: string[] = [];
   const check = (name: string, a: unknown, b: unknown): void => {
@@ -55,6 +58,10 @@ export function restartOnlyChanges(current: GatewayConfig, next: GatewayConfig):
   check('redis', current.redis, next.redis);
   check('bodyLimitBytes', current.bodyLimitBytes, next.bodyLimitBytes);
   check('timeouts.clientBodyMs', current.timeouts.clientBodyMs, next.timeouts.clientBodyMs);
+  check('timeouts.headersMs', current.timeouts.headersMs, next.timeouts.headersMs);
   check('sticky.maxEntries', current.sticky.maxEntries, next.sticky.maxEntries);
+  // The scrape route and the request counting are set up once; only the scrape token follows a reload.
+  check('metrics.enabled', current.metrics.enabled, next.metrics.enabled);
+  check('metrics.path', current.metrics.path, next.metrics.path);
   return changed;
 }

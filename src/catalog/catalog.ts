@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { CatalogEntryConfig } from '../config/schema.js';
+import { MODEL_KINDS, type CatalogEntryConfig } from '../config/schema.js';
 import { ConfigError, formatIssues } from '../config/load.js';
 import { pricingSchema, type Pricing } from '../spend/pricing.js';
 
-export type ModelKind = 'chat' | 'image';
+export type ModelKind = (typeof MODEL_KINDS)[number];
 
 export interface CatalogModel {
   readonly id: string;
@@ -24,7 +24,7 @@ const catalogFileSchema = z.strictObject({
   models: z.array(
     z.strictObject({
       id: z.string().min(1),
-      kind: z.enum(['chat', 'image']),
+      kind: z.enum(MODEL_KINDS),
       ownedBy: z.string().default('gateway'),
       maxImagesPerRequest: z.number().int().positive().optional(),
       pricing: pricingSchema.optional(),
@@ -51,6 +51,12 @@ export class Catalog {
 
   get(id: string): CatalogModel | undefined {
     return this.byId.get(id);
+  }
+
+  /** The model a request of `kind` that names none counts as: the first of that kind in the catalog. */
+  defaultFor(kind: ModelKind): CatalogModel | undefined {
+    for (const model of this.byId.values()) if (model.kind === kind) return model;
+    return undefined;
   }
 
   all(): IterableIterator<CatalogModel> {

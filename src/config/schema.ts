@@ -8,10 +8,33 @@ const name = z
 
 const positiveInt = z.number().int().positive();
 
+/** What a model does, which decides the endpoints that take it. */
+export const MODEL_KINDS = ['chat', 'image', 'embedding', 'completion', 'moderation', 'transcription', 'speech'] as const;
+
+/** What can carry a conversation's identity, in the default order of `sticky.sources`. */
+export const STICKY_SOURCES = ['x-conversation-id', 'prompt_cache_key', 'session_id'] as const;
+export type StickySource = (typeof STICKY_SOURCES)[number];
+/** Headers that frame the HTTP message: the gateway (and undici) set them, an account may not. */
+const FRAMING_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'expect', 'proxy-connection']);
+
+const upstreamHeaderName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name')
+  .refine((header) => !FRAMING_HEADERS.has(header.toLowerCase()), 'is set by the gateway itself');
+
+/** A header value as HTTP allows it: visible characters, spaces and tabs, no line breaks. */
+const upstreamHeaderValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not hold control characters or line breaks');
+
 const accountSchema = z.strictObject({
   name,
   apiKey: z.string().min(1, 'must not be empty (is its environment variable set?)'),
   weight: z.number().positive().default(1),
+  /** Sent as `OpenAI-Organization` on this account's requests. */
+  organization: z.string().min(1).pipe(upstreamHeaderValue).optional(),
+  /** Sent as `OpenAI-Project` on this account's requests. */
+  project: z.string().min(1).pipe(upstreamHeaderValue).optional(),
+  /** Fixed headers added to this account's requests (Azure's `api-key`, say); their values are treated as secrets. */
+  headers: z.record(upstreamHeaderName, upstreamHeaderValue).optional(),
 });
 
 const upstreamSchema = z.strictObject({
@@ -50,7 +73,7 @@ const clientKeySchema = z
 
 const catalogEntrySchema = z.strictObject({
   id: z.string().min(1),
-  kind: z.enum(['chat', 'image']),
+  kind: z.enum(MODEL_KINDS),
   ownedBy: z.string().default('gateway'),
   /** Largest `n` the model accepts on the images endpoint. */
   maxImagesPerRequest: positiveInt.optional(),
@@ -93,12 +116,20 @@ export function redisFromUrl(url: string): z.infer<typeof redisUrlSchema> {
 export const configSchema = z
   .strictObject({
     listen: z
-      .strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
+      .strictObject({
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Most client connections open at once; more are closed on arrival. Default: half the file limit (see server/connections.ts). */
+        maxConnections: positiveInt.optional(),
+      })
       .prefault({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     allowUnauthenticated: z.boolean().default(false),
-    /** Bearer token for GET /admin/usage; without it the route does not exist. */
-    adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Bearer token for GET /admin/usage; without it the route answers 404. An empty value (`${ADMIN_TOKEN}`
+     * with the variable unset) counts as absent, so the documented example starts with the endpoint off.
+     */
+    adminToken: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(16, 'must be at least 16 characters').optional()),
     bodyLimitBytes: positiveInt.default(25 * 1024 * 1024),
     timeouts: z
       .strictObject({
@@ -108,6 +139,8 @@ export const configSchema = z
         streamIdleMs: positiveInt.default(2 * 60_000),
         /** Longest time a client may take to send its request. */
         clientBodyMs: positiveInt.default(60_000),
+        /** Longest time a client may take to send its request headers (capped at clientBodyMs). */
+        headersMs: positiveInt.default(10_000),
       })
       .prefault({}),
     retry: z.strictObject({ maxAttempts: z.number().int().min(1).max(10).default(3) }).prefault({}),
@@ -126,6 +159,11 @@ export const configSchema = z
         ttlSeconds: positiveInt.default(24 * 60 * 60),
         /** Most pins the in-memory store keeps (least recently used go first); also bounds the local copy kept beside Redis. */
         maxEntries: positiveInt.default(100_000),
+        /**
+         * Where a request's conversation is read from, first match wins: the `X-Conversation-Id` header, the
+         * body's `prompt_cache_key`, an agent's session header (`session_id` / `session-id`).
+         */
+        sources: z.array(z.enum(STICKY_SOURCES)).default([...STICKY_SOURCES]),
       })
       .prefault({}),
     catalogFile: z.string().optional(),

@@ -28,14 +28,15 @@ export function requestRecorder(metrics: PrometheusMetrics, config: MetricsConfi
 
 /**
  * Serves `GET <metrics.path>` in Prometheus' text format. With `metrics.bearerToken` set, a scrape must
- * send that token; client keys do not open it.
+ * send that token; client keys do not open it. The token is read from the current config on each scrape,
+ * so a reload changes it.
  */
 export function registerMetricsRoute(app: FastifyInstance, metrics: PrometheusMetrics, config: MetricsConfig): void {
-  const tokenDigest = config.bearerToken === undefined ? undefined : sha256(config.bearerToken);
   app.get(config.path, async (request, reply) => {
-    if (tokenDigest !== undefined) {
+    const required = app.services.config.metrics.bearerToken;
+    if (required !== undefined) {
       const token = bearerToken(request.headers.authorization);
-      if (token === undefined || !timingSafeEqual(sha256(token), tokenDigest)) {
+      if (token === undefined || !timingSafeEqual(sha256(token), sha256(required))) {
         throw new GatewayError(
           401,
           'invalid_request_error',

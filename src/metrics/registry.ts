@@ -1,12 +1,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { API_ENDPOINTS } from '../endpoints/index.js';
+import { RESPONSE_BY_ID_PATHS } from '../endpoints/responses.js';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../routing/health.js';
 import type { StickyResult } from '../routing/sticky-selector.js';
+import { REJECTION_REASONS, type RejectionReason } from '../server/connections.js';
 
-/** The API paths that are `endpoint` label values; every other path counted is `none`. */
-export const ENDPOINTS = ['/v1/chat/completions', '/v1/images/generations', '/v1/models'] as const;
-export type Endpoint = (typeof ENDPOINTS)[number];
-export type EndpointLabel = Endpoint | 'none';
+/** The API paths that are `endpoint` label values (a bounded set, from code); every other path counted is `none`. */
+export const ENDPOINTS: readonly string[] = [...API_ENDPOINTS.map((e) => e.path), ...RESPONSE_BY_ID_PATHS, '/v1/models', '/v1/models/:id'];
+/** One of {@link ENDPOINTS}, or `none`. */
+export type EndpointLabel = string;
 
 export const FAILURE_REASONS: readonly FailureReason[] = ['rate_limited', 'server_error', 'unreachable', 'bad_key', 'timeout'];
 
@@ -35,6 +38,8 @@ export interface GatewayMetrics {
   stickyRouting(result: StickyResult): void;
   /** A rate-limit check could not reach Redis, so the request passed unchecked. */
   rateLimitFailOpen(): void;
+  /** A client connection was closed before its request was read: too slow, or one too many. */
+  connectionRejected(reason: RejectionReason): void;
   /** A request with usage was priced: its cost and its cached-input saving, in micro-dollars. */
   requestCost(model: string, clientKey: string, account: string, micros: number, savedMicros: number): void;
   /** Where `gateway_budget_remaining_usd` is read from when scraped (micro-dollars left per key and period). */
@@ -61,6 +66,7 @@ export const disabledMetrics: GatewayMetrics = {
   rateLimitFailOpen() {},
   requestCost() {},
   trackBudgets() {},
+  connectionRejected() {},
 };
 
 /**
@@ -184,6 +190,7 @@ export class PrometheusMetrics implements GatewayMetrics {
   private readonly failOpen: Counter;
   private readonly costs = new Map<string, CostSeries>();
   private readBudgets: () => Iterable<BudgetRemaining> = () => [];
+  private readonly connectionRejections: Counter<'reason'>;
 
   /** `accounts`: every configured account name, whose error series start at 0. */
   constructor(accounts: Iterable<string> = []) {
@@ -274,7 +281,14 @@ export class PrometheusMetrics implements GatewayMetrics {
         for (const b of budgets()) this.set({ client_key: b.clientKey, period: b.period }, b.micros / 1_000_000);
       },
     });
+    this.connectionRejections = new Counter({
+      name: 'gateway_connection_rejections_total',
+      help: 'Client connections closed before their request was read, by reason (headers_timeout, body_timeout, too_many_connections).',
+      labelNames: ['reason'],
+      registers,
+    });
     // Series that exist from the start, so dashboards show 0 rather than "no data".
+    for (const reason of REJECTION_REASONS) this.connectionRejections.inc({ reason }, 0);
     for (const result of STICKY_RESULTS) this.sticky.inc({ result }, 0);
     for (const account of accounts) {
       for (const reason of FAILURE_REASONS) this.upstreamErrors.inc({ account, reason }, 0);
@@ -350,6 +364,10 @@ export class PrometheusMetrics implements GatewayMetrics {
 
   trackBudgets(read: () => Iterable<BudgetRemaining>): void {
     this.readBudgets = read;
+  }
+
+  connectionRejected(reason: RejectionReason): void {
+    this.connectionRejections.inc({ reason });
   }
 
   /** The Prometheus text exposition: the gateway's metrics, then the process's. */

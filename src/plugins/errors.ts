@@ -41,26 +41,34 @@ function toGatewayError(error: FastifyError): GatewayError {
 
 /**
  * Fastify's `clientErrorHandler`: answers what Node's HTTP parser refuses before any route runs (broken
- * framing, oversized headers, a request not received within `timeouts.clientBodyMs`) in OpenAI's envelope
- * rather than Fastify's own shape, then closes the connection.
+ * framing, oversized headers, headers not received within `timeouts.headersMs` or a request not received
+ * within `timeouts.clientBodyMs`) in OpenAI's envelope rather than Fastify's own shape, then closes the
+ * connection. Timeouts are counted as rejected connections.
  */
 export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // The response Node made once the headers were parsed: there is none while they are still arriving.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   let status = 400;
   let code = 'invalid_http_request';
   let message = 'The request is not valid HTTP/1.1.';
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    // Node reports both of its deadlines with this one code.
+    const headersReceived = inFlight != null;
+    this.connectionRejections.record(headersReceived ? 'body_timeout' : 'headers_timeout');
     status = 408;
     code = 'request_timeout';
-    message = `The request was not received in full within ${this.server.requestTimeout} ms.`;
+    message = headersReceived
+      ? `The request was not received in full within ${this.server.requestTimeout} ms.`
+      : `The request headers were not received within ${this.server.headersTimeout} ms.`;
   } else if (error.code === 'HPE_HEADER_OVERFLOW') {
     status = 431;
     code = 'request_headers_too_large';
     message = 'The request headers are larger than this gateway accepts.';
   }
-  this.log.debug({ err: error }, 'client error');
+  // Not `{ err: error }`: a parser error carries the request's raw bytes (`rawPacket`), Authorization included.
+  this.log.debug({ err: { type: error.name, code: error.code, message: error.message } }, 'client error');
   // As Node does: no answer when a response on this connection has already begun, it would corrupt it.
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && inFlight?.headersSent !== true) {
     const body = JSON.stringify(new GatewayError(status, 'invalid_request_error', message, { code }).toJSON());
     socket.write(

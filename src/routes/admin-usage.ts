@@ -6,14 +6,18 @@ import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../limits/limiter.js
 
 /**
  * `GET /admin/usage`: every client key's counts in the current minute and UTC day, behind `adminToken`.
- * Without an `adminToken` in the config the route does not exist.
+ * The token is read from the current config on each request, so a reload changes it; without one the
+ * route answers 404, as an unknown URL does.
  */
-export const adminUsageRoute: FastifyPluginAsync<{ adminToken: string }> = async (app, { adminToken }) => {
-  const tokenDigest = sha256(adminToken);
-
-  app.get('/admin/usage', async (request) => {
+export const adminUsageRoute: FastifyPluginAsync = async (app) => {
+  app.get('/admin/usage', async (request, reply) => {
+    const { adminToken } = app.services.config;
+    if (adminToken === undefined) {
+      reply.callNotFound();
+      return reply;
+    }
     const token = bearerToken(request.headers.authorization);
-    if (token === undefined || !timingSafeEqual(sha256(token), tokenDigest)) {
+    if (token === undefined || !timingSafeEqual(sha256(token), sha256(adminToken))) {
       throw new GatewayError(401, 'invalid_request_error', 'This endpoint needs the admin token: send "Authorization: Bearer <adminToken>".', {
         code: 'invalid_api_key',
       });

@@ -2,13 +2,30 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { mayUseModel } from '../auth/client-keys.js';
 import type { Catalog, CatalogModel, ModelKind } from '../catalog/catalog.js';
+import { endpointForKind } from '../endpoints/index.js';
+import type { JsonObject } from '../endpoints/endpoint.js';
+
+export type { JsonObject };
 import { GatewayError, invalidRequest, modelNotAllowed, modelNotFound } from '../errors.js';
 import type { UpstreamPool, UpstreamRouter } from '../routing/pool.js';
 
-export type JsonObject = Record<string, unknown>;
+/** The text fields of a multipart form, one of whose `fileFields` must be a file. */
+export function formBody(request: FastifyRequest, fileFields: readonly string[]): JsonObject {
+  const form = request.form;
+  if (form === undefined) {
+    throw new GatewayError(415, 'invalid_request_error', 'Content-Type must be multipart/form-data.', { code: 'unsupported_media_type' });
+  }
+  if (!form.files.some((name) => fileFields.includes(name))) {
+    throw invalidRequest(`The form must carry a file in '${fileFields[0]}'.`, fileFields[0]!, 'missing_file');
+  }
+  return form.fields;
+}
 
 /** The parsed JSON body, which must be an object; an absent body is told apart from a wrong media type. */
 export function jsonObjectBody(request: FastifyRequest): JsonObject {
+  if (request.form !== undefined) {
+    throw new GatewayError(415, 'invalid_request_error', 'Content-Type must be application/json.', { code: 'unsupported_media_type' });
+  }
   const body = request.body;
   if (body === undefined || body === null) {
     const type = request.headers['content-type'];
@@ -30,8 +47,16 @@ export interface ResolvedModel {
  * The model checks, in the documented order: known (404), allowed for the key (403), of the endpoint's
  * kind (400). Body rules come after, so a client learns first about the model it asked for.
  */
-export function resolveModel(request: FastifyRequest, body: JsonObject, kind: ModelKind, catalog: Catalog, router: UpstreamRouter): ResolvedModel {
-  const id = body.model;
+export function resolveModel(
+  request: FastifyRequest,
+  body: JsonObject,
+  kinds: readonly ModelKind[],
+  catalog: Catalog,
+  router: UpstreamRouter,
+  modelOptional = false,
+): ResolvedModel {
+  let id = body.model;
+  if ((id === undefined || id === null) && modelOptional) id = catalog.defaultFor(kinds[0]!)?.id;
   if (id === undefined || id === null) throw invalidRequest('You must provide a model parameter.', 'model');
   if (typeof id !== 'string') throw invalidRequest('Invalid type for model: expected a string.', 'model', 'invalid_type');
   const model = catalog.get(id);
@@ -40,9 +65,10 @@ export function resolveModel(request: FastifyRequest, body: JsonObject, kind: Mo
   request.gateway.model = model.id;
   const client = request.gateway.clientKey;
   if (client !== undefined && !mayUseModel(client, model.id)) throw modelNotAllowed(model.id);
-  if (model.kind !== kind) {
-    const endpoint = model.kind === 'image' ? '/v1/images/generations' : '/v1/chat/completions';
-    throw invalidRequest(`The model '${model.id}' is a ${model.kind} model; use it with ${endpoint}.`, 'model', 'model_not_supported');
+  if (!kinds.includes(model.kind)) {
+    const endpoint = endpointForKind(model.kind);
+    const hint = endpoint === undefined ? 'this endpoint does not serve it' : `use it with ${endpoint}`;
+    throw invalidRequest(`The model '${model.id}' is a ${model.kind} model; ${hint}.`, 'model', 'model_not_supported');
   }
   return { model, pool };
 }

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ANONYMOUS, mayUseModel, type ClientKey } from '../auth/client-keys.js';
+import type { CatalogModel } from '../catalog/catalog.js';
+import { modelNotFound } from '../errors.js';
 import type { UpstreamRouter } from '../routing/pool.js';
 
 /** A fixed `created` for catalog models: the catalog has no dates, and a stable value keeps the list cacheable. */
@@ -20,7 +22,7 @@ export const modelsRoute: FastifyPluginAsync = async (app) => {
     if (json === undefined) {
       const data = [...catalog.all()]
         .filter((m) => router.poolFor(m.id) !== undefined && mayUseModel(client, m.id))
-        .map((m) => ({ id: m.id, object: 'model', created: CREATED, owned_by: m.ownedBy }));
+        .map(modelObject);
       json = JSON.stringify({ object: 'list', data });
       listByKey.set(client, json);
     }
@@ -30,4 +32,19 @@ export const modelsRoute: FastifyPluginAsync = async (app) => {
   app.get('/v1/models', async (request, reply) =>
     reply.type('application/json; charset=utf-8').send(listFor(request.gateway.clientKey ?? ANONYMOUS)),
   );
+
+  // A model outside the key's allow-list is answered as unknown, so the list of what exists is not revealed.
+  app.get<{ Params: { id: string } }>('/v1/models/:id', async (request) => {
+    const { catalog, router } = services;
+    const model = catalog.get(request.params.id);
+    if (model === undefined || router.poolFor(model.id) === undefined || !mayUseModel(request.gateway.clientKey ?? ANONYMOUS, model.id)) {
+      throw modelNotFound(request.params.id);
+    }
+    return modelObject(model);
+  });
 };
+
+/** OpenAI's model object. */
+function modelObject(model: CatalogModel): { id: string; object: 'model'; created: number; owned_by: string } {
+  return { id: model.id, object: 'model', created: CREATED, owned_by: model.ownedBy };
+}

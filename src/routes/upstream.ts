@@ -1,23 +1,41 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.js';
-import type { UpstreamPool } from '../routing/pool.js';
+import type { StickySource } from '../config/schema.js';
+import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
+import type { ForwardTarget } from '../proxy/forward.js';
+import type { Account } from '../routing/pool.js';
 
-export interface UpstreamCall {
-  pool: UpstreamPool;
-  /** Endpoint path below the pool's base URL, such as `/chat/completions`. */
-  path: string;
-  payload: Buffer | string;
-  stripUsageChunk: boolean;
-}
+export type UpstreamCall = Omit<ForwardTarget, 'first' | 'onServed' | 'bound'> & {
+  /** The conversation the request belongs to, for sticky routing. */
+  conversationId: string | undefined;
+  /** The account the request must go to (it holds a stored response); otherwise the selector chooses. */
+  bound?: Account | undefined;
+};
 
 /** What every endpoint does once a request is checked: choose its account (sticky or by weight) and forward it. */
 export async function selectAndForward(services: Services, request: FastifyRequest, reply: FastifyReply, call: UpstreamCall): Promise<FastifyReply> {
-  const conversationId = conversationHeader(request.headers['x-conversation-id']);
+  const { bound, conversationId, ...target } = call;
+  if (bound !== undefined) return services.forwarder.forward(request, reply, { ...target, first: bound, bound: true });
   const { account, onServed } = await services.selector.select(call.pool, request.gateway.clientKey, conversationId);
-  return services.forwarder.forward(request, reply, { ...call, conversationId, first: account, onServed });
+  return services.forwarder.forward(request, reply, { ...target, first: account, onServed });
 }
 
-export function conversationHeader(value: string | string[] | undefined): string | undefined {
-  const id = Array.isArray(value) ? value[0] : value;
-  return id === undefined || id === '' ? undefined : id;
+/**
+ * The conversation a request belongs to, from the first of `sources` it carries: the `X-Conversation-Id`
+ * header, the body's `prompt_cache_key` (on endpoints that take one), or an agent's session header
+ * (`session_id`, or `session-id`, as Codex sends it).
+ */
+export function conversationOf(request: FastifyRequest, body: JsonObject, endpoint: EndpointDescription, sources: readonly StickySource[]): string | undefined {
+  for (const source of sources) {
+    let id: string | undefined;
+    if (source === 'x-conversation-id') id = headerValue(request.headers['x-conversation-id']);
+    else if (source === 'session_id') id = headerValue(request.headers.session_id) ?? headerValue(request.headers['session-id']);
+    else if (endpoint.affinityFields?.includes(source) === true && typeof body[source] === 'string') id = body[source] as string;
+    if (id !== undefined && id !== '') return id;
+  }
+  return undefined;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -10,6 +10,21 @@ const OPENAI_CHAT = [
 ];
 const DOUBAO_CHAT = ['Doubao-1.5-pro-32k', 'Doubao-1.5-pro-256k', 'Doubao-1.5-lite-32k', 'Doubao-pro-32k'];
 
+const BEYOND_SEEDS: [string, string][] = [
+  ['text-embedding-3-small', 'embedding'],
+  ['text-embedding-3-large', 'embedding'],
+  ['text-embedding-ada-002', 'embedding'],
+  ['gpt-3.5-turbo-instruct', 'completion'],
+  ['omni-moderation-latest', 'moderation'],
+  ['text-moderation-latest', 'moderation'],
+  ['whisper-1', 'transcription'],
+  ['gpt-4o-transcribe', 'transcription'],
+  ['gpt-4o-mini-transcribe', 'transcription'],
+  ['tts-1', 'speech'],
+  ['tts-1-hd', 'speech'],
+  ['gpt-4o-mini-tts', 'speech'],
+];
+
 describe('model catalog', () => {
   const shipped = readCatalogFile();
 
@@ -18,7 +33,15 @@ describe('model catalog', () => {
     const byId = new Map(shipped.map((m) => [m.id, m.kind]));
     for (const id of [...OPENAI_CHAT, ...DOUBAO_CHAT]) expect(byId.get(id), id).toBe('chat');
     expect(byId.get('gpt-image-2')).toBe('image');
-    expect(shipped).toHaveLength(23 + 4 + 1);
+    expect(shipped).toHaveLength(23 + 4 + 1 + BEYOND_SEEDS.length);
+  });
+
+  it('ships the models of the endpoints beyond the seeds, each with its kind', () => {
+    const byId = new Map(shipped.map((m) => [m.id, m.kind]));
+    for (const [id, kind] of BEYOND_SEEDS) expect(byId.get(id), id).toBe(kind);
+    const catalog = new Catalog(shipped);
+    expect(catalog.defaultFor('moderation')?.id).toBe('omni-moderation-latest');
+    expect(catalog.defaultFor('chat')?.id).toBe('gpt-4o');
   });
 
   it('limits gpt-image-2 to one image per request', () => {

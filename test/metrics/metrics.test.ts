@@ -242,7 +242,7 @@ describe('requests refused early, and label values', () => {
     await expect(gateway.client().chat.completions.create({ model: 'model-from-a-client-<script>', messages: HELLO })).rejects.toMatchObject({
       status: 404,
     });
-    const stray = await request(`${gateway.url}/v1/embeddings?user=someone`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const stray = await request(`${gateway.url}/v1/nothing-here?user=someone`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     await stray.body.dump();
     expect(stray.statusCode).toBe(404);
     const models = await gateway.client().models.list();
@@ -261,7 +261,7 @@ describe('requests refused early, and label values', () => {
     );
     // Refused requests report no usage, so they add no token series.
     expect(find(exposition, 'gateway_tokens_total')).toEqual([]);
-    for (const free of [wrongKey, CLIENT_KEY, 'sk-upstream-secret-a-0123456789', 'model-from-a-client', 'embeddings', 'someone', 'healthz']) {
+    for (const free of [wrongKey, CLIENT_KEY, 'sk-upstream-secret-a-0123456789', 'model-from-a-client', 'nothing-here', 'someone', 'healthz']) {
       expect(text).not.toContain(free);
     }
     // The log line of a refused request still carries (zero) token counts.

@@ -138,6 +138,15 @@ describe('chat completions', () => {
     expect(await cached(KEY)).toBe(0);
   });
 
+  it('also warms the cache on a repeated prompt_cache_key when no conversation header is sent', async () => {
+    const cached = async (key: string) =>
+      (await client.chat.completions.create({ model: 'gpt-4o', messages: HELLO, prompt_cache_key: key })).usage
+        ?.prompt_tokens_details?.cached_tokens;
+    expect(await cached('pck-chat')).toBe(0);
+    expect(await cached('pck-chat')).toBe(9);
+    expect(await cached('pck-chat-other')).toBe(0);
+  });
+
   it('answers 400 in the OpenAI envelope for invalid JSON, and still records it', async () => {
     const res = await post('/chat/completions', '{"model": ');
     expect(res.status).toBe(400);
@@ -278,13 +287,19 @@ describe('images and models', () => {
     expect(Object.keys(JSON.parse(raw.text) as object).at(-1)).toBe('usage');
   });
 
-  it('lists models', async () => {
+  it('lists a model of every kind', async () => {
     const ids: string[] = [];
     for await (const m of client.models.list()) {
       expect(m).toMatchObject({ object: 'model', owned_by: 'mock' });
       ids.push(m.id);
     }
-    expect(ids).toEqual(['gpt-4o', 'gpt-4o-mini', 'gpt-image-2', 'Doubao-1.5-pro-32k']);
+    expect(ids.slice(0, 4)).toEqual(['gpt-4o', 'gpt-4o-mini', 'gpt-image-2', 'Doubao-1.5-pro-32k']);
+    for (const id of ['gpt-5-codex', 'text-embedding-3-small', 'gpt-3.5-turbo-instruct', 'omni-moderation-latest']) {
+      expect(ids).toContain(id);
+    }
+    for (const id of ['whisper-1', 'gpt-4o-transcribe', 'tts-1', 'gpt-4o-mini-tts']) expect(ids).toContain(id);
+    expect(await client.models.retrieve('whisper-1')).toMatchObject({ id: 'whisper-1', object: 'model' });
+    await expect(client.models.retrieve('nope')).rejects.toMatchObject({ status: 404 });
   });
 
   it('answers unknown paths with a 404 envelope', async () => {

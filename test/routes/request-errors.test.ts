@@ -191,7 +191,7 @@ describe('errors the gateway makes', () => {
     });
 
     it('404 in the envelope for an unknown path', async () => {
-      const { status, body } = await post('/embeddings', '{}');
+      const { status, body } = await post('/nothing-here', '{}');
       expect([status, body.error.code]).toEqual([404, 'unknown_url']);
     });
 

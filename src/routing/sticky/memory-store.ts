@@ -52,6 +52,10 @@ export class MemoryStickyStore implements StickyStore {
     this.evict(now);
   }
 
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   pin(key: string, candidate: string, ttlSeconds: number): Promise<string | null> {
     const pinned = this.get(key, ttlSeconds);
     if (pinned !== undefined) return Promise.resolve(pinned);

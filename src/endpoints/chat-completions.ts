@@ -1,0 +1,11 @@
+import { chatRequestSchema } from '../schemas/chat.js';
+import type { EndpointDescription } from './endpoint.js';
+
+export const chatCompletions: EndpointDescription = {
+  path: '/v1/chat/completions',
+  upstreamPath: '/chat/completions',
+  kinds: ['chat'],
+  schema: chatRequestSchema,
+  asksForStreamUsage: true,
+  affinityFields: ['prompt_cache_key'],
+};

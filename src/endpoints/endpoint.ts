@@ -1,0 +1,43 @@
+import type { z } from 'zod';
+import type { CatalogModel, ModelKind } from '../catalog/catalog.js';
+
+export type JsonObject = Record<string, unknown>;
+
+/**
+ * One API endpoint the gateway serves, described as data: the generic route (src/routes/api-endpoint.ts)
+ * checks, routes and forwards every endpoint the same way, reading only this description. Adding an
+ * endpoint is one such object and its body schema.
+ */
+export interface EndpointDescription {
+  /** The path the SDKs call, such as `/v1/chat/completions`; also the `endpoint` label of metrics. */
+  readonly path: string;
+  /** The path below an upstream pool's base URL, such as `/chat/completions`. */
+  readonly upstreamPath: string;
+  /** The model kinds it takes. A model of another kind is refused with 400 `model_not_supported`. */
+  readonly kinds: readonly ModelKind[];
+  /** The API's body rules: what it fixes and no more, unknown fields pass through untouched. */
+  readonly schema: z.ZodType;
+  /**
+   * A multipart form rather than JSON (audio and image uploads): the fields are checked as text, and one of
+   * `fileFields` must carry a file. The form goes upstream exactly as sent.
+   */
+  readonly form?: { readonly fileFields: readonly string[] };
+  /** `model` may be left out, as OpenAI allows here: the request counts as the catalog's first model of its kind. */
+  readonly modelOptional?: boolean;
+  /** Rules that depend on the catalog entry of the model (an image model's largest `n`, say). */
+  readonly checkModel?: (body: JsonObject, model: CatalogModel) => void;
+  /**
+   * The API reports a stream's usage only when asked (`stream_options.include_usage`): the gateway asks
+   * for it when the client did not, and removes the usage-only chunk the client never asked for.
+   */
+  readonly asksForStreamUsage?: boolean;
+  /** Body fields, in order, that carry a conversation's affinity when no `X-Conversation-Id` is sent. */
+  readonly affinityFields?: readonly string[];
+  /**
+   * A body field naming a stored response (`previous_response_id`): the request goes to the account that
+   * made that response, and nowhere else, as no other account has it.
+   */
+  readonly responseIdField?: string;
+  /** The answer is a response the upstream may store: which account made it is remembered by its id. */
+  readonly recordsResponses?: boolean;
+}

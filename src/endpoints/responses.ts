@@ -1,0 +1,35 @@
+import { responsesRequestSchema } from '../schemas/responses.js';
+import type { EndpointDescription } from './endpoint.js';
+
+/** Chat models serve the Responses API; image models do not. */
+const common = {
+  kinds: ['chat'],
+  schema: responsesRequestSchema,
+  affinityFields: ['prompt_cache_key'],
+  responseIdField: 'previous_response_id',
+} as const;
+
+/** `POST /v1/responses`, plain and streamed. The API always reports usage: the gateway never asks for it. */
+export const responses: EndpointDescription = {
+  ...common,
+  path: '/v1/responses',
+  upstreamPath: '/responses',
+  recordsResponses: true,
+};
+
+/** Counts a request's input tokens without running it. */
+export const responsesInputTokens: EndpointDescription = {
+  ...common,
+  path: '/v1/responses/input_tokens',
+  upstreamPath: '/responses/input_tokens',
+};
+
+/** Codex's remote compaction: its output is encrypted for one account, so it follows the create's affinity. */
+export const responsesCompact: EndpointDescription = {
+  ...common,
+  path: '/v1/responses/compact',
+  upstreamPath: '/responses/compact',
+};
+
+/** The routes on one stored response (retrieve, delete, cancel, input items), as their `endpoint` metric labels. */
+export const RESPONSE_BY_ID_PATHS = ['/v1/responses/:id', '/v1/responses/:id/cancel', '/v1/responses/:id/input_items'] as const;

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
+import { withStreamUsage } from '../endpoints/stream-usage.js';
+import { invalidRequest, quoted } from '../errors.js';
+import type { Account } from '../routing/pool.js';
+import { formBody, jsonObjectBody, resolveModel, validateBody } from './model-checks.js';
+import { findResponseOwner } from './response-owner.js';
+import { conversationOf, selectAndForward } from './upstream.js';
+
+/**
+ * Serves one model endpoint from its description: the checks in the documented order (the key and limits
+ * ran in hooks before), then account selection and forwarding. Nothing here is specific to an endpoint.
+ */
+export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescription }> = async (app, { endpoint }) => {
+  const services = app.services;
+
+  app.post(endpoint.path, async (request, reply) => {
+    const { catalog, router } = services;
+    const body = endpoint.form === undefined ? jsonObjectBody(request) : formBody(request, endpoint.form.fileFields);
+    const { model, pool } = resolveModel(request, body, endpoint.kinds, catalog, router, endpoint.modelOptional);
+    validateBody(endpoint.schema, body);
+    endpoint.checkModel?.(body, model);
+
+    let bound: Account | undefined;
+    const previous = endpoint.responseIdField === undefined ? undefined : body[endpoint.responseIdField];
+    if (typeof previous === 'string') {
+      const owner = await findResponseOwner(services, request, previous);
+      bound = owner === undefined ? undefined : pool.account(owner.account);
+      if (bound === undefined) {
+        throw invalidRequest(`Previous response with id '${quoted(previous)}' not found.`, endpoint.responseIdField!, 'previous_response_not_found');
+      }
+    }
+
+    const raw = request.rawBody!;
+    const addUsage = endpoint.asksForStreamUsage === true && body.stream === true && !clientAskedForUsage(body);
+    const clientKey = request.gateway.clientKey;
+    return selectAndForward(services, request, reply, {
+      pool,
+      path: endpoint.upstreamPath,
+      payload: addUsage ? withStreamUsage(raw, body) : raw,
+      contentType: endpoint.form === undefined ? undefined : request.headers['content-type'],
+      stripUsageChunk: addUsage,
+      conversationId: bound === undefined ? conversationOf(request, body, endpoint, services.config.sticky.sources) : undefined,
+      bound,
+      onResponseId:
+        endpoint.recordsResponses === true && clientKey !== undefined
+          ? (id, account) => services.responses.record(clientKey.name, id, { account: account.name, model: model.id })
+          : undefined,
+    });
+  });
+};
+
+function clientAskedForUsage(body: JsonObject): boolean {
+  return (body.stream_options as JsonObject | null | undefined)?.include_usage === true;
+}
