@@ -16,6 +16,14 @@ export interface ImageUsage {
   total_tokens: number;
 }
 
+export interface ResponsesUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
 export interface UsageUpstream {
   /** Base URL for the gateway's `upstreams[].baseUrl`. */
   readonly url: string;
@@ -23,6 +31,8 @@ export interface UsageUpstream {
   chatUsage: ChatUsage;
   /** Answer chat requests with a tool call instead of text. */
   toolCall: boolean;
+  /** The usage the next (plain) Responses API answers report. */
+  responsesUsage: ResponsesUsage;
   /** The usage the next images answers report; undefined: none (as DALL-E answers). */
   imageUsage: ImageUsage | undefined;
   /** Stop a stream after its usage chunk, without `[DONE]`, and keep it open (a client then abandons it). */
@@ -37,12 +47,14 @@ export async function startUsageUpstream(): Promise<UsageUpstream> {
   const state: Omit<UsageUpstream, 'url' | 'close'> = {
     chatUsage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
     toolCall: false,
+    responsesUsage: { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 },
     imageUsage: undefined,
     holdAfterUsage: false,
   };
   const server = createServer((req, res) => {
     void readJson(req).then((body) => {
       if (req.url === '/v1/images/generations') return answerImages(res, body, state.imageUsage);
+      if (req.url === '/v1/responses') return answerResponse(res, body, state.responsesUsage);
       if (req.url === '/v1/chat/completions') {
         open.add(res);
         res.once('close', () => open.delete(res));
@@ -105,4 +117,10 @@ function answerImages(res: ServerResponse, body: Record<string, unknown>, usage:
   const n = typeof body.n === 'number' ? body.n : 1;
   const data = Array.from({ length: n }, () => ({ b64_json: PNG_BASE64 }));
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ created: 1_700_000_000, data, ...(usage ? { usage } : {}) }));
+}
+
+function answerResponse(res: ServerResponse, body: Record<string, unknown>, usage: ResponsesUsage): void {
+  const output = [{ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Hello there.', annotations: [] }] }];
+  const answer = { id: 'resp_1', object: 'response', created_at: 1_700_000_000, status: 'completed', model: body.model, output, usage };
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
 }

@@ -11,7 +11,7 @@ import { find, parsePrometheus, type Exposition } from '../helpers/prometheus.js
 import { startUsageUpstream, type UsageUpstream } from '../helpers/usage-upstream.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789';
-const KEYS = ['plain', 'streamed', 'streamed-own-usage', 'cached', 'reasoning', 'tools', 'images', 'image-tokens', 'pool-priced', 'rounding', 'abandoned'];
+const KEYS = ['responses', 'plain', 'streamed', 'streamed-own-usage', 'cached', 'reasoning', 'tools', 'images', 'image-tokens', 'pool-priced', 'rounding', 'abandoned'];
 const keyOf = (name: string): string => `gw-spend-key-${name}`;
 
 /** $2 per million input tokens, $0.50 per million cached, $8 per million output: whole micro-dollars per token. */
@@ -142,6 +142,20 @@ describe('the cost of each request', () => {
       upstream.toolCall = false;
     }
     await expectCost('tools', 'priced-chat', 0.00076);
+  });
+
+  it('prices a Responses API answer with cached and reasoning tokens', async () => {
+    upstream.responsesUsage = {
+      input_tokens: 2_000,
+      input_tokens_details: { cached_tokens: 1_500 },
+      output_tokens: 1_000,
+      output_tokens_details: { reasoning_tokens: 800 },
+      total_tokens: 3_000,
+    };
+    const answer = await client('responses').responses.create({ model: 'priced-chat', input: 'hi' });
+    expect(answer.output_text).toBe('Hello there.');
+    // 500 × $2/M + 1,500 × $0.50/M + 1,000 × $8/M
+    await expectCost('responses', 'priced-chat', 0.00975);
   });
 
   it('prices images per image returned, from an answer without usage', async () => {
