@@ -32,6 +32,11 @@ import { modelsRoute } from './routes/models.js';
 import type { UpstreamRouter } from './routing/pool.js';
 import type { AccountSelector } from './routing/selector.js';
 import { StickySelector, type StickyResult } from './routing/sticky-selector.js';
+import { MemoryBudgetStore } from './spend/budget-store.js';
+import { PriceList } from './spend/price-list.js';
+import { microsToUsd } from './spend/pricing.js';
+import { RedisBudgetStore } from './spend/redis-budget-store.js';
+import { enforceBudgets, Spend, warnUnpriced } from './spend/spend.js';
 import { MemoryStickyStore } from './routing/sticky/memory-store.js';
 import { RedisStickyStore } from './routing/sticky/redis-store.js';
 import { ResponseOwners } from './routing/response-owners.js';
@@ -54,6 +59,8 @@ export interface Services {
   readonly redis: RedisConnection | undefined;
   /** Per-key request and token limits, counted in Redis when it is configured. */
   readonly limiter: RateLimiter;
+  /** Prices, each request's cost, and per-key spend budgets. */
+  readonly spend: Spend;
   /** Which account made each stored response (Responses API), per client key. */
   readonly responses: ResponseOwners;
   /**
@@ -80,6 +87,8 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Told how each request with `X-Conversation-Id` was routed (for metrics). */
   onStickyResult?: (result: StickyResult) => void;
+  /** Epoch ms now, for spend budgets (their UTC day and month); tests move it. */
+  clock?: () => number;
   /** The clock of the once-a-minute summary of rejected connections. */
   connectionLogClock?: Clock;
 }
@@ -134,6 +143,14 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   const responses = new ResponseOwners(redis, new MemoryStickyStore(config.sticky.maxEntries), config.sticky.ttlSeconds);
   const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log);
+  const spend = new Spend({
+    store: redis === undefined ? new MemoryBudgetStore() : new RedisBudgetStore(redis, app.log),
+    prices: new PriceList(catalog, router, config.upstreams),
+    metrics,
+    log: app.log,
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
+  warnUnpriced(app.log, spend.prices);
 
   // The request line's fields are names, numbers and the route: nothing the redaction could find, so it is
   // written without the redaction pass (which costs more than the rest of the line).
@@ -148,6 +165,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     selector,
     redis,
     limiter,
+    spend,
     responses,
     metrics,
     draining: false,
@@ -164,6 +182,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       services.catalog = routing.catalog;
       services.keyring = routing.keyring;
       services.router = routing.router;
+      const unpricedBefore = spend.prices.unpriced().join();
+      spend.prices = new PriceList(routing.catalog, routing.router, next.upstreams);
+      if (spend.prices.unpriced().join() !== unpricedBefore) warnUnpriced(app.log, spend.prices);
       app.log.level = next.logLevel;
       accessLog.level = next.logLevel;
       if (restart.length > 0) app.log.warn({ settings: restart }, 'config reloaded, but these settings only change on a restart');
@@ -182,6 +203,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     if (context.ended) return;
     context.ended = true;
     const endedAt = performance.now();
+    const costMicros = spend.charge(context);
     accessLog.info(
       {
         reqId: request.id,
@@ -192,6 +214,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
         status,
         durationMs: Math.round((endedAt - context.startedAt) * 100) / 100,
         tokens: context.usage ?? NO_USAGE,
+        costUsd: microsToUsd(costMicros),
         upstreamErrors: context.upstreamErrors,
       },
       `${request.method} ${request.routeOptions.url ?? quoted(request.url)}`,
@@ -234,6 +257,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(adminUsageRoute);
   await app.register(async (v1) => {
     requireClientKey(v1, services);
+    enforceBudgets(v1, spend);
     enforceLimits(v1, limiter);
     registerJsonBody(v1);
     registerMultipartBody(v1);
@@ -245,6 +269,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.addHook('onClose', async () => {
     await selector.close();
     await limiter.close();
+    await spend.close();
     await redis?.close();
     await dispatcher.close();
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pricingSchema } from '../spend/pricing.js';
 
 /** Names become metric labels and log fields, so they are kept to a safe, bounded alphabet. */
 const name = z
@@ -41,6 +42,8 @@ const upstreamSchema = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
   models: z.array(z.string().min(1)).min(1).default(['*']),
   accounts: z.array(accountSchema).min(1),
+  /** Prices of models served through this pool, by catalog id: they win over the catalog's for this pool. */
+  pricing: z.record(z.string().min(1), pricingSchema).optional(),
 });
 
 const limitsSchema = z.strictObject({
@@ -49,6 +52,9 @@ const limitsSchema = z.strictObject({
   tokensPerDay: positiveInt.optional(),
   /** Answer tokens a request reserves against the token limits when its body names no max_tokens (default 1,000). */
   reserveTokens: positiveInt.optional(),
+  /** Spend budgets in US dollars per UTC day and UTC calendar month. */
+  usdPerDay: z.number().positive().finite().optional(),
+  usdPerMonth: z.number().positive().finite().optional(),
 });
 
 const clientKeySchema = z
@@ -73,6 +79,7 @@ const catalogEntrySchema = z.strictObject({
   ownedBy: z.string().default('gateway'),
   /** Largest `n` the model accepts on the images endpoint. */
   maxImagesPerRequest: positiveInt.optional(),
+  pricing: pricingSchema.optional(),
 });
 
 /** Settings every Redis variant shares. */

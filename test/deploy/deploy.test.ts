@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { ENDPOINTS } from '../../src/metrics/registry.js';
-import { ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { CLIENT_KEY, ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { dataPanels, familyOf, groupingLabels, loadDashboards, metricNames, panelQueries, selectors, variableQueries } from '../helpers/dashboard.js';
 import { find, parsePrometheus, type Exposition } from '../helpers/prometheus.js';
@@ -234,7 +234,8 @@ describe('the Grafana dashboard', () => {
 
   beforeAll(async () => {
     mock = await startMockUpstream();
-    gateway = await startGateway(testConfig(mock.url));
+    // A key with a spend budget, so that the budget panel's metric has series.
+    gateway = await startGateway(testConfig(mock.url, { clientKeys: [{ name: 'team-alpha', key: CLIENT_KEY, limits: { usdPerDay: 100 } }] }));
     const client = gateway.client();
     const hello = [{ role: 'user' as const, content: 'Hello there' }];
     await client.chat.completions.create({ model: 'gpt-4o', messages: hello });

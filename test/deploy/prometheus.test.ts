@@ -47,7 +47,6 @@ const MAY_BE_EMPTY: Record<string, string> = {};
 
 /** Metrics an alert rule may use that the gateway does not export yet, with what exports them. */
 const PENDING_ALERT_METRICS: Record<string, string> = {
-  gateway_budget_remaining_usd: 'per-key budgets in dollars (limits.usdPerDay / usdPerMonth)',
   gateway_upstream_accounts_available: 'a per-pool gauge of accounts not cooling down',
 };
 
@@ -192,7 +191,8 @@ describe('a real Prometheus scraping a gateway, and the dashboards on it', () =>
     gateway = await startGateway(
       testConfig(mock.url, {
         clientKeys: [
-          { name: 'team-alpha', key: CLIENT_KEY },
+          // A budget, so the spend row's budget panel has a key to show.
+          { name: 'team-alpha', key: CLIENT_KEY, limits: { usdPerDay: 100 } },
           { name: 'team-limited', key: LIMITED_KEY, limits: { requestsPerMinute: 1 } },
         ],
         upstreams: [
