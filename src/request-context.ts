@@ -29,6 +29,12 @@ export interface RequestContext {
   upstreamFailure: GatewayError | undefined;
   /** Aborts the upstream request; made when the request goes upstream, fired when its client leaves first. */
   upstreamAbort: UpstreamAbort | undefined;
+  /**
+   * Set while a stream is relayed. Called when its client left first: returns a promise while the rest of
+   * the upstream is read for its usage (the client left after the finish chunk), undefined when there is
+   * nothing worth waiting for and the upstream is to be closed at once.
+   */
+  drainForUsage: (() => Promise<void> | undefined) | undefined;
 }
 
 /**
@@ -59,6 +65,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     ended: false,
     upstreamFailure: undefined,
     upstreamAbort: undefined,
+    drainForUsage: undefined,
   };
 }
 

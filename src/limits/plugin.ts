@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ClientKey } from '../auth/client-keys.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
+import type { RequestContext } from '../request-context.js';
 import { rateLimitHeaders } from './headers.js';
 import { hasLimits, type KeyLimits, type LimitStore, type WindowCounts } from './limiter.js';
 
@@ -66,6 +67,11 @@ export class RateLimiter {
     });
   }
 
+  /** Settles a request that is over (its response ended or its client left) with its final usage. */
+  requestEnded(context: RequestContext, now: number): void {
+    if (context.clientKey !== undefined && context.usage !== undefined) this.recordTokens(context.clientKey, context.usage.total, now);
+  }
+
   /** Writes the counts the store still holds back (on shutdown, before the Redis connection closes). */
   close(): Promise<void> {
     return this.store.close();
@@ -90,10 +96,5 @@ export function enforceLimits(app: FastifyInstance, limiter: RateLimiter): void 
       if (headers !== undefined) reply.headers(headers);
       done();
     }, done);
-  });
-  app.addHook('onResponse', (request, _reply, done) => {
-    const { clientKey, usage } = request.gateway;
-    if (request.method === 'POST' && clientKey !== undefined && usage !== undefined) limiter.recordTokens(clientKey, usage.total, Date.now());
-    done();
   });
 }

@@ -38,6 +38,8 @@ export interface ForwardEvents {
 /** Upstream response headers a client may see; everything else (cookies, the upstream's own rate limits) stays here. */
 const PASSED_HEADERS = ['content-type', 'openai-processing-ms', 'retry-after'] as const;
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+/** How long a stream whose client left after its finish chunk is read on for its usage. */
+const USAGE_DRAIN_MS = 5_000;
 
 /** An upstream answer with an error status, to be passed on to the client. */
 interface UpstreamError {
@@ -188,6 +190,10 @@ export class Forwarder {
         },
         onUsage,
       });
+      // A client that leaves after the finish chunk leaves only the usage chunk and `[DONE]` unread: they
+      // are read (for a few seconds at most) so the request's tokens are counted. Before it, the
+      // upstream is closed at once: the tokens still to come would be paid for nothing.
+      context.drainForUsage = () => (tap.finished && !tap.complete && context.usage === undefined ? tap.readRest(body, USAGE_DRAIN_MS) : undefined);
       body.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
         const idle = err.code === 'UND_ERR_BODY_TIMEOUT';

@@ -6,7 +6,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastEventEnd, nextEventEnd, SseTap } from '../../src/proxy/sse-tap.js';
+import { lastEventEnd, nextEventEnd } from '../../src/proxy/sse-events.js';
+import { SseTap } from '../../src/proxy/sse-tap.js';
 import type { Usage } from '../../src/proxy/usage.js';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
@@ -80,46 +81,53 @@ function cut(data: Buffer, offsets: number[]): Buffer[] {
 
 const bytesOf = (events: string[]): Buffer => Buffer.from(events.join(''));
 
-/** Each pushed chunk is exactly the input chunk at the same place (compared as bytes: deep equality is slow). */
-function expectSameChunks(pushed: Buffer[], chunks: Buffer[]): void {
-  expect(pushed.length).toBe(chunks.length);
-  pushed.forEach((chunk, i) => expect(chunk.equals(chunks[i]!), `chunk ${i}`).toBe(true));
-}
 const withoutUsage = (events: string[], usageIndex: number): Buffer => bytesOf(events.filter((_, i) => i !== usageIndex));
+
+/** Offsets just past each event of the stream. */
+const eventEnds = (events: string[]): number[] => events.map((_, i) => Buffer.byteLength(events.slice(0, i + 1).join('')));
+/** How many bytes the tap may have released once `n` bytes arrived: up to the end of the last complete event. */
+const completeUpTo = (ends: number[], n: number): number => Math.max(0, ...ends.filter((e) => e <= n));
 
 describe('SseTap in pass-through mode (the client asked for usage)', () => {
   for (const eol of ['\n', '\r\n']) {
     const label = eol === '\n' ? 'LF' : 'CRLF';
     const { events } = streamEvents(eol);
     const input = bytesOf(events);
+    const ends = eventEnds(events);
 
-    it(`pushes every chunk unchanged the moment it arrives, split at every byte offset (${label})`, async () => {
+    it(`releases each event unchanged the moment its blank line arrives, split at every byte offset (${label})`, async () => {
       for (let at = 1; at < input.length; at++) {
-        const chunks = cut(input, [at]);
-        const run = await runTap(false, chunks);
-        expectSameChunks(run.pushed, chunks);
-        expect(run.pushedAfter).toEqual([at, input.length]);
+        const run = await runTap(false, cut(input, [at]));
+        expect(run.output.equals(input)).toBe(true);
+        expect(run.pushedAfter).toEqual([completeUpTo(ends, at), input.length]);
         expect(run.usages).toEqual([USAGE]);
         expect(run.firstTokens).toBe(1);
       }
     });
 
-    it(`is byte-identical when every byte is its own chunk (${label})`, async () => {
+    it(`is byte-identical when every byte is its own chunk, releasing whole events only (${label})`, async () => {
       const chunks = cut(input, [...input.keys()]);
       const run = await runTap(false, chunks);
-      expectSameChunks(run.pushed, chunks);
       expect(run.output.equals(input)).toBe(true);
+      expect(run.pushed.map(String)).toEqual(events);
       expect(run.usages).toEqual([USAGE]);
     });
   }
 
   it('is byte-identical and reports the usage for any way of splitting the stream', async () => {
-    const input = bytesOf(streamEvents().events);
+    const { events } = streamEvents();
+    const input = bytesOf(events);
+    const ends = eventEnds(events);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 1, max: input.length - 1 }), { maxLength: 12 }), async (offsets) => {
         const chunks = cut(input, offsets);
         const run = await runTap(false, chunks);
-        expectSameChunks(run.pushed, chunks);
+        expect(run.output.equals(input)).toBe(true);
+        let arrived = 0;
+        chunks.forEach((chunk, i) => {
+          arrived += chunk.length;
+          expect(run.pushedAfter[i]).toBe(completeUpTo(ends, arrived));
+        });
         expect(run.usages).toEqual([USAGE]);
       }),
       { numRuns: 200 },
@@ -171,11 +179,11 @@ describe('SseTap in strip mode (the gateway added include_usage)', () => {
     expect(run.pushed.map(String)).toEqual(events.filter((_, i) => i !== usageIndex));
   });
 
-  it('passes on the head of a content event as soon as its choices show it is not the usage chunk', async () => {
+  it('releases a content event once it is complete, not its head alone', async () => {
     const event = streamEvents().events[1]!;
     const split = event.indexOf('"delta"');
     const run = await runTap(true, [Buffer.from(event.slice(0, split)), Buffer.from(`${event.slice(split)}data: [DONE]\n\n`)]);
-    expect(run.pushedAfter).toEqual([split, event.length + 14]);
+    expect(run.pushedAfter).toEqual([0, event.length + 14]);
     expect(run.output.toString()).toBe(`${event}data: [DONE]\n\n`);
   });
 
