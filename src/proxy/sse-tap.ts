@@ -146,6 +146,7 @@ export class SseTap extends Duplex {
       };
       const timer = setTimeout(done, limitMs);
       upstream.on('data', onData).once('end', done).once('close', done).once('error', done);
+      upstream.resume(); // a pipe that was waiting for the client left it paused
     });
   }
 
