@@ -169,14 +169,15 @@ export class SseTap extends Duplex {
       this.carryBytes = 0;
     }
     const end = lastEventEnd(region, final);
+    if (end > 0) {
+      const events = end === region.length ? region : region.subarray(0, end);
+      const kept = this.inspect(events, events.toString('latin1'));
+      if (kept.length > 0 && !this.discarding) this.push(this.release(kept));
+    }
     if (end < region.length) {
       const rest = region.subarray(end);
       this.carryOn(end > COPY_TAIL_OVER ? Buffer.from(rest) : rest);
     }
-    if (end === 0) return;
-    const events = end === region.length ? region : region.subarray(0, end);
-    const kept = this.inspect(events, events.toString('latin1'));
-    if (kept.length > 0 && !this.discarding) this.push(this.release(kept));
   }
 
   /** At the end: a carried event that lacks only its blank line, when it is `data: [DONE]`, is released. */
