@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { contentChunk, finishChunk, startScriptedUpstream, usageChunk, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
 
-const HALF_EVENT = contentChunk('this event never ends').slice(0, 60);
+const FULL_EVENT = contentChunk('this event never ends');
+/** Cut after its choices began: past the point where the gateway used to release an event's head. */
+const HALF_EVENT = FULL_EVENT.slice(0, FULL_EVENT.indexOf('never'));
 
 describe('a stream cut inside an event', () => {
   let upstream: ScriptedUpstream;
@@ -33,8 +35,13 @@ describe('a stream cut inside an event', () => {
     await upstream?.close();
   });
 
-  async function consume(content: string): Promise<{ texts: string[]; error: unknown }> {
-    const stream = await gateway.client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content }], stream: true });
+  async function consume(content: string, askedForUsage = false): Promise<{ texts: string[]; error: unknown }> {
+    const stream = await gateway.client().chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content }],
+      stream: true,
+      ...(askedForUsage ? { stream_options: { include_usage: true } } : {}),
+    });
     const texts: string[] = [];
     try {
       for await (const chunk of stream) texts.push(chunk.choices[0]?.delta.content ?? '');
@@ -45,13 +52,15 @@ describe('a stream cut inside an event', () => {
   }
 
   for (const how of ['reset', 'end'] as const) {
-    it(`gives the SDK an APIError, not a SyntaxError, when the upstream ${how === 'reset' ? 'resets' : 'ends'} mid-event`, async () => {
-      const { texts, error } = await consume(how);
-      expect(texts).toEqual(['Hello']);
-      expect(error).toBeInstanceOf(OpenAI.APIError);
-      expect(error).not.toBeInstanceOf(SyntaxError);
-      expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: 'server_error' });
-    });
+    for (const askedForUsage of [true, false]) {
+      it(`gives the SDK an APIError, not a SyntaxError, when the upstream ${how === 'reset' ? 'resets' : 'ends'} mid-event (${askedForUsage ? 'pass-through' : 'strip'} mode)`, async () => {
+        const { texts, error } = await consume(how, askedForUsage);
+        expect(texts).toEqual(['Hello']);
+        expect(error).not.toBeInstanceOf(SyntaxError);
+        expect(error).toBeInstanceOf(OpenAI.APIError);
+        expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: 'server_error' });
+      });
+    }
   }
 
   it('ends a stream whose last line is data:[DONE] (no space) without an error, with its usage counted', async () => {
