@@ -35,6 +35,8 @@ const JSON_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b
 
 export class KeyFinder {
   private readonly grams = new Map<number, { anchor: Anchor; offset: number }[]>();
+  /** 1 at the hash of every gram in `grams`. */
+  private readonly seen = new Uint8Array(1 << 16);
   /** The longest form, in characters: a match is never longer. */
   readonly longest: number;
 
@@ -60,8 +62,11 @@ export class KeyFinder {
    */
   find(text: string, open?: (start: number) => void): Span[] {
     const spans: Span[] = [];
+    const seen = this.seen;
     for (let q = 0; q + GRAM <= text.length; q += GRAM) {
-      const candidates = this.grams.get(gramAt(text, q));
+      const gram = gramAt(text, q);
+      if (seen[gramHash(gram)] === 0) continue;
+      const candidates = this.grams.get(gram);
       if (candidates === undefined) continue;
       for (const { anchor, offset } of candidates) {
         const p = q - offset;
@@ -86,6 +91,7 @@ export class KeyFinder {
   private index(anchor: Anchor): void {
     for (let offset = 0; offset + GRAM <= ANCHOR; offset++) {
       const gram = gramAt(anchor.text, offset);
+      this.seen[gramHash(gram)] = 1;
       let list = this.grams.get(gram);
       if (list === undefined) this.grams.set(gram, (list = []));
       list.push({ anchor, offset });
@@ -148,8 +154,14 @@ function formsOf(secret: string): string[] {
   return forms;
 }
 
+/** Four characters as one small integer (31 bits, so V8 keeps it unboxed); collisions are checked later. */
 function gramAt(text: string, at: number): number {
-  return (text.charCodeAt(at) & 0xff) | ((text.charCodeAt(at + 1) & 0xff) << 8) | ((text.charCodeAt(at + 2) & 0xff) << 16) | ((text.charCodeAt(at + 3) & 0xff) * 0x1000000);
+  return (text.charCodeAt(at) & 0xff) | ((text.charCodeAt(at + 1) & 0xff) << 8) | ((text.charCodeAt(at + 2) & 0xff) << 16) | ((text.charCodeAt(at + 3) & 0x7f) << 24);
+}
+
+/** A 16-bit hash of a gram, for the bitmap that turns most text away before the map is asked. */
+function gramHash(gram: number): number {
+  return Math.imul(gram, 0x9e3779b1) >>> 16;
 }
 
 function merge(spans: Span[]): Span[] {
