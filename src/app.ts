@@ -197,11 +197,20 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.decorate('services', services);
 
   const recordMetrics = prometheus === undefined ? undefined : requestRecorder(prometheus, config.metrics);
-  /** Writes the one log line of a request and counts it, once, whether its response ended or was cut. */
-  const requestEnded = (request: FastifyRequest, status: number): void => {
+  /**
+   * The one place where a request is over, whether its response ended or was cut: writes its log line,
+   * counts it in the metrics and spends its tokens against the key's limits, once. `usageKnown` defers
+   * that until the usage of a stream whose client left is read (or the upstream gave up).
+   */
+  const requestEnded = (request: FastifyRequest, status: number, usageKnown?: Promise<void>): void => {
     const context = request.gateway;
     if (context.ended) return;
     context.ended = true;
+    if (usageKnown === undefined) settle(request, status);
+    else void usageKnown.then(() => settle(request, status));
+  };
+  const settle = (request: FastifyRequest, status: number): void => {
+    const context = request.gateway;
     const endedAt = performance.now();
     const costMicros = spend.charge(context);
     accessLog.info(
@@ -220,7 +229,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       `${request.method} ${request.routeOptions.url ?? quoted(request.url)}`,
     );
     recordMetrics?.(request, status, endedAt);
-    limiter.requestEnded(context, Date.now());
+    limiter.requestEnded(context, limiter.now());
   };
 
   registerRequestId(app);
@@ -229,13 +238,17 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     const context = newRequestContext(performance.now());
     request.gateway = context;
     // The one listener for a client that leaves before its response ended (a stream abandoned half-way):
-    // its upstream request is aborted at once, and the request is still logged and counted, as 499
-    // (Fastify runs no onResponse hook for it).
+    // its upstream request is aborted at once (or, after the finish chunk, once the usage that follows
+    // was read), and the request is still logged and counted, as 499 (Fastify runs no onResponse hook
+    // for it).
     const raw = reply.raw;
     raw.once('close', () => {
       if (raw.writableFinished) return;
-      context.upstreamAbort?.abort();
-      requestEnded(request, CLIENT_CLOSED_REQUEST);
+      const draining = context.drainForUsage?.();
+      const abort = (): void => context.upstreamAbort?.abort();
+      if (draining === undefined) abort();
+      else void draining.then(abort);
+      requestEnded(request, CLIENT_CLOSED_REQUEST, draining);
     });
     done();
   });

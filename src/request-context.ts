@@ -32,6 +32,12 @@ export interface RequestContext {
   upstreamAbort: UpstreamAbort | undefined;
   /** Tokens held against the client key's limits until the request ends (see src/limits/reservation.ts). */
   tokenReservation: TokenReservation | undefined;
+  /**
+   * Set while a stream is relayed. Called when its client left first: returns a promise while the rest of
+   * the upstream is read for its usage (the client left after the finish chunk), undefined when there is
+   * nothing worth waiting for and the upstream is to be closed at once.
+   */
+  drainForUsage: (() => Promise<void> | undefined) | undefined;
 }
 
 /**
@@ -63,6 +69,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     upstreamFailure: undefined,
     upstreamAbort: undefined,
     tokenReservation: undefined,
+    drainForUsage: undefined,
   };
 }
 
