@@ -22,6 +22,8 @@ import { API_ENDPOINTS } from './endpoints/index.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
+import { tracingPlugin } from './tracing/plugin.js';
+import { createTracing } from './tracing/tracing.js';
 import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
@@ -114,7 +116,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     ? new PrometheusMetrics(config.upstreams.flatMap((u) => u.accounts.map((a) => a.name)))
     : undefined;
   const metrics: GatewayMetrics = prometheus ?? disabledMetrics;
-  const forwarder = new Forwarder(dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
+  // Undefined unless `tracing.otlpEndpoint` is set: then nothing of tracing is built, hooked or wrapped.
+  const tracing = createTracing(config.tracing);
+  const forwarder = new Forwarder(tracing?.detach(dispatcher) ?? dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
     onUpstreamFailure: (account, reason) => metrics.upstreamFailure(account.name, reason),
   });
   // Connects in the background: a gateway starts and serves while Redis is down.
@@ -178,6 +182,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     const context = request.gateway;
     if (context.ended) return;
     context.ended = true;
+    context.trace?.end(status, context);
     const endedAt = performance.now();
     accessLog.info(
       {
@@ -214,6 +219,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     requestEnded(request, reply.statusCode);
     done();
   });
+  if (tracing !== undefined) await app.register(tracingPlugin, { tracing, redis });
 
   await app.register(connectionLimits, {
     maxConnections: config.listen.maxConnections ?? defaultMaxConnections(openFileLimit()),

@@ -3,6 +3,7 @@ import type { ClientKey } from './auth/client-keys.js';
 import type { GatewayError } from './errors.js';
 import type { Usage } from './proxy/usage.js';
 import type { Account } from './routing/pool.js';
+import type { RequestTrace } from './tracing/request-trace.js';
 
 /** What the gateway learns about one request as it goes, for the log line and the metrics. */
 export interface RequestContext {
@@ -29,6 +30,8 @@ export interface RequestContext {
   upstreamFailure: GatewayError | undefined;
   /** Aborts the upstream request; made when the request goes upstream, fired when its client leaves first. */
   upstreamAbort: UpstreamAbort | undefined;
+  /** The request's server span, when tracing is on (set by the tracing plugin; absent otherwise). */
+  trace?: RequestTrace;
 }
 
 /**

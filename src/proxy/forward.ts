@@ -99,19 +99,23 @@ export class Forwarder {
       tried.add(account);
       request.gateway.account = account;
       const startedAt = performance.now();
+      const headers = upstreamHeaders(account, target.conversationId, target.payload === undefined ? undefined : (target.contentType ?? JSON_TYPE));
+      // With tracing on: this attempt's span, whose traceparent goes upstream in `headers`.
+      const attempt = request.gateway.trace?.upstreamAttempt(account, target.method ?? 'POST', target.pool.basePath + target.path, headers);
       let response: Dispatcher.ResponseData;
       try {
         response = await this.dispatcher.request({
           origin: target.pool.origin,
           path: target.pool.basePath + target.path,
           method: target.method ?? 'POST',
-          headers: upstreamHeaders(account, target.conversationId, target.payload === undefined ? undefined : (target.contentType ?? JSON_TYPE)),
+          headers,
           body: target.payload,
           signal: abort,
           headersTimeout: this.options.upstreamMs,
           bodyTimeout: this.options.streamIdleMs,
         });
       } catch (err) {
+        attempt?.failed(err as Error);
         request.gateway.upstreamMs += performance.now() - startedAt;
         if (abort.aborted) return reply.code(499).send();
         const error = err as Error & { code?: string };
@@ -125,6 +129,7 @@ export class Forwarder {
         account = target.pool.pick(Date.now(), tried);
         continue;
       }
+      attempt?.answered(response);
 
       const reason = failureForStatus(response.statusCode);
       if (reason !== undefined) {
