@@ -1,6 +1,8 @@
 // Spans exported over OTLP/HTTP to an in-process receiver, from a listening gateway with a real Redis and the
 // mock upstream, driven by the openai SDK: the span tree of a plain request, a stream and a failover.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { CLIENT_KEY, startGateway, testConfig } from '../helpers/gateway.js';
@@ -164,6 +166,45 @@ describe('OpenTelemetry tracing', () => {
     ]);
     // Each attempt carried its own span's traceparent.
     expect(sent.map((s) => s.spanId)).toEqual(upstream.map((s) => s.spanId));
+  });
+
+  it('keeps each request in its own trace when they share a pooled upstream connection', async () => {
+    // The owner of a stored response is written to Redis when its id arrives in the streamed body: an event of
+    // the upstream connection, which the first request opened and the second reuses. (The mock has no
+    // Responses API, so a small upstream streams one here, its events a moment after its headers.)
+    let stored = 0;
+    const received: string[] = [];
+    const upstream = createServer((req, res) => {
+      received.push(String(req.headers.traceparent));
+      req.resume().on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders();
+        setTimeout(() => {
+          const response = { id: `resp_traced_${++stored}`, object: 'response', status: 'completed', model: 'gpt-4o-mini', output: [] };
+          res.end(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response })}\n\ndata: [DONE]\n\n`);
+        }, 20);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+    const gateway = await startGateway({ ...config('good'), upstreams: [{ name: 'streamer', baseUrl: upstreamUrl, models: ['*'], accounts: [{ name: 'acct-good', apiKey: GOOD_KEY }] }] });
+    try {
+      await vi.waitFor(() => expect(gateway.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 10 });
+      const client = gateway.client();
+      for (let i = 0; i < 2; i++) {
+        const stream = await client.responses.create({ model: 'gpt-4o-mini', input: PROMPT, stream: true });
+        for await (const event of stream) expect(event.type).toBe('response.completed');
+      }
+    } finally {
+      await gateway.close();
+      upstream.close();
+    }
+    const traces = received.map((value) => parseTraceparent(value).traceId);
+    expect(traces).toHaveLength(2);
+    const ownerWrites = traces.map((traceId) => tree(receiver.trace(traceId)).redis.filter((s) => s.name === 'redis set').length);
+    // Neither trace holds the other request's write. (Work done as a body arrives runs outside the request's
+    // hook chains, so it is not traced at all; see docs/tracing.md.)
+    expect(ownerWrites[0]).toBe(ownerWrites[1]);
+    expect(ownerWrites[0]).toBeLessThanOrEqual(1);
   });
 
   it('exports with the configured headers, and never a key, a prompt or a completion', async () => {
