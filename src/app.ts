@@ -117,7 +117,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     : undefined;
   const metrics: GatewayMetrics = prometheus ?? disabledMetrics;
   // Undefined unless `tracing.otlpEndpoint` is set: then nothing of tracing is built, hooked or wrapped.
-  const tracing = createTracing(config.tracing);
+  const tracing = createTracing(config.tracing, app.log);
   const forwarder = new Forwarder(tracing?.detach(dispatcher) ?? dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
     onUpstreamFailure: (account, reason) => metrics.upstreamFailure(account.name, reason),
   });

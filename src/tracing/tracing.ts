@@ -4,10 +4,11 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { TracingConfig } from '../config/schema.js';
 import type { RedisCommand } from '../redis/connection.js';
+import { LoggedExporter } from './logged-exporter.js';
 import { redisSpans } from './redis-span.js';
 import { RequestTrace } from './request-trace.js';
 
@@ -70,9 +71,9 @@ export class Tracing {
 }
 
 /** Builds the tracing a config asks for, or nothing when `otlpEndpoint` is not set. */
-export function createTracing(config: TracingConfig): Tracing | undefined {
+export function createTracing(config: TracingConfig, log: FastifyBaseLogger): Tracing | undefined {
   if (config.otlpEndpoint === undefined) return undefined;
-  const exporter = new OTLPTraceExporter({ url: config.otlpEndpoint, headers: config.headers ?? {} });
+  const exporter = new LoggedExporter(new OTLPTraceExporter({ url: config.otlpEndpoint, headers: config.headers ?? {} }), log);
   const provider = new BasicTracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName })),
     // Spans are queued and exported in batches off the request path; a full queue drops spans, never waits.

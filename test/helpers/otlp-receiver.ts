@@ -25,6 +25,8 @@ export interface OtlpReceiver {
   readonly spans: ReceivedSpan[];
   /** Each export request's headers and raw body, as received. */
   readonly exports: { headers: IncomingHttpHeaders; body: string }[];
+  /** The status export requests are answered with (200 unless a test sets another); others keep no spans. */
+  status: number;
   /** The spans of one trace. */
   trace(traceId: string): ReceivedSpan[];
   close(): Promise<void>;
@@ -88,6 +90,7 @@ function decodeExport(body: JsonExport): ReceivedSpan[] {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const exports: OtlpReceiver['exports'] = [];
+  const receiver = { status: 200 };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -98,6 +101,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
       const raw = Buffer.concat(chunks);
       const body = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
+      if (receiver.status !== 200) {
+        res.writeHead(receiver.status, { 'content-type': 'application/json' }).end('{"code":3,"message":"refused by the test"}');
+        return;
+      }
       exports.push({ headers: req.headers, body });
       spans.push(...decodeExport(JSON.parse(body) as JsonExport));
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -105,7 +112,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const rest: Omit<OtlpReceiver, 'status'> = {
     url: `http://127.0.0.1:${port}/v1/traces`,
     spans,
     exports,
@@ -116,4 +123,5 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         server.close(() => resolve());
       }),
   };
+  return Object.assign(receiver, rest);
 }

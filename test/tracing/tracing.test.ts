@@ -207,6 +207,22 @@ describe('OpenTelemetry tracing', () => {
     expect(ownerWrites[0]).toBeLessThanOrEqual(1);
   });
 
+  it('logs once when the collector refuses the spans, without the export headers', async () => {
+    receiver.status = 400;
+    let logs: string[] = [];
+    try {
+      await traced('good', async (gateway) => {
+        logs = gateway.logs.text;
+        for (let i = 0; i < 2; i++) await gateway.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }] });
+      });
+    } finally {
+      receiver.status = 200;
+    }
+    const failures = logs.filter((line) => line.includes('trace export failed'));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).not.toContain(COLLECTOR_TOKEN);
+  });
+
   it('exports with the configured headers, and never a key, a prompt or a completion', async () => {
     const from = receiver.exports.length;
     const texts: string[] = [];
