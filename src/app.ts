@@ -24,6 +24,8 @@ import { API_ENDPOINTS } from './endpoints/index.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
+import { tracingPlugin } from './tracing/plugin.js';
+import { createTracing } from './tracing/tracing.js';
 import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
@@ -126,7 +128,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     ? new PrometheusMetrics(config.upstreams.flatMap((u) => u.accounts.map((a) => a.name)))
     : undefined;
   const metrics: GatewayMetrics = prometheus ?? disabledMetrics;
-  const forwarder = new Forwarder(dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
+  // Undefined unless `tracing.otlpEndpoint` is set: then nothing of tracing is built, hooked or wrapped.
+  const tracing = createTracing(config.tracing, app.log);
+  const forwarder = new Forwarder(tracing?.detach(dispatcher) ?? dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
     onUpstreamFailure: (account, reason) => metrics.upstreamFailure(account.name, reason),
   });
   // Connects in the background: a gateway starts and serves while Redis is down.
@@ -211,6 +215,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   };
   const settle = (request: FastifyRequest, status: number): void => {
     const context = request.gateway;
+    context.trace?.end(status, context);
     const endedAt = performance.now();
     const costMicros = spend.charge(context);
     accessLog.info(
@@ -256,6 +261,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     requestEnded(request, reply.statusCode);
     done();
   });
+  if (tracing !== undefined) await app.register(tracingPlugin, { tracing, redis });
 
   await app.register(connectionLimits, {
     maxConnections: config.listen.maxConnections ?? defaultMaxConnections(openFileLimit()),

@@ -4,6 +4,7 @@ import type { GatewayError } from './errors.js';
 import type { TokenReservation } from './limits/limiter.js';
 import type { Usage } from './proxy/usage.js';
 import type { Account } from './routing/pool.js';
+import type { RequestTrace } from './tracing/request-trace.js';
 
 /** What the gateway learns about one request as it goes, for the log line and the metrics. */
 export interface RequestContext {
@@ -38,6 +39,8 @@ export interface RequestContext {
    * nothing worth waiting for and the upstream is to be closed at once.
    */
   drainForUsage: (() => Promise<void> | undefined) | undefined;
+  /** The request's server span, when tracing is on (set by the tracing plugin; absent otherwise). */
+  trace?: RequestTrace;
 }
 
 /**

@@ -106,20 +106,24 @@ export class Forwarder {
       tried.add(account);
       context.account = account;
       const startedAt = performance.now();
+      // The account's own headers last: no client header may replace its key, organization or project.
+      const headers: Record<string, string> = { ...clientHeaders, ...account.headers };
+      // With tracing on: this attempt's span, whose traceparent goes upstream in `headers`.
+      const attempt = request.gateway.trace?.upstreamAttempt(account, target.method ?? 'POST', target.pool.basePath + target.path, headers);
       let response: Dispatcher.ResponseData;
       try {
         response = await this.dispatcher.request({
           origin: target.pool.origin,
           path: target.pool.basePath + target.path,
           method: target.method ?? 'POST',
-          // The account's own headers last: no client header may replace its key, organization or project.
-          headers: { ...clientHeaders, ...account.headers },
+          headers,
           body: target.payload,
           signal: abort,
           headersTimeout: this.options.upstreamMs,
           bodyTimeout: this.options.streamIdleMs,
         });
       } catch (err) {
+        attempt?.failed(err as Error);
         context.upstreamMs += performance.now() - startedAt;
         if (abort.aborted) return reply.code(499).send();
         const error = err as Error & { code?: string };
@@ -134,6 +138,7 @@ export class Forwarder {
         account = target.pool.pick(Date.now(), tried, model);
         continue;
       }
+      attempt?.answered(response);
 
       if (response.statusCode < 400) {
         target.onServed?.(account);
