@@ -9,6 +9,7 @@ import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
+import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
 import type { Usage } from './usage.js';
 
 export interface ForwardOptions extends HealthOptions {
@@ -33,6 +34,8 @@ export interface ForwardTarget {
   onResponseId?: (id: string, account: Account) => void;
   /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
   stripUsageChunk: boolean;
+  /** What the endpoint's stream looks like, should the answer be one; a chat completion stream by default. */
+  stream?: StreamFormat | undefined;
   /** The account to try first (chosen by weight, or the conversation's pinned one). */
   first: Account;
   /** Called with the account that answered, once it has; sticky routing re-pins on it. */
@@ -230,6 +233,7 @@ export class Forwarder {
     if (contentType.startsWith('text/event-stream')) {
       reply.header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
       const tap = new SseTap(
+        target.stream ?? CHAT_STREAM,
         target.stripUsageChunk,
         {
           onFirstToken: () => {

@@ -1,6 +1,6 @@
 import { Duplex, type Readable } from 'node:stream';
-import { hasDone, hasFinish, hasFirstToken, isUsageOnly, usageObjects } from './chat-events.js';
 import { eventAround, lastEventEnd, LOOKBACK_BYTES, nextEventEnd } from './sse-events.js';
+import { usageObjects, type StreamFormat } from './stream-formats.js';
 import type { Usage } from './usage.js';
 
 export interface StreamObserver {
@@ -45,6 +45,8 @@ export class SseTap extends Duplex {
   private sawFinish = false;
   private sawUsage = false;
   private sawDone = false;
+  /** The last `sequence_number` seen, in streams whose events are numbered: the error event takes the next. */
+  private sequence = -1;
   private failed = false;
   /** Set once the client left: events are still read (for the usage), nothing is pushed. */
   private discarding = false;
@@ -63,6 +65,8 @@ export class SseTap extends Duplex {
   };
 
   constructor(
+    /** What this endpoint's events look like: where its first token, its finish and its end are. */
+    private readonly format: StreamFormat,
     private readonly stripUsageChunk: boolean,
     private readonly observer: StreamObserver,
     /** Applied to the bytes of complete events before they are released (keys masked). */
@@ -71,7 +75,7 @@ export class SseTap extends Duplex {
     super({ allowHalfOpen: true });
   }
 
-  /** True once the upstream sent its `data: [DONE]` line. */
+  /** True once the upstream sent the stream's last event (`data: [DONE]`, `response.completed`, ...). */
   get complete(): boolean {
     return this.sawDone;
   }
@@ -106,7 +110,7 @@ export class SseTap extends Duplex {
     if (!this.failed) {
       // No byte will follow: a carriage return at the very end now surely ends its line.
       if (this.carryBytes > 0) this.takeBytes(undefined, true);
-      // An upstream that ended without the blank line after `data: [DONE]` still ended the stream.
+      // An upstream that ended without the blank line after its last event still ended the stream.
       if (this.carryBytes > 0 && !this.sawDone) this.takeLast();
       if (!this.sawDone) this.pushError('The upstream ended the stream before it was complete.', 'upstream_stream_incomplete');
     }
@@ -184,7 +188,7 @@ export class SseTap extends Duplex {
   private takeLast(): void {
     const last = Buffer.concat(this.carry);
     const text = last.toString('latin1');
-    if (!hasDone(text) && !hasDone(`${text}\n`)) return;
+    if (!this.format.hasEnd(text) && !this.format.hasEnd(`${text}\n`)) return;
     this.carry = [];
     this.carryBytes = 0;
     this.sawDone = true;
@@ -205,18 +209,19 @@ export class SseTap extends Duplex {
     this.carry = [];
     this.carryBytes = 0;
     if (this.discarding) return;
-    const error = { error: { message, type: 'server_error', param: null, code } };
-    this.push(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+    this.push(this.format.errorEvent(message, code, this.sequence + 1));
   }
 
   /** Reads what matters from complete events (`text` is their latin1 text); returns the bytes to forward. */
   private inspect(events: Buffer, text: string): Buffer {
-    if (!this.sawFirstToken && hasFirstToken(text)) {
+    const format = this.format;
+    if (!this.sawFirstToken && format.hasFirstToken(text)) {
       this.sawFirstToken = true;
       this.observer.onFirstToken();
     }
-    if (!this.sawFinish && hasFinish(text)) this.sawFinish = true;
-    if (!this.sawDone && hasDone(text)) this.sawDone = true;
+    if (!this.sawFinish && format.hasFinish(text)) this.sawFinish = true;
+    if (!this.sawDone && format.hasEnd(text)) this.sawDone = true;
+    if (format.lastSequence !== undefined) this.sequence = format.lastSequence(text) ?? this.sequence;
 
     const kept: Buffer[] = [];
     let keptFrom = 0; // bytes before this are forwarded or dropped
@@ -225,7 +230,7 @@ export class SseTap extends Duplex {
       this.observer.onUsage(usage);
       if (!this.stripUsageChunk) continue;
       const [start, stop] = eventAround(events, text, at);
-      if (start < keptFrom || !isUsageOnly(text.slice(start, stop))) continue;
+      if (start < keptFrom || !format.isUsageOnly(text.slice(start, stop))) continue;
       if (start > keptFrom) kept.push(events.subarray(keptFrom, start));
       keptFrom = stop;
     }

@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastEventEnd, nextEventEnd } from '../../src/proxy/sse-events.js';
 import { MAX_EVENT_BYTES, SseTap } from '../../src/proxy/sse-tap.js';
+import { CHAT_STREAM } from '../../src/proxy/stream-formats.js';
 import type { Usage } from '../../src/proxy/usage.js';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
@@ -45,7 +46,7 @@ interface TapRun {
 async function runTap(strip: boolean, chunks: Buffer[]): Promise<TapRun> {
   const usages: Usage[] = [];
   let firstTokens = 0;
-  const tap = new SseTap(strip, { onFirstToken: () => firstTokens++, onUsage: (u) => usages.push(u) });
+  const tap = new SseTap(CHAT_STREAM, strip, { onFirstToken: () => firstTokens++, onUsage: (u) => usages.push(u) });
   const pushed: Buffer[] = [];
   const push = tap.push.bind(tap);
   tap.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
@@ -249,7 +250,7 @@ describe('SseTap in strip mode (the gateway added include_usage)', () => {
 describe('SseTap with chunks that arrive together', () => {
   /** Writes every chunk in one synchronous go, as a parser does with the HTTP chunks of one socket read. */
   async function burst(strip: boolean, chunks: Buffer[]): Promise<Buffer[]> {
-    const tap = new SseTap(strip, { onFirstToken: () => undefined, onUsage: () => undefined });
+    const tap = new SseTap(CHAT_STREAM, strip, { onFirstToken: () => undefined, onUsage: () => undefined });
     const pushed: Buffer[] = [];
     tap.on('data', (chunk: Buffer) => pushed.push(chunk));
     const ended = new Promise((resolve) => tap.on('end', resolve));
@@ -287,7 +288,7 @@ describe('SseTap stream ends', () => {
 
   it('drops a partial event when the stream fails, and adds the error event', async () => {
     const { events } = streamEvents();
-    const tap = new SseTap(false, { onFirstToken: () => undefined, onUsage: () => undefined });
+    const tap = new SseTap(CHAT_STREAM, false, { onFirstToken: () => undefined, onUsage: () => undefined });
     const pushed: Buffer[] = [];
     tap.on('data', (chunk: Buffer) => pushed.push(chunk));
     const ended = new Promise((resolve) => tap.on('end', resolve));
@@ -360,7 +361,7 @@ describe('SseTap and the SSE specification', () => {
 
   it('sees a multi-line first token and finish chunk', async () => {
     let firstTokens = 0;
-    const counting = new SseTap(false, { onFirstToken: () => firstTokens++, onUsage: () => undefined });
+    const counting = new SseTap(CHAT_STREAM, false, { onFirstToken: () => firstTokens++, onUsage: () => undefined });
     counting.resume();
     counting.write(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":\ndata: "Hi"},"finish_reason":\ndata: "stop"}]}\n\n'));
     await new Promise((resolve) => setImmediate(resolve));
@@ -388,7 +389,7 @@ describe('SseTap with large events', () => {
   it('ends the stream with an error event when one event outgrows the limit, without holding more', async () => {
     const head = bytesOf(events.slice(0, usageIndex - 1));
     const piece = Buffer.alloc(1024 * 1024, 0x41);
-    const tap = new SseTap(false, { onFirstToken: () => undefined, onUsage: () => undefined });
+    const tap = new SseTap(CHAT_STREAM, false, { onFirstToken: () => undefined, onUsage: () => undefined });
     const pushed: Buffer[] = [];
     tap.on('data', (chunk: Buffer) => pushed.push(chunk));
     tap.write(Buffer.concat([head, Buffer.from('data: {"b64_json":"')]));
