@@ -11,6 +11,7 @@ import { CLIENT_CLOSED_REQUEST, disabledMetrics, PrometheusMetrics, type Gateway
 import { clientErrorHandler, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
 import { registerMultipartBody } from './plugins/multipart-body.js';
+import { registerRequestId, requestIdFor } from './plugins/request-id.js';
 import { Forwarder } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
 import type { Usage } from './proxy/usage.js';
@@ -95,6 +96,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
     // One line per request, written by the onResponse hook below with what the gateway learnt.
     logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestIdFor,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.timeouts.clientBodyMs,
     // Node enforces these only when it sweeps its connections (every 30 s by default): sweep once a second,
@@ -182,6 +184,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     accessLog.info(
       {
         reqId: request.id,
+        requestId: request.id,
         clientKey: context.clientKey?.name ?? 'none',
         model: context.model ?? 'none',
         account: context.account?.name ?? 'none',
@@ -195,6 +198,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     recordMetrics?.(request, status, endedAt);
   };
 
+  registerRequestId(app);
   app.decorateRequest('gateway', null as never);
   app.addHook('onRequest', (request, reply, done) => {
     const context = newRequestContext(performance.now());

@@ -74,6 +74,10 @@ export const modelNotFound = (model: string): GatewayError =>
 export const badGateway = (message: string): GatewayError =>
   new GatewayError(502, 'server_error', message, { code: 'upstream_unreachable' });
 
+/** The upstream's response broke (a reset, a cut body) before the gateway had all of it. */
+export const upstreamResponseFailed = (message: string): GatewayError =>
+  new GatewayError(502, 'server_error', message, { code: 'upstream_response_failed' });
+
 export const gatewayTimeout = (message: string): GatewayError =>
   new GatewayError(504, 'timeout_error', message, { code: 'upstream_timeout' });
 

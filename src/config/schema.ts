@@ -13,11 +13,27 @@ export const MODEL_KINDS = ['chat', 'image', 'embedding', 'completion', 'moderat
 /** What can carry a conversation's identity, in the default order of `sticky.sources`. */
 export const STICKY_SOURCES = ['x-conversation-id', 'prompt_cache_key', 'session_id'] as const;
 export type StickySource = (typeof STICKY_SOURCES)[number];
+/** Headers that frame the HTTP message: the gateway (and undici) set them, an account may not. */
+const FRAMING_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'expect', 'proxy-connection']);
+
+const upstreamHeaderName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name')
+  .refine((header) => !FRAMING_HEADERS.has(header.toLowerCase()), 'is set by the gateway itself');
+
+/** A header value as HTTP allows it: visible characters, spaces and tabs, no line breaks. */
+const upstreamHeaderValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not hold control characters or line breaks');
 
 const accountSchema = z.strictObject({
   name,
   apiKey: z.string().min(1, 'must not be empty (is its environment variable set?)'),
   weight: z.number().positive().default(1),
+  /** Sent as `OpenAI-Organization` on this account's requests. */
+  organization: z.string().min(1).pipe(upstreamHeaderValue).optional(),
+  /** Sent as `OpenAI-Project` on this account's requests. */
+  project: z.string().min(1).pipe(upstreamHeaderValue).optional(),
+  /** Fixed headers added to this account's requests (Azure's `api-key`, say); their values are treated as secrets. */
+  headers: z.record(upstreamHeaderName, upstreamHeaderValue).optional(),
 });
 
 const upstreamSchema = z.strictObject({

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { badGateway, GatewayError, gatewayTimeout } from '../errors.js';
-import { coolDown, failureForStatus, type FailureReason, type HealthOptions } from '../routing/health.js';
-import { UpstreamAbort } from '../request-context.js';
+import { badGateway, GatewayError, gatewayTimeout, upstreamResponseFailed } from '../errors.js';
+import { coolDown, coolDownModel, judgeUpstreamError, type FailureReason, type HealthOptions } from '../routing/health.js';
+import { UpstreamAbort, type RequestContext } from '../request-context.js';
 import type { Account, UpstreamPool } from '../routing/pool.js';
 import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';
@@ -33,7 +33,6 @@ export interface ForwardTarget {
   onResponseId?: (id: string, account: Account) => void;
   /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
   stripUsageChunk: boolean;
-  conversationId: string | undefined;
   /** The account to try first (chosen by weight, or the conversation's pinned one). */
   first: Account;
   /** Called with the account that answered, once it has; sticky routing re-pins on it. */
@@ -45,8 +44,11 @@ export interface ForwardEvents {
   onUpstreamFailure?(account: Account, reason: FailureReason, cooldownMs: number, request: FastifyRequest): void;
 }
 
-/** Upstream response headers a client may see; everything else (cookies, the upstream's own rate limits) stays here. */
-const PASSED_HEADERS = ['content-type', 'openai-processing-ms', 'retry-after'] as const;
+/**
+ * Upstream response headers a client may see; everything else (cookies, the upstream's own rate limits) stays
+ * here. The upstream's `x-request-id` goes back unchanged, so an SDK's `_request_id` names the provider's record.
+ */
+const PASSED_HEADERS = ['content-type', 'openai-processing-ms', 'retry-after', 'x-request-id'] as const;
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 const JSON_TYPE = 'application/json';
 
@@ -58,8 +60,8 @@ interface UpstreamError {
   body: string;
 }
 
-/** The last failed attempt: an error answer, or a connection that failed. */
-type FailedAttempt = UpstreamError | { account: Account; status: undefined; error: Error };
+/** The last failed attempt: an error answer, or what the client gets for a connection or error body that failed. */
+type FailedAttempt = UpstreamError | { account: Account; error: GatewayError };
 
 /**
  * Sends a validated request upstream and relays the answer.
@@ -87,17 +89,20 @@ export class Forwarder {
   async forward(request: FastifyRequest, reply: FastifyReply, target: ForwardTarget): Promise<FastifyReply> {
     // Fired by the gateway's close listener on the response (see app.ts) when the client leaves first.
     const abort = new UpstreamAbort();
-    request.gateway.upstreamAbort = abort;
+    const context = request.gateway;
+    context.upstreamAbort = abort;
     // A client that left while the request was being checked or routed has nothing to wait for.
     if (reply.raw.destroyed) abort.abort();
 
+    const model = context.model;
+    const clientHeaders = forwardedHeaders(request, target.payload === undefined ? undefined : (target.contentType ?? JSON_TYPE));
     const tried = new Set<Account>();
-    let account: Account | undefined = target.first;
+    let account: Account | undefined = firstUsable(target, model, Date.now());
     let failed: FailedAttempt | undefined;
     const maxAttempts = target.bound === true ? 1 : this.options.maxAttempts;
     while (account !== undefined && tried.size < maxAttempts) {
       tried.add(account);
-      request.gateway.account = account;
+      context.account = account;
       const startedAt = performance.now();
       let response: Dispatcher.ResponseData;
       try {
@@ -105,14 +110,15 @@ export class Forwarder {
           origin: target.pool.origin,
           path: target.pool.basePath + target.path,
           method: target.method ?? 'POST',
-          headers: upstreamHeaders(account, target.conversationId, target.payload === undefined ? undefined : (target.contentType ?? JSON_TYPE)),
+          // The account's own headers last: no client header may replace its key, organization or project.
+          headers: { ...clientHeaders, ...account.headers },
           body: target.payload,
           signal: abort,
           headersTimeout: this.options.upstreamMs,
           bodyTimeout: this.options.streamIdleMs,
         });
       } catch (err) {
-        request.gateway.upstreamMs += performance.now() - startedAt;
+        context.upstreamMs += performance.now() - startedAt;
         if (abort.aborted) return reply.code(499).send();
         const error = err as Error & { code?: string };
         if (error.code === 'UND_ERR_HEADERS_TIMEOUT') {
@@ -120,40 +126,63 @@ export class Forwarder {
           // Not retried: the prompt may already be running upstream, and a second try doubles the wait.
           throw gatewayTimeout(`The upstream did not answer within ${this.options.upstreamMs} ms.`);
         }
-        this.fail(request, account, 'unreachable');
-        failed = { account, status: undefined, error };
-        account = target.pool.pick(Date.now(), tried);
+        // What undici says (an address, a system error) goes to the log only.
+        this.fail(request, account, 'unreachable', undefined, error);
+        failed = { account, error: badGateway('The upstream could not be reached.') };
+        account = target.pool.pick(Date.now(), tried, model);
         continue;
       }
 
-      const reason = failureForStatus(response.statusCode);
-      if (reason !== undefined) {
-        const body = await readText(response.body).catch(() => '');
-        request.gateway.upstreamMs += performance.now() - startedAt;
-        this.fail(request, account, reason, header(response.headers, 'retry-after'));
-        failed = { account, status: response.statusCode, headers: response.headers, body };
-        account = target.pool.pick(Date.now(), tried);
-        continue;
+      if (response.statusCode < 400) {
+        target.onServed?.(account);
+        countUpstreamUntilBodyEnds(context, response.body, startedAt);
+        return this.relay(request, reply, account, response, target);
       }
 
-      if (response.statusCode >= 400) {
-        // A client error the upstream found (such as an unsupported parameter): passed on, keys masked.
-        const body = await readText(response.body);
-        request.gateway.upstreamMs += performance.now() - startedAt;
+      let body = '';
+      let readFailure: GatewayError | undefined;
+      try {
+        body = await readText(response.body);
+      } catch (err) {
+        if (abort.aborted) {
+          context.upstreamMs += performance.now() - startedAt;
+          return reply.code(499).send();
+        }
+        readFailure = this.errorBodyFailed(request, account, response.statusCode, err as Error & { code?: string });
+      }
+      context.upstreamMs += performance.now() - startedAt;
+      const verdict = judgeUpstreamError(response.statusCode, body);
+      if (verdict.scope === 'account') {
+        this.fail(request, account, verdict.reason, header(response.headers, 'retry-after'));
+      } else if (verdict.scope === 'model' && model !== undefined) {
+        this.noteFailure(request, account, verdict.reason, coolDownModel(account, model, Date.now(), this.options));
+      } else {
+        // A client error the upstream found (such as an unsupported parameter): passed on, keys masked. (So is a
+        // refusal of one model for a request that names none: there is no model to rest.)
+        if (readFailure !== undefined) throw this.withAccount(reply, account, readFailure);
         return this.sendUpstreamError(reply, { account, status: response.statusCode, headers: response.headers, body });
       }
-
-      target.onServed?.(account);
-      return this.relay(request, reply, account, response, target, startedAt);
+      failed = readFailure === undefined ? { account, status: response.statusCode, headers: response.headers, body } : { account, error: readFailure };
+      account = target.pool.pick(Date.now(), tried, model);
     }
 
     if (failed === undefined) throw badGateway('No upstream account is available for this model.');
-    request.gateway.account = failed.account;
-    if (failed.status === undefined) {
-      reply.header('x-gateway-account', failed.account.name);
-      throw badGateway(`The upstream could not be reached (${failed.error.message}).`);
-    }
+    context.account = failed.account;
+    if ('error' in failed) throw this.withAccount(reply, failed.account, failed.error);
     return this.sendUpstreamError(reply, failed);
+  }
+
+  /** An upstream error answer whose body broke or went silent while it was read: 504 for silence, else 502. */
+  private errorBodyFailed(request: FastifyRequest, account: Account, status: number, err: Error & { code?: string }): GatewayError {
+    this.log.warn({ reqId: request.id, account: account.name, status, err: err.message }, 'upstream error body failed');
+    return err.code === 'UND_ERR_BODY_TIMEOUT'
+      ? gatewayTimeout(`The upstream's error response was silent for ${this.options.streamIdleMs} ms.`)
+      : upstreamResponseFailed(`The upstream returned ${status}, and its response failed before it was complete.`);
+  }
+
+  private withAccount(reply: FastifyReply, account: Account, error: GatewayError): GatewayError {
+    reply.header('x-gateway-account', account.name);
+    return error;
   }
 
   /**
@@ -177,7 +206,6 @@ export class Forwarder {
     account: Account,
     response: Dispatcher.ResponseData,
     target: ForwardTarget,
-    startedAt: number,
   ): FastifyReply {
     const context = request.gateway;
     const body = response.body;
@@ -187,9 +215,6 @@ export class Forwarder {
     const onUsage = (usage: Usage): void => {
       context.usage = usage;
     };
-    body.once('close', () => {
-      context.upstreamMs += performance.now() - startedAt;
-    });
 
     const onResponseId = target.onResponseId;
     if (onResponseId !== undefined) watchResponseId(body, (id) => onResponseId(id, account));
@@ -239,14 +264,22 @@ export class Forwarder {
     return reply.send(body);
   }
 
-  private fail(request: FastifyRequest, account: Account, reason: FailureReason, retryAfter?: string): void {
+  private fail(request: FastifyRequest, account: Account, reason: FailureReason, retryAfter?: string, error?: Error): void {
     const cooldownMs = coolDown(account, reason, Date.now(), this.options, retryAfter);
-    this.noteFailure(request, account, reason, cooldownMs);
+    this.noteFailure(request, account, reason, cooldownMs, error);
   }
 
-  private noteFailure(request: FastifyRequest, account: Account, reason: FailureReason, cooldownMs: number): void {
+  private noteFailure(request: FastifyRequest, account: Account, reason: FailureReason, cooldownMs: number, error?: Error): void {
     (request.gateway.upstreamErrors ??= []).push(`${account.name}:${reason}`);
-    const fields = { reqId: request.id, account: account.name, pool: account.pool.name, reason, cooldownMs };
+    const fields = {
+      reqId: request.id,
+      account: account.name,
+      pool: account.pool.name,
+      reason,
+      cooldownMs,
+      ...(reason === 'model_unavailable' ? { model: request.gateway.model } : {}),
+      ...(error === undefined ? {} : { err: error.message }),
+    };
     if (reason === 'bad_key') {
       this.log.error(fields, 'upstream rejected the account key (401/403): check this account in the config');
     } else {
@@ -256,12 +289,54 @@ export class Forwarder {
   }
 }
 
-function upstreamHeaders(account: Account, conversationId: string | undefined, contentType: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = { authorization: account.authorization };
+/**
+ * Client headers that go upstream unchanged: Codex's and the Agents SDK's session and beta headers (the
+ * upstream routes and caches on them), and the conversation id (an upstream that is itself such a gateway
+ * routes on it too). Nothing else: never the client's `authorization`, cookies or `accept-encoding` (a
+ * compressed answer would hide its usage from the gateway).
+ */
+const FORWARDED_HEADERS = ['openai-beta', 'session_id', 'session-id', 'thread-id', 'originator', 'x-conversation-id'] as const;
+
+/** The headers of every attempt of this request, before the account's own are added. */
+function forwardedHeaders(request: FastifyRequest, contentType: string | undefined): Record<string, string> {
+  const incoming = request.headers;
+  const headers: Record<string, string> = {};
   if (contentType !== undefined) headers['content-type'] = contentType;
-  // Forwarded unchanged: an upstream that is itself such a gateway routes on it too.
-  if (conversationId !== undefined) headers['x-conversation-id'] = conversationId;
+  for (const name of FORWARDED_HEADERS) {
+    const value = incoming[name];
+    if (typeof value === 'string' && value !== '') headers[name] = value;
+  }
+  // The client's own id for its request when it sent one, else the gateway's (its X-Request-Id, or one made).
+  const clientRequestId = incoming['x-client-request-id'];
+  headers['x-client-request-id'] = typeof clientRequestId === 'string' && clientRequestId !== '' ? clientRequestId : request.id;
   return headers;
+}
+
+/**
+ * The account to try first: the one chosen for the request, unless this model rests on it (it refused the
+ * model lately) and another account can take it.
+ */
+function firstUsable(target: ForwardTarget, model: string | undefined, now: number): Account | undefined {
+  if (model === undefined || target.first.modelHealthy(now, model)) return target.first;
+  const other = target.pool.pick(now, undefined, model);
+  return other !== undefined && other.isHealthy(now, model) ? other : target.first;
+}
+
+/**
+ * Counts the time up to the end of a served upstream body as time spent waiting on the upstream. Taken when
+ * the body ends (or fails, or is closed before its end), which is before the response to the client ends and
+ * the request is measured: the overhead histogram then holds the gateway's own time only.
+ */
+function countUpstreamUntilBodyEnds(context: RequestContext, body: Dispatcher.ResponseData['body'], startedAt: number): void {
+  let counted = false;
+  const count = (): void => {
+    if (counted) return;
+    counted = true;
+    context.upstreamMs += performance.now() - startedAt;
+  };
+  body.once('end', count);
+  body.once('error', count);
+  body.once('close', count);
 }
 
 function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {

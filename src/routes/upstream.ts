@@ -6,15 +6,17 @@ import type { ForwardTarget } from '../proxy/forward.js';
 import type { Account } from '../routing/pool.js';
 
 export type UpstreamCall = Omit<ForwardTarget, 'first' | 'onServed' | 'bound'> & {
+  /** The conversation the request belongs to, for sticky routing. */
+  conversationId: string | undefined;
   /** The account the request must go to (it holds a stored response); otherwise the selector chooses. */
   bound?: Account | undefined;
 };
 
 /** What every endpoint does once a request is checked: choose its account (sticky or by weight) and forward it. */
 export async function selectAndForward(services: Services, request: FastifyRequest, reply: FastifyReply, call: UpstreamCall): Promise<FastifyReply> {
-  const { bound, ...target } = call;
+  const { bound, conversationId, ...target } = call;
   if (bound !== undefined) return services.forwarder.forward(request, reply, { ...target, first: bound, bound: true });
-  const { account, onServed } = await services.selector.select(call.pool, request.gateway.clientKey, call.conversationId);
+  const { account, onServed } = await services.selector.select(call.pool, request.gateway.clientKey, conversationId);
   return services.forwarder.forward(request, reply, { ...target, first: account, onServed });
 }
 
