@@ -122,7 +122,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   // Connects in the background: a gateway starts and serves while Redis is down.
   const redis = config.redis === undefined ? undefined : createRedisConnection(config.redis, app.log);
   const selector = new StickySelector({
-    store: redis === undefined ? new MemoryStickyStore(config.sticky.maxEntries) : new RedisStickyStore(redis),
+    store: redis === undefined ? new MemoryStickyStore(config.sticky.maxEntries) : new RedisStickyStore(redis, config.sticky.maxPinsPerKey),
     local: redis === undefined ? undefined : new MemoryStickyStore(config.sticky.maxEntries),
     ttlSeconds: config.sticky.ttlSeconds,
     onResult: (result: StickyResult) => {
@@ -196,6 +196,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       `${request.method} ${request.routeOptions.url ?? request.url}`,
     );
     recordMetrics?.(request, status, endedAt);
+    limiter.requestEnded(context, Date.now());
   };
 
   registerRequestId(app);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientKey } from './auth/client-keys.js';
 import type { GatewayError } from './errors.js';
+import type { TokenReservation } from './limits/limiter.js';
 import type { Usage } from './proxy/usage.js';
 import type { Account } from './routing/pool.js';
 
@@ -29,6 +30,8 @@ export interface RequestContext {
   upstreamFailure: GatewayError | undefined;
   /** Aborts the upstream request; made when the request goes upstream, fired when its client leaves first. */
   upstreamAbort: UpstreamAbort | undefined;
+  /** Tokens held against the client key's limits until the request ends (see src/limits/reservation.ts). */
+  tokenReservation: TokenReservation | undefined;
 }
 
 /**
@@ -59,6 +62,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     ended: false,
     upstreamFailure: undefined,
     upstreamAbort: undefined,
+    tokenReservation: undefined,
   };
 }
 

@@ -10,6 +10,8 @@ export interface KeyLimits {
   requestsPerMinute?: number | undefined;
   tokensPerMinute?: number | undefined;
   tokensPerDay?: number | undefined;
+  /** Tokens held back for a request's answer when its body names no `max_tokens` (see `reservation.ts`). */
+  reserveTokens?: number | undefined;
 }
 
 /** Counts already spent in the current windows, before the request being admitted. */
@@ -35,6 +37,8 @@ export interface Admission {
   tokens: LimitStatus | undefined;
   /** Milliseconds until the binding window resets, when refused. */
   retryAfterMs: number;
+  /** The minute window the decision was made in (by the store's clock): a reservation lives there. */
+  minute: number;
 }
 
 export const MINUTE_MS = 60_000;
@@ -46,8 +50,9 @@ export const dayWindow = (now: number): number => Math.floor(now / DAY_MS);
 
 /**
  * Decides on one request from the counts before it. A request is counted only when allowed; the token
- * limits refuse new requests once the window's tokens are spent (a request's own tokens are not known
- * until it finishes).
+ * limits refuse new requests once the window's tokens (spent, and reserved by requests still running) are
+ * gone. A request's own reservation is not weighed against the limit, so a request larger than a whole
+ * window's allowance still passes when the window is fresh: a window overshoots by at most one request.
  */
 export function decide(limits: KeyLimits, counts: WindowCounts, now: number): Admission {
   const minuteResetMs = (minuteWindow(now) + 1) * MINUTE_MS - now;
@@ -74,6 +79,7 @@ export function decide(limits: KeyLimits, counts: WindowCounts, now: number): Ad
     allowed,
     exceeded,
     retryAfterMs,
+    minute: minuteWindow(now),
     requests:
       requestsPerMinute === undefined
         ? undefined
@@ -100,13 +106,27 @@ export function hasLimits(limits: KeyLimits | undefined): limits is KeyLimits {
   return limits !== undefined && (limits.requestsPerMinute !== undefined || limits.tokensPerMinute !== undefined || limits.tokensPerDay !== undefined);
 }
 
+/** Tokens held for a running request: how many, and the minute window (by the store's clock) they are in. */
+export interface TokenReservation {
+  tokens: number;
+  minute: number;
+}
+
 /** Where counts live: this process, or Redis shared by every instance. */
 export interface LimitStore {
   /**
-   * Reads the key's counts and, if `decide` allows, counts the request: atomically. For a key without
-   * limits, nothing depends on the counts: a shared store may count it later (see `addTokens`).
+   * Reads the key's counts and, if `decide` allows, counts the request and adds `reserve` tokens to its
+   * windows: atomically. The admission's `minute` is where the reservation went.
    */
-  admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission>;
+  admit(keyName: string, limits: KeyLimits, now: number, reserve: number): Promise<Admission>;
+  /**
+   * Replaces a reservation by `tokens` in the current windows. When that is more than `reservation` it is
+   * decided like an admission (the window's tokens without this reservation must not be spent yet), and a
+   * refusal changes nothing.
+   */
+  adjust(keyName: string, limits: KeyLimits, reservation: TokenReservation, tokens: number, now: number): Promise<Admission>;
+  /** Takes a reservation back out of its windows and adds the tokens the request really used to the current ones. */
+  settle(keyName: string, reservation: TokenReservation, used: number, now: number): Promise<void>;
   /** Counts a request of a key without limits; nothing is decided, and a shared store may write it later. */
   count(keyName: string, now: number): void;
   /**
@@ -131,11 +151,32 @@ interface MemoryCounts {
 export class MemoryLimitStore implements LimitStore {
   private readonly byKey = new Map<string, MemoryCounts>();
 
-  async admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission> {
+  async admit(keyName: string, limits: KeyLimits, now: number, reserve: number): Promise<Admission> {
     const counts = this.current(keyName, now);
     const admission = decide(limits, counts, now);
-    if (admission.allowed) counts.requestsThisMinute++;
+    if (admission.allowed) {
+      counts.requestsThisMinute++;
+      add(counts, reserve);
+    }
     return admission;
+  }
+
+  async adjust(keyName: string, limits: KeyLimits, reservation: TokenReservation, tokens: number, now: number): Promise<Admission> {
+    const counts = this.current(keyName, now);
+    const without = this.withoutReservation(counts, reservation);
+    const admission = decide({ ...limits, requestsPerMinute: undefined }, without, now);
+    if (tokens <= reservation.tokens || admission.allowed) {
+      Object.assign(counts, without);
+      add(counts, tokens);
+      return { ...admission, allowed: true, exceeded: undefined, retryAfterMs: 0 };
+    }
+    return admission;
+  }
+
+  async settle(keyName: string, reservation: TokenReservation, used: number, now: number): Promise<void> {
+    const counts = this.current(keyName, now);
+    Object.assign(counts, this.withoutReservation(counts, reservation));
+    add(counts, used);
   }
 
   count(keyName: string, now: number): void {
@@ -143,9 +184,7 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   async addTokens(keyName: string, tokens: number, now: number): Promise<void> {
-    const counts = this.current(keyName, now);
-    counts.tokensThisMinute += tokens;
-    counts.tokensToday += tokens;
+    add(this.current(keyName, now), tokens);
   }
 
   async counts(keyName: string, now: number): Promise<WindowCounts> {
@@ -154,6 +193,17 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   async close(): Promise<void> {}
+
+  /** The counts with a reservation taken out of the windows that still hold it. */
+  private withoutReservation(counts: MemoryCounts, reservation: TokenReservation): MemoryCounts {
+    const inMinute = reservation.minute === counts.minute ? reservation.tokens : 0;
+    const inDay = dayWindow(reservation.minute * MINUTE_MS) === counts.day ? reservation.tokens : 0;
+    return {
+      ...counts,
+      tokensThisMinute: Math.max(0, counts.tokensThisMinute - inMinute),
+      tokensToday: Math.max(0, counts.tokensToday - inDay),
+    };
+  }
 
   /** The key's counts, with windows that have passed started afresh. Keys are config names, so the map is bounded. */
   private current(keyName: string, now: number): MemoryCounts {
@@ -175,4 +225,9 @@ export class MemoryLimitStore implements LimitStore {
     }
     return counts;
   }
+}
+
+function add(counts: WindowCounts, tokens: number): void {
+  counts.tokensThisMinute += tokens;
+  counts.tokensToday += tokens;
 }

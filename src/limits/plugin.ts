@@ -3,7 +3,10 @@ import type { ClientKey } from '../auth/client-keys.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import { rateLimitHeaders } from './headers.js';
-import { hasLimits, type KeyLimits, type LimitStore, type WindowCounts } from './limiter.js';
+import { refusedByRedis } from '../redis/connection.js';
+import type { RequestContext } from '../request-context.js';
+import { hasLimits, type Admission, type KeyLimits, type LimitStore, type TokenReservation, type WindowCounts } from './limiter.js';
+import { answerCap, reservationFor } from './reservation.js';
 
 export interface KeyUsage extends WindowCounts {
   name: string;
@@ -13,56 +16,71 @@ export interface KeyUsage extends WindowCounts {
 /**
  * Applies each client key's limits, and counts every key's requests and tokens for /admin/usage.
  *
- * When the store (Redis) fails, limits fail open: the request passes, the metric
+ * A request of a key with token limits reserves what it may cost when it is admitted (see `reservation.ts`),
+ * and gives back what it did not use when it ends: requests running at the same time cannot each spend the
+ * same tokens, and a window overshoots its limit by at most one request.
+ *
+ * When the store (Redis) cannot be reached, limits fail open: the request passes, the metric
  * `gateway_rate_limit_fail_open_total` counts it, and the connection logs the outage once. A gateway
  * exists to keep model calls flowing; refusing every call because the limit counter is unreachable would
- * turn a Redis outage into a full outage.
+ * turn a Redis outage into a full outage. A Redis that answers but refuses to count (out of memory, a
+ * read-only replica) is another matter: it is up, so failing open would let anyone who can fill it
+ * switch every limit off. A key with limits then gets 503 `limits_unavailable`.
  */
 export class RateLimiter {
   constructor(
-    private readonly store: LimitStore,
+    readonly store: LimitStore,
     private readonly metrics: GatewayMetrics,
     private readonly log: FastifyBaseLogger,
+    /** The gateway's clock, for the in-memory windows and the hooks; tests set it. */
+    readonly now: () => number = Date.now,
   ) {}
 
   /**
-   * Admits or refuses one request; resolves with the rate-limit headers its response carries. A key without
-   * limits is only counted: that is decided at once, and `undefined` (no promise, no headers) is returned.
+   * Admits or refuses one request before its body is read, reserving tokens for a body of `bodyBytes`
+   * (its Content-Length); resolves with the rate-limit headers its response carries. A key without limits
+   * is only counted: that is decided at once, and `undefined` (no promise, no headers) is returned.
    */
-  admit(client: ClientKey, now: number): Promise<Record<string, string> | undefined> | undefined {
+  admit(client: ClientKey, context: RequestContext, bodyBytes: number, now: number): Promise<Record<string, string> | undefined> | undefined {
     const limits = client.config.limits;
     if (!hasLimits(limits)) {
       this.store.count(client.name, now);
       return undefined;
     }
-    return this.admitLimited(client, limits, now);
+    return this.admitLimited(client, limits, context, reservationFor(limits, bodyBytes, undefined), now);
   }
 
-  private async admitLimited(client: ClientKey, limits: KeyLimits, now: number): Promise<Record<string, string> | undefined> {
-    let admission;
-    try {
-      admission = await this.store.admit(client.name, limits, now);
-    } catch {
-      this.metrics.rateLimitFailOpen();
-      return undefined;
-    }
-    const headers = rateLimitHeaders(admission);
-    if (!admission.allowed) {
-      const what = admission.exceeded === 'requests' ? 'requests per minute' : 'tokens';
-      throw new GatewayError(429, 'rate_limit_error', `Rate limit reached for ${what} on key '${client.name}'. Retry after ${headers['retry-after']} s.`, {
-        code: 'rate_limit_exceeded',
-        headers,
-      });
-    }
-    return headers;
+  /**
+   * Once the body is parsed: sets the request's reservation to what the body says (its real size, its
+   * `max_tokens`). Undefined when nothing changes; rejects with a 429 when a larger reservation finds the
+   * window spent.
+   */
+  adjust(context: RequestContext, body: unknown, bodyBytes: number, now: number): Promise<void> | undefined {
+    const { clientKey, tokenReservation } = context;
+    const limits = clientKey?.config.limits;
+    if (clientKey === undefined || tokenReservation === undefined || limits === undefined) return undefined;
+    const tokens = reservationFor(limits, bodyBytes, answerCap(body));
+    if (tokens === tokenReservation.tokens) return undefined;
+    return this.adjustLimited(clientKey, limits, context, tokenReservation, tokens, now);
   }
 
-  /** Counts a finished request's tokens; never delays or fails the request. */
-  recordTokens(client: ClientKey, tokens: number, now: number): void {
-    if (tokens <= 0) return;
-    // Only a key with limits needs its tokens counted at once: its next request is decided on them.
-    this.store.addTokens(client.name, tokens, now, hasLimits(client.config.limits)).catch((err: Error) => {
-      this.log.debug({ err: err.message, clientKey: client.name, tokens }, 'token count not recorded');
+  /**
+   * Called once per request, wherever it ended, with `context.usage` final: settles the request's
+   * reservation with the tokens it used (or counts them, when nothing was reserved). Never delays or fails
+   * anything.
+   */
+  requestEnded(context: RequestContext, now: number): void {
+    const client = context.clientKey;
+    if (client === undefined) return;
+    const used = context.usage?.total ?? 0;
+    const reservation = context.tokenReservation;
+    context.tokenReservation = undefined;
+    let written: Promise<void>;
+    if (reservation !== undefined) written = this.store.settle(client.name, reservation, used, now);
+    else if (used > 0) written = this.store.addTokens(client.name, used, now, hasLimits(client.config.limits));
+    else return;
+    written.catch((err: Error) => {
+      this.log.debug({ err: err.message, clientKey: client.name, tokens: used }, 'token count not recorded');
     });
   }
 
@@ -76,24 +94,82 @@ export class RateLimiter {
       clients.map(async (client) => ({ name: client.name, limits: client.config.limits ?? {}, ...(await this.store.counts(client.name, now)) })),
     );
   }
+
+  private async admitLimited(
+    client: ClientKey,
+    limits: KeyLimits,
+    context: RequestContext,
+    reserve: number,
+    now: number,
+  ): Promise<Record<string, string> | undefined> {
+    let admission: Admission;
+    try {
+      admission = await this.store.admit(client.name, limits, now, reserve);
+    } catch (err) {
+      return this.storeFailed(err);
+    }
+    const headers = rateLimitHeaders(admission);
+    if (!admission.allowed) throw rateLimited(client, admission, headers);
+    context.tokenReservation = { tokens: reserve, minute: admission.minute };
+    return headers;
+  }
+
+  private async adjustLimited(
+    client: ClientKey,
+    limits: KeyLimits,
+    context: RequestContext,
+    reservation: TokenReservation,
+    tokens: number,
+    now: number,
+  ): Promise<void> {
+    let admission: Admission;
+    try {
+      admission = await this.store.adjust(client.name, limits, reservation, tokens, now);
+    } catch (err) {
+      this.storeFailed(err);
+      return;
+    }
+    if (!admission.allowed) throw rateLimited(client, admission, rateLimitHeaders(admission));
+    context.tokenReservation = { tokens, minute: admission.minute };
+  }
+
+  /** Fails open when the store could not be reached; refuses when it answered with an error. */
+  private storeFailed(err: unknown): undefined {
+    if (refusedByRedis(err)) {
+      this.log.warn({ err: (err as Error).message }, 'redis refused to count a limited key: refusing its request');
+      throw new GatewayError(503, 'server_error', 'Rate limits cannot be checked right now; retry later.', { code: 'limits_unavailable' });
+    }
+    this.metrics.rateLimitFailOpen();
+    return undefined;
+  }
+}
+
+function rateLimited(client: ClientKey, admission: Admission, headers: Record<string, string>): GatewayError {
+  const what = admission.exceeded === 'requests' ? 'requests per minute' : 'tokens';
+  return new GatewayError(429, 'rate_limit_error', `Rate limit reached for ${what} on key '${client.name}'. Retry after ${headers['retry-after']} s.`, {
+    code: 'rate_limit_exceeded',
+    headers,
+  });
 }
 
 /** Checks limits on the API's POST endpoints of this scope, after the client key is known. */
 export function enforceLimits(app: FastifyInstance, limiter: RateLimiter): void {
-  // Callback hooks: only a key with limits waits (for Redis), and only it costs a promise.
+  // Before the body is read, so a key over its limits costs no upload. Callback hooks: only a key with
+  // limits waits (for Redis), and only it costs a promise.
   app.addHook('onRequest', (request, reply, done) => {
     const client = request.gateway.clientKey;
     if (request.method !== 'POST' || client === undefined) return done();
-    const admitted = limiter.admit(client, Date.now());
+    const admitted = limiter.admit(client, request.gateway, Number(request.headers['content-length']) || 0, limiter.now());
     if (admitted === undefined) return done();
     admitted.then((headers) => {
       if (headers !== undefined) reply.headers(headers);
       done();
     }, done);
   });
-  app.addHook('onResponse', (request, _reply, done) => {
-    const { clientKey, usage } = request.gateway;
-    if (request.method === 'POST' && clientKey !== undefined && usage !== undefined) limiter.recordTokens(clientKey, usage.total, Date.now());
-    done();
+  // Once the body is parsed: the reservation follows its size and its max_tokens.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const adjusted = limiter.adjust(request.gateway, request.body, request.rawBody?.length ?? 0, limiter.now());
+    if (adjusted === undefined) return done();
+    adjusted.then(() => done(), done);
   });
 }

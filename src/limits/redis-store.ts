@@ -1,58 +1,86 @@
 import type { RedisClient, RedisConnection } from '../redis/connection.js';
-import {
-  DAY_MS,
-  decide,
-  dayWindow,
-  hasLimits,
-  MINUTE_MS,
-  minuteWindow,
-  type Admission,
-  type KeyLimits,
-  type LimitStore,
-  type WindowCounts,
-} from './limiter.js';
+import { decide, DAY_MS, hasLimits, minuteWindow, type Admission, type KeyLimits, type LimitStore, type TokenReservation, type WindowCounts } from './limiter.js';
 
 /**
- * Reads the key's minute and day counts and, when no limit is spent, counts the request: atomically, so
- * that any number of gateways share one count. The rule mirrors `decide`, which then builds the headers
- * from the same counts. Both keys carry the client key's name as a hash tag, so on a Redis Cluster they
- * share a slot and the script may touch them together. ARGV[5] is the tokens this instance has counted
- * for the key and not written yet (see LIMITED_FLUSH_MS): they count as spent.
+ * Every script starts here: it reads the clock of Redis (never the gateway's, so instances whose clocks
+ * disagree share one window), shifted by ARGV[1] (0 but in tests), and the key's counts in the current
+ * minute and UTC day. One hash per client key holds them: `m` and `d` name the windows that `r` (requests),
+ * `t` (minute tokens) and `dt` (day tokens) count; a count of a window that has passed reads as 0.
+ * `replicate_commands` lets a script that read TIME write on Redis before 5 (it is the default since).
  */
-const ADMIT_SCRIPT = `
-local requests = tonumber(redis.call('HGET', KEYS[1], 'r') or '0')
-local minuteTokens = tonumber(redis.call('HGET', KEYS[1], 't') or '0') + tonumber(ARGV[5])
-local dayTokens = tonumber(redis.call('GET', KEYS[2]) or '0') + tonumber(ARGV[5])
-local rpm, tpm, tpd = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-if (rpm > 0 and requests >= rpm) or (tpm > 0 and minuteTokens >= tpm) or (tpd > 0 and dayTokens >= tpd) then
-  return {requests, minuteTokens, dayTokens}
+const PRELUDE = `
+if redis.replicate_commands then redis.replicate_commands() end
+local time = redis.call('TIME')
+local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[1])
+local minute = math.floor(nowMs / 60000)
+local day = math.floor(minute / 1440)
+local stored = redis.call('HMGET', KEYS[1], 'm', 'r', 't', 'd', 'dt')
+local requests, minuteTokens, dayTokens = 0, 0, 0
+if tonumber(stored[1]) == minute then
+  requests = tonumber(stored[2]) or 0
+  minuteTokens = tonumber(stored[3]) or 0
 end
-redis.call('HINCRBY', KEYS[1], 'r', 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {requests, minuteTokens, dayTokens}
+if tonumber(stored[4]) == day then dayTokens = tonumber(stored[5]) or 0 end
+local function save(r, t, dt)
+  redis.call('HSET', KEYS[1], 'm', minute, 'r', r, 't', t, 'd', day, 'dt', dt)
+  redis.call('PEXPIRE', KEYS[1], ${2 * DAY_MS})
+end
 `;
 
 /**
- * Adds requests (ARGV[1]) and tokens (ARGV[2]) to a key's minute and day counts. One command rather than a
- * MULTI of four, so it is auto-pipelined with whatever else the connection sends in the same turn.
+ * Admission: ARGV[2..4] the limits (0: none), ARGV[5] the tokens to reserve. When no limit is spent (the
+ * rule of `decide`, which then builds the headers from the same counts), counts the request and reserves.
  */
-const COUNT_SCRIPT = `
-local requests, tokens = tonumber(ARGV[1]), tonumber(ARGV[2])
-if requests > 0 then redis.call('HINCRBY', KEYS[1], 'r', requests) end
-if tokens > 0 then redis.call('HINCRBY', KEYS[1], 't', tokens) end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if tokens > 0 then
-  redis.call('INCRBY', KEYS[2], tokens)
-  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+const ADMIT_SCRIPT = `${PRELUDE}
+local rpm, tpm, tpd, reserve = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+if not ((rpm > 0 and requests >= rpm) or (tpm > 0 and minuteTokens >= tpm) or (tpd > 0 and dayTokens >= tpd)) then
+  save(requests + 1, minuteTokens + reserve, dayTokens + reserve)
 end
+return {requests, minuteTokens, dayTokens, nowMs}
+`;
+
+/**
+ * Moves a reservation: takes ARGV[5] tokens reserved in minute ARGV[4] out of the windows that still hold
+ * them and adds ARGV[6] tokens to the current ones. With ARGV[7] = 1 this is decided like an admission on
+ * the token limits ARGV[2..3], and a refusal changes nothing. Returns the counts without the reservation.
+ */
+const MOVE_SCRIPT = `${PRELUDE}
+local tpm, tpd = tonumber(ARGV[2]), tonumber(ARGV[3])
+local reservedMinute, reserved, add = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+if reservedMinute == minute then minuteTokens = math.max(0, minuteTokens - reserved) end
+if math.floor(reservedMinute / 1440) == day then dayTokens = math.max(0, dayTokens - reserved) end
+if ARGV[7] == '1' and ((tpm > 0 and minuteTokens >= tpm) or (tpd > 0 and dayTokens >= tpd)) then
+  return {requests, minuteTokens, dayTokens, nowMs}
+end
+save(requests, minuteTokens + add, dayTokens + add)
+return {requests, minuteTokens, dayTokens, nowMs}
+`;
+
+/** Adds ARGV[2] requests and ARGV[3] tokens to the current windows. */
+const COUNT_SCRIPT = `${PRELUDE}
+local tokens = tonumber(ARGV[3])
+save(requests + tonumber(ARGV[2]), minuteTokens + tokens, dayTokens + tokens)
 return 1
 `;
 
+/** Reads the current windows' counts. */
+const READ_SCRIPT = `${PRELUDE}
+return {requests, minuteTokens, dayTokens, nowMs}
+`;
+
 const ADMIT_COMMAND = 'gatewayLimitAdmit';
+const MOVE_COMMAND = 'gatewayLimitMove';
 const COUNT_COMMAND = 'gatewayLimitCount';
-/** A minute window's counts outlive the minute a little, for /admin/usage read just after it. */
-const MINUTE_KEY_TTL_MS = 120_000;
-const DAY_KEY_TTL_MS = 2 * DAY_MS;
+const READ_COMMAND = 'gatewayLimitRead';
+
+type Counted = [requests: number, minuteTokens: number, dayTokens: number, nowMs: number];
+
+type LimitClient = RedisClient & {
+  [ADMIT_COMMAND](key: string, offsetMs: number, rpm: number, tpm: number, tpd: number, reserve: number): Promise<Counted>;
+  [MOVE_COMMAND](key: string, offsetMs: number, tpm: number, tpd: number, minute: number, reserved: number, add: number, check: 0 | 1): Promise<Counted>;
+  [COUNT_COMMAND](key: string, offsetMs: number, requests: number, tokens: number): Promise<number>;
+  [READ_COMMAND](key: string, offsetMs: number): Promise<Counted>;
+};
 
 /**
  * How long the requests and tokens of keys without limits are added up in the process before they are
@@ -61,182 +89,93 @@ const DAY_KEY_TTL_MS = 2 * DAY_MS;
  */
 export const UNLIMITED_FLUSH_MS = 250;
 
-/**
- * How long the tokens of finished requests of keys with limits are added up before they are written: under
- * load, the requests of a key that finish within these milliseconds cost one command instead of one each.
- * Their next request is decided on them this much later than it would be otherwise, which is of the order
- * of the round trip that writing them takes anyway.
- */
-export const LIMITED_FLUSH_MS = 5;
-
-type LimitClient = RedisClient & {
-  [ADMIT_COMMAND](minuteKey: string, dayKey: string, rpm: number, tpm: number, tpd: number, ttlMs: number, unwrittenTokens: number): Promise<[number, number, number]>;
-  [COUNT_COMMAND](minuteKey: string, dayKey: string, requests: number, tokens: number, minuteTtlMs: number, dayTtlMs: number): Promise<number>;
-};
-
-/** Counts of one key for one minute window, not yet written to Redis. */
+/** Counts of one key not yet written to Redis. */
 interface PendingCounts {
-  readonly keyName: string;
-  readonly minute: number;
   requests: number;
   tokens: number;
-  /** Settled once the counts are written, for those who wait for that. */
-  written: { promise: Promise<void>; resolve(): void; reject(err: unknown): void } | undefined;
+  /** The gateway's minute they were counted in: a new one writes the last one's counts out at once. */
+  minute: number;
 }
 
-const NOTHING_SPENT: Readonly<WindowCounts> = Object.freeze({ requestsThisMinute: 0, tokensThisMinute: 0, tokensToday: 0 });
-const ignore = (): void => {};
-
-/** Counts added up in the process for `delayMs`, then written together: one command per key (and minute). */
-class CountBatch {
-  private readonly pending = new Map<string, PendingCounts>();
-  private timer: NodeJS.Timeout | undefined;
-  private readonly onTimer = (): void => {
-    this.timer = undefined;
-    void this.flush();
-  };
-
-  constructor(
-    private readonly delayMs: number,
-    private readonly write: (counts: PendingCounts) => Promise<void>,
-  ) {}
-
-  add(keyName: string, now: number, requests: number, tokens: number): PendingCounts {
-    const minute = minuteWindow(now);
-    let counts = this.pending.get(keyName);
-    if (counts !== undefined && counts.minute !== minute) {
-      // A new minute (and perhaps a new day): the last one's counts go out now, to their own keys.
-      void this.writeOut(counts);
-      counts = undefined;
-    }
-    if (counts === undefined) {
-      counts = { keyName, minute, requests: 0, tokens: 0, written: undefined };
-      this.pending.set(keyName, counts);
-    }
-    counts.requests += requests;
-    counts.tokens += tokens;
-    if (this.timer === undefined) {
-      this.timer = setTimeout(this.onTimer, this.delayMs);
-      this.timer.unref();
-    }
-    return counts;
-  }
-
-  /** What is waiting for `keyName` in minute `minute`. */
-  waiting(keyName: string, minute: number): PendingCounts | undefined {
-    const counts = this.pending.get(keyName);
-    return counts !== undefined && counts.minute === minute ? counts : undefined;
-  }
-
-  /** Writes everything now, in one pipelined write per Redis node. */
-  flush(): Promise<void> {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.pending.size === 0) return Promise.resolve();
-    const writes: Promise<void>[] = [];
-    for (const counts of this.pending.values()) writes.push(this.writeOut(counts));
-    this.pending.clear();
-    return Promise.all(writes).then(ignore);
-  }
-
-  /**
-   * Counts that cannot be written (Redis is down) are dropped, as the requests of a limited key are not
-   * counted while Redis is away: the connection logs the outage once, and counting resumes with it. Whoever
-   * waits for them is told.
-   */
-  private writeOut(counts: PendingCounts): Promise<void> {
-    return this.write(counts).then(
-      () => counts.written?.resolve(),
-      (err: unknown) => counts.written?.reject(err),
-    );
-  }
-}
-
-/** Settles once `counts` are written: rejected when they could not be. */
-function whenWritten(counts: PendingCounts): Promise<void> {
-  if (counts.written === undefined) {
-    let resolve!: () => void;
-    let reject!: (err: unknown) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    counts.written = { promise, resolve, reject };
-  }
-  return counts.written.promise;
-}
+const windowCounts = ([requests, minuteTokens, dayTokens]: Counted): WindowCounts => ({
+  requestsThisMinute: requests,
+  tokensThisMinute: minuteTokens,
+  tokensToday: dayTokens,
+});
 
 /**
- * Limits counted in Redis, shared by every gateway on it.
+ * Limits counted in Redis, shared by every gateway on it, in windows of Redis's own clock.
  *
- * A key with limits costs a round trip per request (the admission script), and its finished requests'
- * tokens are written within {@link LIMITED_FLUSH_MS}, so that every instance decides on the same counts. A
- * key without limits is only counted, for /admin/usage: its requests and tokens are added up here and
- * written every {@link UNLIMITED_FLUSH_MS}, costing its requests no round trip at all.
+ * A key with limits costs a round trip at admission (the admission script), and one when its request ends
+ * (settling its reservation), so that every instance decides on the same counts. A key without limits is
+ * only counted, for /admin/usage: its requests and tokens are added up here and written every
+ * {@link UNLIMITED_FLUSH_MS}, costing its requests no round trip at all.
  */
 export class RedisLimitStore implements LimitStore {
+  /**
+   * Added to Redis's clock in every script: 0, except in tests, which set the windows' time with it
+   * instead of waiting for the wall clock.
+   */
+  clockOffsetMs = 0;
   private readonly prefix: string;
-  private readonly limited: CountBatch;
-  private readonly unlimited: CountBatch;
+  private readonly pending = new Map<string, PendingCounts>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly redis: RedisConnection) {
     this.prefix = `${redis.keyPrefix}limit:`;
-    redis.client.defineCommand(ADMIT_COMMAND, { numberOfKeys: 2, lua: ADMIT_SCRIPT });
-    redis.client.defineCommand(COUNT_COMMAND, { numberOfKeys: 2, lua: COUNT_SCRIPT });
-    const write = (counts: PendingCounts): Promise<void> => this.write(counts.keyName, counts.minute, counts.requests, counts.tokens);
-    this.limited = new CountBatch(LIMITED_FLUSH_MS, write);
-    this.unlimited = new CountBatch(UNLIMITED_FLUSH_MS, write);
+    // EVALSHA, falling back to EVAL once per connection when Redis does not know a script yet.
+    redis.client.defineCommand(ADMIT_COMMAND, { numberOfKeys: 1, lua: ADMIT_SCRIPT });
+    redis.client.defineCommand(MOVE_COMMAND, { numberOfKeys: 1, lua: MOVE_SCRIPT });
+    redis.client.defineCommand(COUNT_COMMAND, { numberOfKeys: 1, lua: COUNT_SCRIPT });
+    redis.client.defineCommand(READ_COMMAND, { numberOfKeys: 1, lua: READ_SCRIPT });
   }
 
   count(keyName: string, now: number): void {
-    this.unlimited.add(keyName, now, 1, 0);
+    this.addPending(keyName, now, 1, 0);
   }
 
-  async admit(keyName: string, limits: KeyLimits, now: number): Promise<Admission> {
+  async admit(keyName: string, limits: KeyLimits, now: number, reserve: number): Promise<Admission> {
     if (!hasLimits(limits)) {
       this.count(keyName, now);
-      return decide(limits, NOTHING_SPENT, now);
+      return decide(limits, { requestsThisMinute: 0, tokensThisMinute: 0, tokensToday: 0 }, now);
     }
-    const minute = minuteWindow(now);
-    // Tokens already written (or on their way, ahead of this command on the same connection) are in Redis;
-    // those still waiting here are passed along, so this instance decides as if they were written.
-    const unwritten = this.limited.waiting(keyName, minute)?.tokens ?? 0;
-    const [requests, minuteTokens, dayTokens] = await this.redis.run((client) =>
+    const counted = await this.redis.run((client) =>
       (client as LimitClient)[ADMIT_COMMAND](
-        this.minuteKey(keyName, minute),
-        this.dayKey(keyName, minute),
+        this.key(keyName),
+        this.clockOffsetMs,
         limits.requestsPerMinute ?? 0,
         limits.tokensPerMinute ?? 0,
         limits.tokensPerDay ?? 0,
-        MINUTE_KEY_TTL_MS,
-        unwritten,
+        reserve,
       ),
     );
-    return decide(limits, { requestsThisMinute: requests, tokensThisMinute: minuteTokens, tokensToday: dayTokens }, now);
+    return decide(limits, windowCounts(counted), counted[3]);
   }
 
-  /** With `exact` (the default), resolves once the tokens are in Redis, within {@link LIMITED_FLUSH_MS}. */
-  addTokens(keyName: string, tokens: number, now: number, exact = true): Promise<void> {
+  async adjust(keyName: string, limits: KeyLimits, reservation: TokenReservation, tokens: number): Promise<Admission> {
+    const check = tokens > reservation.tokens ? 1 : 0;
+    const counted = await this.move(keyName, limits, reservation, tokens, check);
+    const admission = decide({ ...limits, requestsPerMinute: undefined }, windowCounts(counted), counted[3]);
+    return check === 1 ? admission : { ...admission, allowed: true, exceeded: undefined, retryAfterMs: 0 };
+  }
+
+  async settle(keyName: string, reservation: TokenReservation, used: number): Promise<void> {
+    await this.move(keyName, {}, reservation, used, 0);
+  }
+
+  /** With `exact` (the default), resolves once the tokens are in Redis; else they are written within {@link UNLIMITED_FLUSH_MS}. */
+  async addTokens(keyName: string, tokens: number, now: number, exact = true): Promise<void> {
     if (!exact) {
-      this.unlimited.add(keyName, now, 0, tokens);
-      return Promise.resolve();
+      this.addPending(keyName, now, 0, tokens);
+      return;
     }
-    return whenWritten(this.limited.add(keyName, now, 0, tokens));
+    await this.write(keyName, 0, tokens);
   }
 
-  /**
-   * The counts in Redis, plus those of a key without limits that this instance has not written yet. (The
-   * tokens of a key with limits waiting here are not added: the report shows what every instance decides on.)
-   */
-  async counts(keyName: string, now: number): Promise<WindowCounts> {
-    const minute = minuteWindow(now);
-    const minuteKey = this.minuteKey(keyName, minute);
-    const dayKey = this.dayKey(keyName, minute);
-    const [stored, day] = await this.redis.run(async (client) => Promise.all([client.hmget(minuteKey, 'r', 't'), client.get(dayKey)]));
-    const counts = { requestsThisMinute: Number(stored[0] ?? 0), tokensThisMinute: Number(stored[1] ?? 0), tokensToday: Number(day ?? 0) };
-    const pending = this.unlimited.waiting(keyName, minute);
+  /** The counts in Redis, plus those this instance has not written yet. */
+  async counts(keyName: string): Promise<WindowCounts> {
+    const counts = windowCounts(await this.redis.run((client) => (client as LimitClient)[READ_COMMAND](this.key(keyName), this.clockOffsetMs)));
+    const pending = this.pending.get(keyName);
     if (pending !== undefined) {
       counts.requestsThisMinute += pending.requests;
       counts.tokensThisMinute += pending.tokens;
@@ -246,33 +185,67 @@ export class RedisLimitStore implements LimitStore {
   }
 
   /** Writes the counts not written yet. (The connection is shared and closed by its owner.) */
-  async close(): Promise<void> {
-    await Promise.all([this.limited.flush(), this.unlimited.flush()]);
+  close(): Promise<void> {
+    return this.flush();
   }
 
-  /** Writes every pending count now. */
-  flush(): Promise<void> {
-    return Promise.all([this.limited.flush(), this.unlimited.flush()]).then(ignore);
+  /**
+   * Writes every pending count now, one command per key, pipelined. Counts that cannot be written (Redis is
+   * down) are dropped, as the requests of a limited key are not counted while Redis is away: the connection
+   * logs the outage once, and counting resumes with it.
+   */
+  async flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const writes = [...this.pending].map(([keyName, counts]) => this.write(keyName, counts.requests, counts.tokens).catch(() => undefined));
+    this.pending.clear();
+    await Promise.all(writes);
   }
 
-  private async write(keyName: string, minute: number, requests: number, tokens: number): Promise<void> {
-    await this.redis.run((client) =>
-      (client as LimitClient)[COUNT_COMMAND](
-        this.minuteKey(keyName, minute),
-        this.dayKey(keyName, minute),
-        requests,
-        tokens,
-        MINUTE_KEY_TTL_MS,
-        DAY_KEY_TTL_MS,
+  private addPending(keyName: string, now: number, requests: number, tokens: number): void {
+    const minute = minuteWindow(now);
+    let counts = this.pending.get(keyName);
+    if (counts !== undefined && counts.minute !== minute) {
+      // A new minute: the last one's counts go out now, before this one's are added up.
+      this.pending.delete(keyName);
+      this.write(keyName, counts.requests, counts.tokens).catch(() => undefined);
+      counts = undefined;
+    }
+    if (counts === undefined) {
+      counts = { requests: 0, tokens: 0, minute };
+      this.pending.set(keyName, counts);
+    }
+    counts.requests += requests;
+    counts.tokens += tokens;
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => void this.flush(), UNLIMITED_FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  private move(keyName: string, limits: KeyLimits, reservation: TokenReservation, add: number, check: 0 | 1): Promise<Counted> {
+    return this.redis.run((client) =>
+      (client as LimitClient)[MOVE_COMMAND](
+        this.key(keyName),
+        this.clockOffsetMs,
+        limits.tokensPerMinute ?? 0,
+        limits.tokensPerDay ?? 0,
+        reservation.minute,
+        reservation.tokens,
+        add,
+        check,
       ),
     );
   }
 
-  private minuteKey(keyName: string, minute: number): string {
-    return `${this.prefix}{${keyName}}:m:${minute}`;
+  private async write(keyName: string, requests: number, tokens: number): Promise<void> {
+    await this.redis.run((client) => (client as LimitClient)[COUNT_COMMAND](this.key(keyName), this.clockOffsetMs, requests, tokens));
   }
 
-  private dayKey(keyName: string, minute: number): string {
-    return `${this.prefix}{${keyName}}:d:${dayWindow(minute * MINUTE_MS)}`;
+  /** One hash per client key. The name is a config name, never a client's input. */
+  private key(keyName: string): string {
+    return `${this.prefix}{${keyName}}`;
   }
 }

@@ -18,8 +18,27 @@ export class RedisTimeoutError extends Error {
 const UNAVAILABLE = new RedisUnavailableError('Redis is unavailable');
 const CLOSED = new RedisUnavailableError('Redis connection closed');
 
-/** Reply errors that mean Redis cannot serve right now, as opposed to a mistake in the command. */
-const OUTAGE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY|READONLY)/;
+/**
+ * Reply errors that mean Redis cannot serve right now (it is starting, failing over, or stuck in a script):
+ * they count as failures, like a timeout. Every other reply error, OOM and READONLY included, is an answer:
+ * Redis is up, and refused this command (see {@link refusedByRedis}).
+ */
+const OUTAGE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY)/;
+
+/**
+ * True when Redis answered the command with an error (out of memory under \`maxmemory\`, a read-only replica)
+ * rather than failing to answer: Redis is reachable, but will not do what was asked.
+ */
+export function refusedByRedis(err: unknown): boolean {
+  return err instanceof ReplyError && !OUTAGE_REPLY.test((err as Error).message);
+}
+
+/** The breaker opens when, over the last one to two seconds, at least this many commands failed... */
+export const BREAKER_MIN_FAILURES = 5;
+/** ...and they were at least this share of the commands that ended: one slow reply never opens it. */
+export const BREAKER_FAILURE_RATIO = 0.5;
+/** Outcomes are counted in buckets of this length; the current and the previous one are looked at. */
+const OUTCOME_BUCKET_MS = 1_000;
 
 /** Reconnect after 100 ms, doubling up to 1 s, forever: Redis coming back is noticed within a second. */
 export function reconnectDelay(times: number): number {
@@ -32,13 +51,24 @@ export interface RedisConnectionOptions {
   keyPrefix: string;
 }
 
+/** Successes and failures of the commands that ended in one bucket of time. */
+interface Outcomes {
+  failures: number;
+  total: number;
+}
+
 /**
  * One Redis client (standalone, Cluster or Sentinel) shared by everything in the gateway that uses Redis,
  * behind a circuit breaker, so that Redis trouble never fails or stalls a request:
  *
  * - while disconnected, commands fail at once (no offline queue);
- * - a command not answered within `timeoutMs` is given up on;
- * - after a failed or late command, Redis is not asked at all for `breakerMs`; then one command probes it;
+ * - a command not answered within `timeoutMs` is given up on (a failure), and so is one that Redis answers
+ *   with an outage error (LOADING, CLUSTERDOWN, ...);
+ * - when failures pile up ({@link BREAKER_MIN_FAILURES} of them, and {@link BREAKER_FAILURE_RATIO} of the
+ *   commands of the last second or two), Redis is not asked at all for `breakerMs`; then one command probes
+ *   it, and only that probe's success closes the breaker again. One slow reply (an event-loop stall of this
+ *   process, a GC pause) among many good ones never opens it, and a late reply to a command sent before the
+ *   breaker opened never closes it;
  * - the outage is logged once when it starts and once when it ends, never per request.
  *
  * Callers go through {@link run} and treat a rejection as "decide without Redis".
@@ -57,6 +87,9 @@ export class RedisConnection {
   /** A half-open probe is in flight: the other commands still fail fast. */
   private probing = false;
   private closing = false;
+  private bucketStart = 0;
+  private current: Outcomes = { failures: 0, total: 0 };
+  private previous: Outcomes = { failures: 0, total: 0 };
 
   constructor(client: RedisClient, options: RedisConnectionOptions, log: FastifyBaseLogger) {
     this.client = client;
@@ -86,9 +119,11 @@ export class RedisConnection {
    */
   run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
     if (this.client.status !== 'ready') return Promise.reject(UNAVAILABLE);
+    let probe = false;
     if (this.openUntil !== 0) {
       if (this.probing || Date.now() < this.openUntil) return Promise.reject(UNAVAILABLE);
       this.probing = true;
+      probe = true;
     }
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -99,7 +134,7 @@ export class RedisConnection {
           if (settled) return;
           settled = true;
           const error = new RedisTimeoutError(`Redis did not answer within ${this.timeoutMs} ms`);
-          this.failed(error);
+          this.ended(probe, error);
           reject(error);
         });
       }, this.timeoutMs);
@@ -114,15 +149,14 @@ export class RedisConnection {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          this.succeeded();
+          this.ended(probe, undefined);
           resolve(value);
         },
         (err: Error) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          if (err instanceof ReplyError && !OUTAGE_REPLY.test(err.message)) this.succeeded();
-          else this.failed(err);
+          this.ended(probe, refusedByRedis(err) ? undefined : err);
           reject(err);
         },
       );
@@ -144,24 +178,52 @@ export class RedisConnection {
     this.client.disconnect();
   }
 
-  private succeeded(): void {
+  /** Counts one command's outcome (`failure` undefined: Redis answered); opens or closes the breaker. */
+  private ended(probe: boolean, failure: Error | undefined): void {
+    if (probe) {
+      this.probing = false;
+      if (failure === undefined) this.closeBreaker();
+      else this.openUntil = Date.now() + this.breakerMs;
+      return;
+    }
+    // While the breaker is open, only commands sent before it opened end here: none of them says anything new.
+    if (this.openUntil !== 0) return;
+    const outcomes = this.outcomes(Date.now());
+    outcomes.total++;
+    if (failure === undefined) return;
+    outcomes.failures++;
+    const failures = outcomes.failures + this.previous.failures;
+    if (failures >= BREAKER_MIN_FAILURES && failures >= BREAKER_FAILURE_RATIO * (outcomes.total + this.previous.total)) {
+      this.openUntil = Date.now() + this.breakerMs;
+      this.markDown(failure);
+    }
+  }
+
+  /** The current bucket of outcomes, after moving on to a new one when its time is up. */
+  private outcomes(now: number): Outcomes {
+    if (now - this.bucketStart >= OUTCOME_BUCKET_MS) {
+      this.previous = now - this.bucketStart >= 2 * OUTCOME_BUCKET_MS ? { failures: 0, total: 0 } : this.current;
+      this.current = { failures: 0, total: 0 };
+      this.bucketStart = now;
+    }
+    return this.current;
+  }
+
+  private closeBreaker(): void {
     this.openUntil = 0;
     this.probing = false;
+    this.current = { failures: 0, total: 0 };
+    this.previous = { failures: 0, total: 0 };
     this.markUp();
   }
 
-  private failed(err: Error): void {
-    this.openUntil = Date.now() + this.breakerMs;
-    this.probing = false;
-    this.markDown(err);
-  }
-
+  /** A (re)connection that passed ioredis's ready check: Redis answered, as a probe would have. */
   private onReady(): void {
     if (this.closing) return;
+    if (this.down) this.closeBreaker();
+    else if (!this.everReady) this.log.info('redis connected');
     this.openUntil = 0;
     this.probing = false;
-    if (this.down) this.markUp();
-    else if (!this.everReady) this.log.info('redis connected');
     this.everReady = true;
   }
 

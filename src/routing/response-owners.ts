@@ -34,7 +34,7 @@ export class ResponseOwners {
   record(clientKey: string, responseId: string, owner: ResponseOwner): void {
     const key = this.key(clientKey, responseId);
     const value = owner.account + SEPARATOR + owner.model;
-    this.local.set(key, value, this.ttlSeconds);
+    this.local.setLocal(key, value, this.ttlSeconds);
     this.redis?.run((client) => client.set(key, value, 'EX', this.ttlSeconds)).catch(() => undefined);
   }
 
@@ -44,12 +44,12 @@ export class ResponseOwners {
    */
   async find(clientKey: string, responseId: string): Promise<ResponseOwner | undefined> {
     const key = this.key(clientKey, responseId);
-    const known = this.local.get(key, this.ttlSeconds);
+    const known = this.local.getLocal(key, this.ttlSeconds);
     if (known !== undefined) return parse(known);
     if (this.redis === undefined) return undefined;
     const stored = await this.redis.run((client) => client.get(key));
     if (stored === null) return undefined;
-    this.local.set(key, stored, this.ttlSeconds);
+    this.local.setLocal(key, stored, this.ttlSeconds);
     return parse(stored);
   }
 

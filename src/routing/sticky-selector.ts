@@ -21,6 +21,8 @@ export interface StickySelectorOptions {
   ttlSeconds: number;
   /** Told how each conversation request was routed (for metrics). */
   onResult?: ((result: StickyResult) => void) | undefined;
+  /** The clock that says which accounts are cooling down; tests set it. */
+  now?: (() => number) | undefined;
 }
 
 const ignore = (): void => {};
@@ -34,6 +36,10 @@ const ignore = (): void => {};
  * unreachable and the gateway falls back to that hash, every conversation that never had to move keeps its
  * account, and the fallback costs no cache. A pin moves when its account cools down or leaves the config, and
  * when a failover served the request from another account; it then stays on the new account.
+ *
+ * A pin is written only once an account has served the request (`onServed`, which the forwarder calls when
+ * an upstream answered): a client that sends a new conversation id with every request, to an upstream that
+ * refuses them or with requests refused before they go upstream, costs the store nothing.
  */
 export class StickySelector implements AccountSelector {
   /** How long a pin lives after its last use; a config reload may change it. */
@@ -41,22 +47,25 @@ export class StickySelector implements AccountSelector {
   private readonly store: StickyStore;
   private readonly local: MemoryStickyStore | undefined;
   private readonly onResult: ((result: StickyResult) => void) | undefined;
+  private readonly now: () => number;
 
   constructor(options: StickySelectorOptions) {
     this.store = options.store;
     this.local = options.local;
     this.ttlSeconds = options.ttlSeconds;
     this.onResult = options.onResult;
+    this.now = options.now ?? Date.now;
   }
 
   select(pool: UpstreamPool, client: ClientKey | undefined, conversationId: string | undefined): Selection | Promise<Selection> {
-    const now = Date.now();
+    const now = this.now();
     if (conversationId === undefined) {
       const account = pool.pick(now);
       if (account === undefined) throw noAccount(pool);
       return { account };
     }
-    return this.selectPinned(pool, conversationKey(pool.name, (client ?? ANONYMOUS).name, conversationId), now);
+    const owner = (client ?? ANONYMOUS).name;
+    return this.selectPinned(pool, conversationKey(pool.name, owner, conversationId), owner, now);
   }
 
   async close(): Promise<void> {
@@ -64,61 +73,51 @@ export class StickySelector implements AccountSelector {
     await this.local?.close();
   }
 
-  private async selectPinned(pool: UpstreamPool, key: string, now: number): Promise<Selection> {
+  private async selectPinned(pool: UpstreamPool, key: string, owner: string, now: number): Promise<Selection> {
     const ttl = this.ttlSeconds;
-    const remembered = this.local === undefined ? undefined : usable(pool, this.local.get(key, ttl), now);
+    const remembered = this.local === undefined ? undefined : usable(pool, this.local.getLocal(key, ttl), now);
     const candidate = remembered ?? rendezvous(pool, key, now);
     if (candidate === undefined) throw noAccount(pool);
 
     let pinned: string | null;
     try {
-      pinned = await this.store.pin(key, candidate.name, ttl);
+      pinned = await this.store.get(key, ttl);
     } catch {
       // Redis is down, slow or behind an open breaker (it logs that, once): route as it would have.
       this.onResult?.('fallback');
-      return this.selection(key, candidate, candidate.name);
+      return this.selection(key, owner, candidate, undefined);
     }
 
     let account = candidate;
     let result: StickyResult = 'new';
-    let stored = candidate.name;
     if (pinned !== null) {
-      stored = pinned;
       const found = pool.account(pinned);
       // (When every account is cooling down, the candidate is the one that recovers first: it may be the pin.)
       if (found !== undefined && (found === candidate || found.isHealthy(now))) {
         account = found;
         result = 'hit';
       } else {
-        // The pinned account is cooling down or left the config: move to a healthy one. When none is healthy,
-        // the candidate is the account that recovers first, and the pin follows whichever account serves.
+        // The pinned account is cooling down or left the config: try a healthy one, which the pin follows once
+        // it has served. When none is healthy, the candidate is the account that recovers first.
         result = 'repinned';
-        if (candidate.isHealthy(now)) {
-          this.repin(key, candidate);
-          stored = candidate.name;
-        }
       }
     }
-    if (account !== remembered) this.local?.set(key, account.name, ttl); // (a remembered pin was refreshed by get)
     this.onResult?.(result);
-    return this.selection(key, account, stored);
+    return this.selection(key, owner, account, pinned ?? undefined);
   }
 
-  /** `stored` is the account the store now pins the conversation to. */
-  private selection(key: string, account: Account, stored: string): Selection {
+  /** `stored` is the account the store pins the conversation to now, if any. */
+  private selection(key: string, owner: string, account: Account, stored: string | undefined): Selection {
     return {
       account,
       onServed: (served) => {
-        // A failover answered from another account: the conversation stays there from now on.
-        if (served.name !== stored) this.repin(key, served);
+        // Off the request path: nothing waits for these writes, and a failure only means the next request
+        // decides again.
+        this.local?.setLocal(key, served.name, this.ttlSeconds);
+        const written = served.name === stored ? this.store.touch(key, this.ttlSeconds, owner) : this.store.set(key, served.name, this.ttlSeconds, owner);
+        written.catch(ignore);
       },
     };
-  }
-
-  /** Off the request path: nothing waits for it, and a failure only means the next request decides again. */
-  private repin(key: string, account: Account): void {
-    this.local?.set(key, account.name, this.ttlSeconds);
-    this.store.repin(key, account.name, this.ttlSeconds).catch(ignore);
   }
 }
 

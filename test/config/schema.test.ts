@@ -5,12 +5,12 @@ import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { testConfig } from '../helpers/gateway.js';
 
 const base = (extra: Partial<GatewayConfigInput> = {}): GatewayConfigInput => testConfig('http://127.0.0.1:9/v1', extra);
-const REDIS_DEFAULTS = { timeoutMs: 50, breakerMs: 2_000, keyPrefix: 'gw:' };
+const REDIS_DEFAULTS = { timeoutMs: 500, breakerMs: 2_000, keyPrefix: 'gw:' };
 
 describe('sticky and redis config', () => {
   it('pins for 24 hours and keeps at most 100000 pins in memory by default, without Redis', () => {
     const config = parseConfig(base(), {});
-    expect(config.sticky).toEqual({ ttlSeconds: 86_400, maxEntries: 100_000, sources: ['x-conversation-id', 'prompt_cache_key', 'session_id'] });
+    expect(config.sticky).toEqual({ ttlSeconds: 86_400, maxEntries: 100_000, maxPinsPerKey: 100_000, sources: ['x-conversation-id', 'prompt_cache_key', 'session_id'] });
     expect(config.redis).toBeUndefined();
   });
 

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, startGatewayProcess, testConfig, type GatewayProcess, type RunningGateway } from '../helpers/gateway.js';
+import type { RedisLimitStore } from '../../src/limits/redis-store.js';
+import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { parsePrometheus, value } from '../helpers/prometheus.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { setRedisClock } from '../support/redis-clock.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789';
 const RPM_KEY = 'gw-key-requests-limited';
@@ -31,10 +33,14 @@ function limitedConfig(upstreamUrl: string, redisUrl: string) {
   });
 }
 
-/** Fixed windows: a test that counts within one minute waits out the last seconds of the current one. */
-async function awayFromMinuteEdge(): Promise<void> {
-  const intoMinute = Date.now() % 60_000;
-  if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoMinute));
+/** Where the windows' clock (Redis's, shifted) is set: 10:30 UTC, so no test runs across a minute's or a day's edge. */
+const MINUTE_START = Date.UTC(2026, 10, 22, 10, 30, 0);
+
+/** Sets the clock of every gateway's limit store to `now`. */
+async function setClock(gateways: RunningGateway[], now: number): Promise<void> {
+  for (const gateway of gateways) {
+    await setRedisClock(gateway.app.services.redis!, [gateway.app.services.limiter.store as RedisLimitStore], now);
+  }
 }
 
 async function post(baseURL: string, key: string): Promise<Response> {
@@ -58,39 +64,39 @@ async function usage(url: string): Promise<UsageRow[]> {
   return ((await response.json()) as { data: UsageRow[] }).data;
 }
 
-/** Token counts are recorded just after a response ends: wait until they have landed. */
+/** Token counts are settled just after a response ends (its reservation replaced by its usage): wait until they have. */
 async function tokensRecorded(url: string, name: string, tokens: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if ((await usage(url)).find((row) => row.name === name)!.tokensThisMinute >= tokens) return;
+    if ((await usage(url)).find((row) => row.name === name)!.tokensThisMinute === tokens) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`tokens of ${name} never reached ${tokens}`);
 }
 
-describe('per-key limits shared across two gateway processes on one Redis', () => {
+describe('per-key limits shared across two gateways on one Redis', () => {
   let redis: RedisServer;
   let mock: MockUpstream;
-  let gateways: GatewayProcess[];
+  let gateways: RunningGateway[];
 
   beforeAll(async () => {
     [redis, mock] = await Promise.all([startRedis(), startMockUpstream()]);
     const config = limitedConfig(mock.url, redis.url);
-    gateways = await Promise.all([startGatewayProcess(config), startGatewayProcess(config)]);
+    gateways = await Promise.all([startGateway(config), startGateway(config)]);
     // Each connects to Redis in the background; /admin/usage answers 200 once its counts are readable.
     for (const gateway of gateways) {
       while ((await fetch(`${gateway.url}/admin/usage`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status !== 200) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
+    await setClock(gateways, MINUTE_START);
   });
   afterAll(async () => {
-    await Promise.all(gateways.map((g) => g.stop()));
+    await Promise.all(gateways.map((g) => g.close()));
     await mock.close();
     await redis.stop();
   });
 
   it('holds requestsPerMinute in total across both instances', async () => {
-    await awayFromMinuteEdge();
     const statuses: number[] = [];
     for (let i = 0; i < 16; i++) statuses.push((await post(gateways[i % 2]!.baseURL, RPM_KEY)).status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
@@ -116,8 +122,7 @@ describe('per-key limits shared across two gateway processes on one Redis', () =
   });
 
   it('cuts in once real usage spends tokensPerMinute, whichever instance served it', async () => {
-    await awayFromMinuteEdge();
-    const [a, b] = gateways as [GatewayProcess, GatewayProcess];
+    const [a, b] = gateways as [RunningGateway, RunningGateway];
     // 0, 8 and 16 tokens spent: each under 20, so each is admitted; then 24 are spent.
     for (const [i, gateway] of [a, b, a].entries()) {
       const response = await post(gateway.baseURL, TPM_KEY);
@@ -132,14 +137,14 @@ describe('per-key limits shared across two gateway processes on one Redis', () =
   });
 
   it('refuses once tokensPerDay is spent, until midnight UTC', async () => {
-    const [a, b] = gateways as [GatewayProcess, GatewayProcess];
+    const [a, b] = gateways as [RunningGateway, RunningGateway];
     for (const [i, gateway] of [a, b, a, b].entries()) {
       expect((await post(gateway.baseURL, TPD_KEY)).status).toBe(200);
       await tokensRecorded(a.url, 'tpd', (i + 1) * TOKENS_PER_REQUEST);
     }
     const refused = await post(b.baseURL, TPD_KEY);
     expect(refused.status).toBe(429);
-    const untilMidnight = (86_400_000 - (Date.now() % 86_400_000)) / 1000;
+    const untilMidnight = 13.5 * 3_600; // the windows' clock reads 10:30 UTC
     expect(Math.abs(Number(refused.headers.get('retry-after')) - untilMidnight)).toBeLessThan(5);
   });
 
@@ -202,6 +207,7 @@ describe('limits while Redis is down', () => {
     gateway = await startGateway(limitedConfig(mock.url, redis.url));
     // The gateway connects in the background; count from the moment Redis is in use.
     while (!gateway.app.services.redis!.ready) await new Promise((resolve) => setTimeout(resolve, 10));
+    await setClock([gateway], MINUTE_START);
   });
   afterAll(async () => {
     await gateway.close();
@@ -210,7 +216,6 @@ describe('limits while Redis is down', () => {
   });
 
   it('fail open: requests pass, counted in gateway_rate_limit_fail_open_total, the outage logged once', async () => {
-    await awayFromMinuteEdge();
     for (let i = 0; i < 10; i++) expect((await post(gateway.baseURL, RPM_KEY)).status).toBe(200);
     expect((await post(gateway.baseURL, RPM_KEY)).status).toBe(429);
     await redis.kill();

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { redisFromUrl } from '../../src/config/schema.js';
-import { createRedisConnection, reconnectDelay, RedisTimeoutError, RedisUnavailableError, type RedisConnection } from '../../src/redis/connection.js';
+import { BREAKER_MIN_FAILURES, createRedisConnection, reconnectDelay, RedisTimeoutError, RedisUnavailableError, type RedisConnection } from '../../src/redis/connection.js';
 import { captureLogs, type LogCapture } from '../helpers/gateway.js';
 import { getFreePort, sendCommand, startRedis, type RedisServer } from '../helpers/redis.js';
 
@@ -20,11 +20,11 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
 
-/** `timeoutMs` is generous unless a test is about it: a busy test machine can stall a process for 50 ms. */
-function connect(url: string, timeoutMs = 1_000): { connection: RedisConnection; logs: LogCapture } {
+/** `timeoutMs` is generous unless a test is about it: a busy test machine can stall a process for a while. */
+function connect(url: string, timeoutMs = 1_000, breakerMs = BREAKER_MS): { connection: RedisConnection; logs: LogCapture } {
   const logs = captureLogs();
   const log = pino({ level: 'info' }, logs) as unknown as FastifyBaseLogger;
-  const connection = createRedisConnection({ ...redisFromUrl(url), timeoutMs, breakerMs: BREAKER_MS }, log);
+  const connection = createRedisConnection({ ...redisFromUrl(url), timeoutMs, breakerMs }, log);
   opened.push(connection);
   return { connection, logs };
 }
@@ -70,16 +70,18 @@ describe('RedisConnection', () => {
     expect(count(logs, RECOVERY)).toBe(1);
   });
 
-  it('gives up on a slow Redis after timeoutMs, then does not ask it for breakerMs', async () => {
+  it('gives up on a slow Redis after timeoutMs, and once failures pile up does not ask it for breakerMs', async () => {
     const server = await startRedis();
     servers.push(server);
     const { connection, logs } = connect(server.url, TIMEOUT_MS);
     await vi.waitFor(() => expect(connection.ready).toBe(true));
 
-    await sendCommand(server.port, 'CLIENT PAUSE 2000 ALL');
-    const slow = await timed(connection.run((c) => c.ping()));
-    expect(slow.error).toBeInstanceOf(RedisTimeoutError); // given up by the gateway's timer, not failed by Redis
-    expect(slow.ms).toBeLessThan(1_000); // gave up long before the pause ended (loose for busy machines)
+    await sendCommand(server.port, 'CLIENT PAUSE 3000 ALL');
+    const slow = await Promise.all(Array.from({ length: BREAKER_MIN_FAILURES }, () => timed(connection.run((c) => c.ping()))));
+    for (const { error, ms } of slow) {
+      expect(error).toBeInstanceOf(RedisTimeoutError); // given up by the gateway's timer, not failed by Redis
+      expect(ms).toBeLessThan(1_000); // gave up long before the pause ended (loose for busy machines)
+    }
 
     // The breaker is open: commands are refused without being sent (the error says so), and none waits.
     const refused = await Promise.all(Array.from({ length: 20 }, () => timed(connection.run((c) => c.ping()))));
@@ -94,7 +96,40 @@ describe('RedisConnection', () => {
     expect(count(logs, RECOVERY)).toBe(1);
   });
 
-  it('passes reply errors on without opening the breaker', async () => {
+  it('does not open the breaker for one slow reply among good ones (a stall of this process, not of Redis)', async () => {
+    const server = await startRedis();
+    servers.push(server);
+    const { connection, logs } = connect(server.url, 200);
+    await vi.waitFor(() => expect(connection.ready).toBe(true));
+    for (let i = 0; i < 20; i++) await connection.run((c) => c.ping());
+    await sendCommand(server.port, 'CLIENT PAUSE 600 ALL');
+    expect((await timed(connection.run((c) => c.ping()))).error).toBeInstanceOf(RedisTimeoutError);
+    expect(connection.available).toBe(true);
+    await vi.waitFor(async () => expect(await connection.run((c) => c.ping())).toBe('PONG'), { timeout: 5_000, interval: 50 });
+    expect(count(logs, OUTAGE)).toBe(0);
+  });
+
+  it('is closed again only by a successful probe, not by a late reply to a command sent before it opened', async () => {
+    const server = await startRedis();
+    servers.push(server);
+    // Wide margins: the failures time out at 1 s, the pause ends at 1.5 s, the late command gives up at 1.8 s.
+    const { connection } = connect(server.url, 1_000, 3_000);
+    await vi.waitFor(() => expect(connection.ready).toBe(true));
+    await sendCommand(server.port, 'CLIENT PAUSE 1500 ALL');
+    const failures = Array.from({ length: BREAKER_MIN_FAILURES }, () => connection.run((c) => c.ping()).catch((e: unknown) => e));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const late = connection.run((c) => c.ping());
+    for (const failure of await Promise.all(failures)) expect(failure).toBeInstanceOf(RedisTimeoutError);
+    expect(connection.available).toBe(false); // opened by the failures
+    expect(await late).toBe('PONG'); // answered once the pause ended, after the breaker opened
+    expect(connection.available).toBe(false);
+    await expect(connection.run((c) => c.ping())).rejects.toBeInstanceOf(RedisUnavailableError);
+    // After breakerMs, one probe goes through; its success closes the breaker.
+    await vi.waitFor(async () => expect(await connection.run((c) => c.ping())).toBe('PONG'), { timeout: 8_000, interval: 50 });
+    expect(connection.available).toBe(true);
+  });
+
+  it('passes reply errors on without opening the breaker, out-of-memory ones included', async () => {
     const server = await startRedis();
     servers.push(server);
     const { connection, logs } = connect(server.url);
@@ -103,6 +138,10 @@ describe('RedisConnection', () => {
     await expect(connection.run((c) => c.lpush('gw:test:string', 'y'))).rejects.toThrow(/WRONGTYPE/);
     expect(connection.available).toBe(true);
     expect(await connection.run((c) => c.get('gw:test:string'))).toBe('x');
+    await sendCommand(server.port, 'CONFIG SET maxmemory 1');
+    for (let i = 0; i < 10; i++) await expect(connection.run((c) => c.set('gw:test:oom', 'x'))).rejects.toThrow(/^OOM/);
+    await sendCommand(server.port, 'CONFIG SET maxmemory 0');
+    expect(connection.available).toBe(true);
     expect(count(logs, OUTAGE)).toBe(0);
   });
 

@@ -10,6 +10,9 @@ import { conversationKey, type StickyStore } from '../../src/routing/sticky/stor
 import { poolWithWeights } from '../helpers/pools.js';
 
 const TTL = 3600;
+/** The selector's clock: cool-downs end when a test moves it, never by sleeping. */
+let clock = Date.UTC(2026, 10, 22, 10, 30, 0);
+const now = (): number => clock;
 
 function client(name: string): ClientKey {
   return { name, allowedModels: undefined, config: { name } };
@@ -19,14 +22,23 @@ const alpha = client('team-alpha');
 const beta = client('team-beta');
 
 const failingStore: StickyStore = {
-  pin: () => Promise.reject(new Error('Redis is unavailable')),
-  repin: () => Promise.reject(new Error('Redis is unavailable')),
+  get: () => Promise.reject(new Error('Redis is unavailable')),
+  set: () => Promise.reject(new Error('Redis is unavailable')),
+  touch: () => Promise.reject(new Error('Redis is unavailable')),
   close: async () => {},
 };
 
+/** Selects, and reports the account as having served (as the forwarder does once an upstream answered). */
+async function serve(selector: StickySelector, pool: UpstreamPool, who: ClientKey, id: string | undefined): Promise<Account> {
+  const selection = await selector.select(pool, who, id);
+  selection.onServed?.(selection.account);
+  await settle();
+  return selection.account;
+}
+
 function setup(store: StickyStore = new MemoryStickyStore(100), local?: MemoryStickyStore) {
   const results: StickyResult[] = [];
-  const selector = new StickySelector({ store, local, ttlSeconds: TTL, onResult: (r) => results.push(r) });
+  const selector = new StickySelector({ store, local, ttlSeconds: TTL, onResult: (r) => results.push(r), now });
   return { selector, results };
 }
 
@@ -38,7 +50,7 @@ async function select(selector: StickySelector, pool: UpstreamPool, who: ClientK
 }
 
 function hashChoice(pool: UpstreamPool, who: ClientKey, id: string): Account {
-  return rendezvous(pool, conversationKey(pool.name, who.name, id), Date.now())!;
+  return rendezvous(pool, conversationKey(pool.name, who.name, id), clock)!;
 }
 
 /** A conversation id whose hash choice differs between two clients, so the tests can tell pins apart. */
@@ -63,36 +75,58 @@ describe('StickySelector', () => {
   it('pins a new conversation to its hash choice and keeps it there', async () => {
     const pool = poolWithWeights();
     const { selector, results } = setup();
-    const first = await select(selector, pool, alpha, 'conv-1');
-    expect(first.account).toBe(hashChoice(pool, alpha, 'conv-1'));
-    for (let i = 0; i < 5; i++) expect((await select(selector, pool, alpha, 'conv-1')).account).toBe(first.account);
+    const first = await serve(selector, pool, alpha, 'conv-1');
+    expect(first).toBe(hashChoice(pool, alpha, 'conv-1'));
+    for (let i = 0; i < 5; i++) expect(await serve(selector, pool, alpha, 'conv-1')).toBe(first);
     expect(results).toEqual(['new', 'hit', 'hit', 'hit', 'hit', 'hit']);
+  });
+
+  it('writes no pin until an account has served the request', async () => {
+    const store = new MemoryStickyStore(100);
+    const pool = poolWithWeights();
+    const { selector, results } = setup(store);
+    for (let i = 0; i < 3; i++) await select(selector, pool, alpha, 'conv-unserved'); // every attempt failed upstream
+    await settle();
+    expect(store.size).toBe(0);
+    expect(results).toEqual(['new', 'new', 'new']);
+    const served = await serve(selector, pool, alpha, 'conv-unserved');
+    expect(await store.get(conversationKey('mock', alpha.name, 'conv-unserved'), TTL)).toBe(served.name);
   });
 
   it('re-pins a conversation whose account cools down, and keeps it on the new account after recovery', async () => {
     const pool = poolWithWeights();
     const { selector, results } = setup();
-    const old = (await select(selector, pool, alpha, 'conv-cool')).account;
-    old.coolingUntil = Date.now() + 60_000;
-    const moved = (await select(selector, pool, alpha, 'conv-cool')).account;
+    const old = await serve(selector, pool, alpha, 'conv-cool');
+    old.coolingUntil = clock + 60_000;
+    const moved = await serve(selector, pool, alpha, 'conv-cool');
     expect(moved).not.toBe(old);
-    expect(moved.isHealthy(Date.now())).toBe(true);
-    await settle();
+    expect(moved.isHealthy(clock)).toBe(true);
     old.coolingUntil = 0;
-    expect((await select(selector, pool, alpha, 'conv-cool')).account).toBe(moved);
+    expect(await serve(selector, pool, alpha, 'conv-cool')).toBe(moved);
     expect(results).toEqual(['new', 'repinned', 'hit']);
+  });
+
+  it('routes by its own clock: an account cooling down until a moment serves again once the clock passes it', async () => {
+    const pool = poolWithWeights();
+    const { selector } = setup();
+    const first = await serve(selector, pool, alpha, 'conv-clock');
+    first.coolingUntil = clock + 10_000;
+    expect(await serve(selector, pool, alpha, 'conv-clock')).not.toBe(first);
+    clock += 10_001;
+    const later = Array.from({ length: 200 }, (_, i) => `conv-clock-${i}`).find((id) => hashChoice(pool, alpha, id) === first);
+    expect(later).toBeDefined();
+    expect(await serve(selector, pool, alpha, later)).toBe(first);
   });
 
   it('re-pins a conversation whose account left the config', async () => {
     const store = new MemoryStickyStore(100);
     const { selector, results } = setup(store);
     const key = conversationKey('mock', alpha.name, 'conv-gone');
-    await store.repin(key, 'removed-account', TTL);
+    await store.set(key, 'removed-account', TTL);
     const pool = poolWithWeights();
-    const chosen = (await select(selector, pool, alpha, 'conv-gone')).account;
+    const chosen = await serve(selector, pool, alpha, 'conv-gone');
     expect(chosen).toBe(hashChoice(pool, alpha, 'conv-gone'));
-    await settle();
-    expect(await store.pin(key, 'x', TTL)).toBe(chosen.name);
+    expect(await store.get(key, TTL)).toBe(chosen.name);
     expect(results).toEqual(['repinned']);
   });
 
@@ -111,8 +145,8 @@ describe('StickySelector', () => {
     const pool = poolWithWeights();
     const id = idWhereClientsDiffer(pool);
     const { selector, results } = setup();
-    const a = (await select(selector, pool, alpha, id)).account;
-    const b = (await select(selector, pool, beta, id)).account;
+    const a = await serve(selector, pool, alpha, id);
+    const b = await serve(selector, pool, beta, id);
     expect(b).not.toBe(a);
     expect(b).toBe(hashChoice(pool, beta, id));
     expect(results).toEqual(['new', 'new']);
@@ -122,8 +156,8 @@ describe('StickySelector', () => {
     const store = new MemoryStickyStore(100);
     const pool = poolWithWeights();
     const { selector } = setup(store);
-    const pinned = (await select(selector, pool, alpha, 'conv-all-cooling')).account;
-    const now = Date.now();
+    const pinned = await serve(selector, pool, alpha, 'conv-all-cooling');
+    const now = clock;
     for (const account of pool.accounts) account.coolingUntil = now + (account === pinned ? 30_000 : 10_000);
     const soonest = pool.accounts.filter((a) => a !== pinned).sort((x, y) => x.name.localeCompare(y.name))[0]!;
     soonest.coolingUntil = now + 5_000;
@@ -131,18 +165,18 @@ describe('StickySelector', () => {
     expect(selection.account).toBe(soonest);
     await settle();
     const key = conversationKey('mock', alpha.name, 'conv-all-cooling');
-    expect(await store.pin(key, 'x', TTL)).toBe(pinned.name); // not moved yet: nothing healthy to move to
+    expect(await store.get(key, TTL)).toBe(pinned.name); // not moved yet: nothing healthy to move to
     selection.onServed!(soonest);
     await settle();
-    expect(await store.pin(key, 'x', TTL)).toBe(soonest.name);
+    expect(await store.get(key, TTL)).toBe(soonest.name);
   });
 
   it('keeps a conversation on its account, as a hit, when that account is the pool\'s only one and it is cooling down', async () => {
     const pool = poolWithWeights({ only: 1 });
     const { selector, results } = setup();
-    const first = (await select(selector, pool, alpha, 'conv-single')).account;
-    first.coolingUntil = Date.now() + 60_000;
-    expect((await select(selector, pool, alpha, 'conv-single')).account).toBe(first);
+    const first = await serve(selector, pool, alpha, 'conv-single');
+    first.coolingUntil = clock + 60_000;
+    expect(await serve(selector, pool, alpha, 'conv-single')).toBe(first);
     expect(results).toEqual(['new', 'hit']);
   });
 
@@ -169,11 +203,11 @@ describe('StickySelector', () => {
     await settle();
 
     const down = new StickySelector({ store: failingStore, local, ttlSeconds: TTL });
-    for (let i = 0; i < 3; i++) expect((await down.select(pool, alpha, 'conv-local')).account).toBe(moved);
+    for (let i = 0; i < 3; i++) expect(await serve(down, pool, alpha, 'conv-local')).toBe(moved);
 
     const emptied = new MemoryStickyStore(100); // a restarted Redis, without persistence
     const back = new StickySelector({ store: emptied, local, ttlSeconds: TTL });
-    expect((await back.select(pool, alpha, 'conv-local')).account).toBe(moved);
-    expect(await emptied.pin(conversationKey('mock', alpha.name, 'conv-local'), 'x', TTL)).toBe(moved.name);
+    expect(await serve(back, pool, alpha, 'conv-local')).toBe(moved);
+    expect(await emptied.get(conversationKey('mock', alpha.name, 'conv-local'), TTL)).toBe(moved.name);
   });
 });

@@ -23,7 +23,7 @@ const COOLDOWN_MS = 300;
 const OUTAGE = 'redis unavailable: routing without it until it is back';
 /**
  * For the tests about pinning rather than about slow Redis: a busy test machine can stall a process for longer
- * than the 50 ms default, and a gateway that gives up on Redis routes by hash, which these tests would see as
+ * than a short timeout, and a gateway that gives up on Redis routes by hash, which these tests would see as
  * a conversation that moved. The tests of a slow Redis keep the default.
  */
 const PATIENT_MS = 1_000;
@@ -263,7 +263,7 @@ describe('sticky conversations across two gateway processes sharing one Redis', 
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) seen.add(await ask(processes[i % 2]!, id));
     expect([...seen]).toEqual([moved]);
-    expect(await sendCommand(redis.port, `GET gw:pin:mock:team-alpha:${id}`)).toBe(moved);
+    expect(await sendCommand(redis.port, `GET gw:pin:${conversationKey('mock', 'team-alpha', id)}`)).toBe(moved);
   });
 });
 
@@ -353,7 +353,7 @@ describe('sticky conversations through Redis outages', () => {
         expect(count(g.logs.lines, OUTAGE)).toBe(1);
         expect(count(g.logs.lines, RECOVERY)).toBe(1);
       }
-      expect(await sendCommand(redis.port, `GET gw:pin:mock:team-alpha:${moved}`)).toBe(movedAccount);
+      expect(await sendCommand(redis.port, `GET gw:pin:${conversationKey('mock', 'team-alpha', moved)}`)).toBe(movedAccount);
 
       // Pins are shared again: one moved on gateway 0 is followed by gateway 1.
       const fresh = 'conv-after-restart';
@@ -415,7 +415,7 @@ describe('sticky conversations through Redis outages', () => {
       await redis.start();
       await vi.waitFor(() => expect(gateway.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
       expect(await ask(gateway, id)).toBe(first);
-      expect(await sendCommand(redis.port, `GET gw:pin:mock:team-alpha:${id}`)).toBe(first);
+      expect(await sendCommand(redis.port, `GET gw:pin:${conversationKey('mock', 'team-alpha', id)}`)).toBe(first);
       expect(count(gateway.logs.lines, RECOVERY)).toBe(1);
     } finally {
       await gateway.close();

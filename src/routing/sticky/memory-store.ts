@@ -23,8 +23,12 @@ export class MemoryStickyStore implements StickyStore {
     return this.entries.size;
   }
 
-  /** The pinned account, its TTL refreshed; undefined when there is none (or it expired). */
-  get(key: string, ttlSeconds: number): string | undefined {
+  async get(key: string, ttlSeconds: number): Promise<string | null> {
+    return this.getLocal(key, ttlSeconds) ?? null;
+  }
+
+  /** The pinned account, its TTL refreshed; undefined when there is none (or it expired). At once, without a promise. */
+  getLocal(key: string, ttlSeconds: number): string | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     const now = this.now();
@@ -38,7 +42,8 @@ export class MemoryStickyStore implements StickyStore {
     return entry.account;
   }
 
-  set(key: string, account: string, ttlSeconds: number): void {
+  /** Pins `key` to `account`, at once. */
+  setLocal(key: string, account: string, ttlSeconds: number): void {
     const now = this.now();
     const entry = this.entries.get(key);
     if (entry !== undefined) {
@@ -56,17 +61,13 @@ export class MemoryStickyStore implements StickyStore {
     this.entries.delete(key);
   }
 
-  pin(key: string, candidate: string, ttlSeconds: number): Promise<string | null> {
-    const pinned = this.get(key, ttlSeconds);
-    if (pinned !== undefined) return Promise.resolve(pinned);
-    this.set(key, candidate, ttlSeconds);
-    return Promise.resolve(null);
+  /** The Redis store's interface; `client` is not needed here, where `maxEntries` bounds every client together. */
+  async set(key: string, account: string, ttlSeconds: number): Promise<void> {
+    this.setLocal(key, account, ttlSeconds);
   }
 
-  repin(key: string, account: string, ttlSeconds: number): Promise<void> {
-    this.set(key, account, ttlSeconds);
-    return Promise.resolve();
-  }
+  /** Nothing to do: `get` already made the pin the most recently used. */
+  async touch(): Promise<void> {}
 
   async close(): Promise<void> {
     this.entries.clear();

@@ -2,43 +2,85 @@ import type { RedisClient, RedisConnection } from '../../redis/connection.js';
 import type { StickyStore } from './store.js';
 
 /**
- * GET-and-refresh, or SET the candidate: a pin in one round trip. It touches a single key, so it is safe on a
- * Redis Cluster without hash tags. (GET then EXPIRE rather than GETEX keeps Redis 6.0 and older working.)
+ * GET-and-refresh: a pin's lookup in one round trip, which writes no new pin. It touches a single key, so it
+ * is safe on a Redis Cluster without hash tags. (GET then EXPIRE rather than GETEX keeps Redis 6.0 and older
+ * working.)
  */
-const PIN_SCRIPT = `
+const GET_SCRIPT = `
 local pinned = redis.call('GET', KEYS[1])
-if pinned then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  return pinned
-end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return false
+if pinned then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return pinned
 `;
 
-const PIN_COMMAND = 'gatewayStickyPin';
+/**
+ * A client key's pins, by last use (Redis's clock): adds or refreshes pin ARGV[1], forgets the ones whose
+ * TTL (ARGV[2] s) has passed, and pops the least recently used beyond ARGV[3], returning them for the caller
+ * to delete (on a Cluster they live in other slots than this index, so the script cannot).
+ */
+const INDEX_SCRIPT = `
+if redis.replicate_commands then redis.replicate_commands() end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local ttlMs = tonumber(ARGV[2]) * 1000
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttlMs)
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+local dropped = {}
+if over > 0 then
+  local popped = redis.call('ZPOPMIN', KEYS[1], over)
+  for i = 1, #popped, 2 do dropped[#dropped + 1] = popped[i] end
+end
+redis.call('PEXPIRE', KEYS[1], ttlMs)
+return dropped
+`;
+
+const GET_COMMAND = 'gatewayStickyGet';
+const INDEX_COMMAND = 'gatewayStickyIndex';
 
 type PinClient = RedisClient & {
-  [PIN_COMMAND](key: string, candidate: string, ttlSeconds: number): Promise<string | null>;
+  [GET_COMMAND](key: string, ttlSeconds: number): Promise<string | null>;
+  [INDEX_COMMAND](indexKey: string, pinKey: string, ttlSeconds: number, maxPins: number): Promise<string[]>;
 };
 
-/** Pins in Redis, shared by every gateway on it, under `<keyPrefix>pin:<pool>:<client>:<conversation>`. */
+/**
+ * Pins in Redis, shared by every gateway on it, under `<keyPrefix>pin:<pool>:<client>:<sha256 of the id>`;
+ * each client key's pins are listed by last use in `<keyPrefix>pins:<client>`, which holds at most
+ * `maxPinsPerKey` of them: the least recently used beyond that are deleted.
+ */
 export class RedisStickyStore implements StickyStore {
   private readonly prefix: string;
 
-  constructor(private readonly redis: RedisConnection) {
-    this.prefix = `${redis.keyPrefix}pin:`;
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly maxPinsPerKey: number,
+  ) {
+    this.prefix = redis.keyPrefix;
     // EVALSHA, falling back to EVAL once per connection when Redis does not know the script yet.
-    redis.client.defineCommand(PIN_COMMAND, { numberOfKeys: 1, lua: PIN_SCRIPT });
+    redis.client.defineCommand(GET_COMMAND, { numberOfKeys: 1, lua: GET_SCRIPT });
+    redis.client.defineCommand(INDEX_COMMAND, { numberOfKeys: 1, lua: INDEX_SCRIPT });
   }
 
-  pin(key: string, candidate: string, ttlSeconds: number): Promise<string | null> {
-    return this.redis.run((client) => (client as PinClient)[PIN_COMMAND](this.prefix + key, candidate, ttlSeconds));
+  get(key: string, ttlSeconds: number): Promise<string | null> {
+    return this.redis.run((client) => (client as PinClient)[GET_COMMAND](this.pinKey(key), ttlSeconds));
   }
 
-  async repin(key: string, account: string, ttlSeconds: number): Promise<void> {
-    await this.redis.run((client) => client.set(this.prefix + key, account, 'EX', ttlSeconds));
+  async set(key: string, account: string, ttlSeconds: number, client: string): Promise<void> {
+    await this.redis.run((redis) => redis.set(this.pinKey(key), account, 'EX', ttlSeconds));
+    await this.touch(key, ttlSeconds, client);
+  }
+
+  async touch(key: string, ttlSeconds: number, client: string): Promise<void> {
+    const dropped = await this.redis.run((redis) =>
+      (redis as PinClient)[INDEX_COMMAND](`${this.prefix}pins:${client}`, this.pinKey(key), ttlSeconds, this.maxPinsPerKey),
+    );
+    // One key per command: on a Cluster the dropped pins live in many slots.
+    await Promise.all(dropped.map((pinKey) => this.redis.run((redis) => redis.unlink(pinKey))));
   }
 
   /** The connection is shared and closed by its owner. */
   async close(): Promise<void> {}
+
+  private pinKey(key: string): string {
+    return `${this.prefix}pin:${key}`;
+  }
 }

@@ -6,27 +6,26 @@ import { createHash } from 'node:crypto';
  * for any number of gateways.
  */
 export interface StickyStore {
+  /** The account pinned under `key`, its pin refreshed to `ttlSeconds`; null when there is none. Pins nothing. */
+  get(key: string, ttlSeconds: number): Promise<string | null>;
   /**
-   * The account pinned under `key`, its pin refreshed to `ttlSeconds`; when there is none, pins `candidate`
-   * and returns null. One round trip.
+   * Pins `key` to `account` (a new pin, or replacing one) for `ttlSeconds`, as one of `client`'s pins: a
+   * client key holds a bounded number of them, and its least recently used ones go first.
    */
-  pin(key: string, candidate: string, ttlSeconds: number): Promise<string | null>;
-  /** Pins `key` to `account`, replacing any pin. */
-  repin(key: string, account: string, ttlSeconds: number): Promise<void>;
+  set(key: string, account: string, ttlSeconds: number, client: string): Promise<void>;
+  /** Marks a pin `get` just found as used by `client` now, so it is the last of its pins to go. */
+  touch(key: string, ttlSeconds: number, client: string): Promise<void>;
   close(): Promise<void>;
 }
-
-/** Conversation ids longer than this are stored by their SHA-256, so a client cannot make keys huge. */
-export const MAX_PLAIN_ID_LENGTH = 128;
 
 /**
  * The store key of a conversation, scoped by pool and client key: one client cannot read or steer another's
  * conversations by guessing their ids. Pool and client names cannot contain ":", so scopes never collide.
+ *
+ * The id itself is stored only as its SHA-256 (base64url): whatever a client sends, the key has a fixed
+ * length and no `{...}`, so an id cannot choose the Redis Cluster slot its pin lands in (beside another
+ * team's limit counters, or all in one slot), and the raw id is never written to Redis.
  */
 export function conversationKey(pool: string, client: string, conversationId: string): string {
-  const id =
-    conversationId.length > MAX_PLAIN_ID_LENGTH
-      ? `sha256:${createHash('sha256').update(conversationId).digest('base64url')}`
-      : conversationId;
-  return `${pool}:${client}:${id}`;
+  return `${pool}:${client}:${createHash('sha256').update(conversationId).digest('base64url')}`;
 }
