@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { openaiSdkAlias } from './test/helpers/openai-sdk.js';
 
 export default defineConfig({
+  resolve: { alias: openaiSdkAlias() },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],

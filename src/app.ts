@@ -8,6 +8,7 @@ import type { Catalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import { registerMetricsRoute, requestRecorder } from './metrics/plugin.js';
 import { CLIENT_CLOSED_REQUEST, disabledMetrics, PrometheusMetrics, type GatewayMetrics } from './metrics/registry.js';
+import { quoted } from './errors.js';
 import { clientErrorHandler, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
 import { registerMultipartBody } from './plugins/multipart-body.js';
@@ -23,6 +24,8 @@ import { API_ENDPOINTS } from './endpoints/index.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
+import { tracingPlugin } from './tracing/plugin.js';
+import { createTracing } from './tracing/tracing.js';
 import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
@@ -31,6 +34,11 @@ import { modelsRoute } from './routes/models.js';
 import type { UpstreamRouter } from './routing/pool.js';
 import type { AccountSelector } from './routing/selector.js';
 import { StickySelector, type StickyResult } from './routing/sticky-selector.js';
+import { MemoryBudgetStore } from './spend/budget-store.js';
+import { PriceList } from './spend/price-list.js';
+import { microsToUsd } from './spend/pricing.js';
+import { RedisBudgetStore } from './spend/redis-budget-store.js';
+import { enforceBudgets, Spend, warnUnpriced } from './spend/spend.js';
 import { MemoryStickyStore } from './routing/sticky/memory-store.js';
 import { RedisStickyStore } from './routing/sticky/redis-store.js';
 import { ResponseOwners } from './routing/response-owners.js';
@@ -53,6 +61,8 @@ export interface Services {
   readonly redis: RedisConnection | undefined;
   /** Per-key request and token limits, counted in Redis when it is configured. */
   readonly limiter: RateLimiter;
+  /** Prices, each request's cost, and per-key spend budgets. */
+  readonly spend: Spend;
   /** Which account made each stored response (Responses API), per client key. */
   readonly responses: ResponseOwners;
   /**
@@ -79,6 +89,8 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Told how each request with `X-Conversation-Id` was routed (for metrics). */
   onStickyResult?: (result: StickyResult) => void;
+  /** Epoch ms now, for spend budgets (their UTC day and month); tests move it. */
+  clock?: () => number;
   /** The clock of the once-a-minute summary of rejected connections. */
   connectionLogClock?: Clock;
 }
@@ -116,7 +128,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     ? new PrometheusMetrics(config.upstreams.flatMap((u) => u.accounts.map((a) => a.name)))
     : undefined;
   const metrics: GatewayMetrics = prometheus ?? disabledMetrics;
-  const forwarder = new Forwarder(dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
+  // Undefined unless `tracing.otlpEndpoint` is set: then nothing of tracing is built, hooked or wrapped.
+  const tracing = createTracing(config.tracing, app.log);
+  const forwarder = new Forwarder(tracing?.detach(dispatcher) ?? dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
     onUpstreamFailure: (account, reason) => metrics.upstreamFailure(account.name, reason),
   });
   // Connects in the background: a gateway starts and serves while Redis is down.
@@ -133,6 +147,14 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   const responses = new ResponseOwners(redis, new MemoryStickyStore(config.sticky.maxEntries), config.sticky.ttlSeconds);
   const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log);
+  const spend = new Spend({
+    store: redis === undefined ? new MemoryBudgetStore() : new RedisBudgetStore(redis, app.log),
+    prices: new PriceList(catalog, router, config.upstreams),
+    metrics,
+    log: app.log,
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
+  warnUnpriced(app.log, spend.prices);
 
   // The request line's fields are names, numbers and the route: nothing the redaction could find, so it is
   // written without the redaction pass (which costs more than the rest of the line).
@@ -147,6 +169,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     selector,
     redis,
     limiter,
+    spend,
     responses,
     metrics,
     draining: false,
@@ -163,6 +186,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       services.catalog = routing.catalog;
       services.keyring = routing.keyring;
       services.router = routing.router;
+      const unpricedBefore = spend.prices.unpriced().join();
+      spend.prices = new PriceList(routing.catalog, routing.router, next.upstreams);
+      if (spend.prices.unpriced().join() !== unpricedBefore) warnUnpriced(app.log, spend.prices);
       app.log.level = next.logLevel;
       accessLog.level = next.logLevel;
       if (restart.length > 0) app.log.warn({ settings: restart }, 'config reloaded, but these settings only change on a restart');
@@ -175,12 +201,23 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.decorate('services', services);
 
   const recordMetrics = prometheus === undefined ? undefined : requestRecorder(prometheus, config.metrics);
-  /** Writes the one log line of a request and counts it, once, whether its response ended or was cut. */
-  const requestEnded = (request: FastifyRequest, status: number): void => {
+  /**
+   * The one place where a request is over, whether its response ended or was cut: writes its log line,
+   * counts it in the metrics and spends its tokens against the key's limits, once. `usageKnown` defers
+   * that until the usage of a stream whose client left is read (or the upstream gave up).
+   */
+  const requestEnded = (request: FastifyRequest, status: number, usageKnown?: Promise<void>): void => {
     const context = request.gateway;
     if (context.ended) return;
     context.ended = true;
+    if (usageKnown === undefined) settle(request, status);
+    else void usageKnown.then(() => settle(request, status));
+  };
+  const settle = (request: FastifyRequest, status: number): void => {
+    const context = request.gateway;
+    context.trace?.end(status, context);
     const endedAt = performance.now();
+    const costMicros = spend.charge(context);
     accessLog.info(
       {
         reqId: request.id,
@@ -191,12 +228,13 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
         status,
         durationMs: Math.round((endedAt - context.startedAt) * 100) / 100,
         tokens: context.usage ?? NO_USAGE,
+        costUsd: microsToUsd(costMicros),
         upstreamErrors: context.upstreamErrors,
       },
-      `${request.method} ${request.routeOptions.url ?? request.url}`,
+      `${request.method} ${request.routeOptions.url ?? quoted(request.url)}`,
     );
     recordMetrics?.(request, status, endedAt);
-    limiter.requestEnded(context, Date.now());
+    limiter.requestEnded(context, limiter.now());
   };
 
   registerRequestId(app);
@@ -205,13 +243,17 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     const context = newRequestContext(performance.now());
     request.gateway = context;
     // The one listener for a client that leaves before its response ended (a stream abandoned half-way):
-    // its upstream request is aborted at once, and the request is still logged and counted, as 499
-    // (Fastify runs no onResponse hook for it).
+    // its upstream request is aborted at once (or, after the finish chunk, once the usage that follows
+    // was read), and the request is still logged and counted, as 499 (Fastify runs no onResponse hook
+    // for it).
     const raw = reply.raw;
     raw.once('close', () => {
       if (raw.writableFinished) return;
-      context.upstreamAbort?.abort();
-      requestEnded(request, CLIENT_CLOSED_REQUEST);
+      const draining = context.drainForUsage?.();
+      const abort = (): void => context.upstreamAbort?.abort();
+      if (draining === undefined) abort();
+      else void draining.then(abort);
+      requestEnded(request, CLIENT_CLOSED_REQUEST, draining);
     });
     done();
   });
@@ -219,6 +261,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     requestEnded(request, reply.statusCode);
     done();
   });
+  if (tracing !== undefined) await app.register(tracingPlugin, { tracing, redis });
 
   await app.register(connectionLimits, {
     maxConnections: config.listen.maxConnections ?? defaultMaxConnections(openFileLimit()),
@@ -226,14 +269,17 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     clock: options.connectionLogClock,
   });
   registerErrorHandling(app);
-  registerJsonBody(app);
-  registerMultipartBody(app);
+  // No body is read outside the authenticated scope: an unknown path answers 404 at once, its body unread.
+  app.removeAllContentTypeParsers();
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
   await app.register(adminUsageRoute);
   await app.register(async (v1) => {
     requireClientKey(v1, services);
+    enforceBudgets(v1, spend);
     enforceLimits(v1, limiter);
+    registerJsonBody(v1);
+    registerMultipartBody(v1);
     for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });
     await v1.register(responsesByIdRoute);
     await v1.register(modelsRoute);
@@ -242,6 +288,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.addHook('onClose', async () => {
     await selector.close();
     await limiter.close();
+    await spend.close();
     await redis?.close();
     await dispatcher.close();
   });

@@ -69,7 +69,10 @@ let stdout: BatchedLogStream | undefined;
  */
 export function batchedStdout(): BatchedLogStream {
   if (stdout === undefined) {
-    const stream = new BatchedLogStream(pino.destination({ dest: 1, sync: false }));
+    // Synchronous writes, as pino's own default: a batch is one write() of a few KiB every 100 ms at most, and
+    // only a synchronous writer is sure to have written everything when the process exits (an asynchronous
+    // write still in the thread pool at exit is lost, as Node 22 and later show).
+    const stream = new BatchedLogStream(pino.destination({ dest: 1, sync: true }));
     process.on('exit', () => {
       try {
         stream.flushSync();

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MODEL_KINDS, type CatalogEntryConfig } from '../config/schema.js';
 import { ConfigError, formatIssues } from '../config/load.js';
+import { pricingSchema, type Pricing } from '../spend/pricing.js';
 
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
@@ -12,6 +13,8 @@ export interface CatalogModel {
   readonly kind: ModelKind;
   readonly ownedBy: string;
   readonly maxImagesPerRequest: number | undefined;
+  /** What the model costs; undefined when its price is not known (it is then counted at no cost). */
+  readonly pricing: Pricing | undefined;
 }
 
 /** The shipped catalog sits at config/models.yaml, two levels above both src/catalog and dist/catalog. */
@@ -24,6 +27,7 @@ const catalogFileSchema = z.strictObject({
       kind: z.enum(MODEL_KINDS),
       ownedBy: z.string().default('gateway'),
       maxImagesPerRequest: z.number().int().positive().optional(),
+      pricing: pricingSchema.optional(),
     }),
   ),
 });
@@ -33,13 +37,14 @@ export class Catalog {
 
   constructor(entries: Iterable<CatalogEntryConfig>) {
     this.byId = new Map();
-    // Later entries win, so a gateway config can redefine a shipped model.
+    // Later entries win, whole (price included), so a gateway config can redefine or price a shipped model.
     for (const entry of entries) {
       this.byId.set(entry.id, {
         id: entry.id,
         kind: entry.kind,
         ownedBy: entry.ownedBy,
         maxImagesPerRequest: entry.maxImagesPerRequest,
+        pricing: entry.pricing,
       });
     }
   }

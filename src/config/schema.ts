@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pricingSchema } from '../spend/pricing.js';
 
 /** Names become metric labels and log fields, so they are kept to a safe, bounded alphabet. */
 const name = z
@@ -41,6 +42,8 @@ const upstreamSchema = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
   models: z.array(z.string().min(1)).min(1).default(['*']),
   accounts: z.array(accountSchema).min(1),
+  /** Prices of models served through this pool, by catalog id: they win over the catalog's for this pool. */
+  pricing: z.record(z.string().min(1), pricingSchema).optional(),
 });
 
 const limitsSchema = z.strictObject({
@@ -49,6 +52,9 @@ const limitsSchema = z.strictObject({
   tokensPerDay: positiveInt.optional(),
   /** Answer tokens a request reserves against the token limits when its body names no max_tokens (default 1,000). */
   reserveTokens: positiveInt.optional(),
+  /** Spend budgets in US dollars per UTC day and UTC calendar month. */
+  usdPerDay: z.number().positive().finite().optional(),
+  usdPerMonth: z.number().positive().finite().optional(),
 });
 
 const clientKeySchema = z
@@ -73,6 +79,7 @@ const catalogEntrySchema = z.strictObject({
   ownedBy: z.string().default('gateway'),
   /** Largest `n` the model accepts on the images endpoint. */
   maxImagesPerRequest: positiveInt.optional(),
+  pricing: pricingSchema.optional(),
 });
 
 /** Settings every Redis variant shares. */
@@ -182,6 +189,19 @@ export const configSchema = z
           .default('/metrics'),
       })
       .prefault({}),
+    /** OpenTelemetry: with `otlpEndpoint` set, every request is traced and its spans exported over OTLP/HTTP. */
+    tracing: z
+      .strictObject({
+        /**
+         * The collector's full traces URL, such as http://collector:4318/v1/traces. Empty counts as absent (an
+         * unset `${OTLP_ENDPOINT}`), so the documented example starts with tracing off.
+         */
+        otlpEndpoint: z.preprocess((value) => (value === '' ? undefined : value), z.url({ protocol: /^https?$/ }).optional()),
+        serviceName: z.string().min(1).default('ai-gateway'),
+        /** Sent with every export, for a collector that asks for a token. */
+        headers: z.record(z.string(), z.string()).optional(),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     if (config.clientKeys.length === 0 && !config.allowUnauthenticated) {
@@ -213,3 +233,4 @@ export type ClientKeyConfig = GatewayConfig['clientKeys'][number];
 export type CatalogEntryConfig = GatewayConfig['models'][number];
 export type RedisConfig = NonNullable<GatewayConfig['redis']>;
 export type MetricsConfig = GatewayConfig['metrics'];
+export type TracingConfig = GatewayConfig['tracing'];

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Registry, type Metric } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { API_ENDPOINTS } from '../endpoints/index.js';
 import { RESPONSE_BY_ID_PATHS } from '../endpoints/responses.js';
 import type { RequestContext } from '../request-context.js';
@@ -40,6 +40,23 @@ export interface GatewayMetrics {
   rateLimitFailOpen(): void;
   /** A client connection was closed before its request was read: too slow, or one too many. */
   connectionRejected(reason: RejectionReason): void;
+  /** A request with usage was priced: its cost and its cached-input saving, in micro-dollars. */
+  requestCost(model: string, clientKey: string, account: string, micros: number, savedMicros: number): void;
+  /** Where `gateway_budget_remaining_usd` is read from when scraped (micro-dollars left per key and period). */
+  trackBudgets(read: () => Iterable<BudgetRemaining>): void;
+}
+
+export interface BudgetRemaining {
+  clientKey: string;
+  period: 'day' | 'month';
+  micros: number;
+}
+
+/** Running cost totals of one (model, client key, account), in micro-dollars: whole numbers that do not drift. */
+interface CostSeries {
+  readonly labels: Readonly<{ model: string; client_key: string; account: string }>;
+  micros: number;
+  savedMicros: number;
 }
 
 export const disabledMetrics: GatewayMetrics = {
@@ -47,6 +64,8 @@ export const disabledMetrics: GatewayMetrics = {
   upstreamFailure() {},
   stickyRouting() {},
   rateLimitFailOpen() {},
+  requestCost() {},
+  trackBudgets() {},
   connectionRejected() {},
 };
 
@@ -169,6 +188,8 @@ export class PrometheusMetrics implements GatewayMetrics {
   private readonly upstreamErrors: Counter<'account' | 'reason'>;
   private readonly sticky: Counter<'result'>;
   private readonly failOpen: Counter;
+  private readonly costs = new Map<string, CostSeries>();
+  private readBudgets: () => Iterable<BudgetRemaining> = () => [];
   private readonly connectionRejections: Counter<'reason'>;
 
   /** `accounts`: every configured account name, whose error series start at 0. */
@@ -227,6 +248,38 @@ export class PrometheusMetrics implements GatewayMetrics {
       name: 'gateway_rate_limit_fail_open_total',
       help: 'Requests let through unchecked because the shared rate-limit counts in Redis could not be reached.',
       registers,
+    });
+    const costs = this.costs;
+    new Counter({
+      name: 'gateway_cost_usd_total',
+      help: 'What requests cost in US dollars at the configured prices, by catalog model, client key and upstream account.',
+      labelNames: ['model', 'client_key', 'account'],
+      registers,
+      collect: function (this: Counter<'model' | 'client_key' | 'account'>) {
+        this.reset();
+        for (const c of costs.values()) this.inc(c.labels, c.micros / 1_000_000);
+      },
+    });
+    new Counter({
+      name: 'gateway_cost_saved_usd_total',
+      help: 'What cached input tokens would have cost at the input price, less what they cost, in US dollars.',
+      labelNames: ['model', 'client_key', 'account'],
+      registers,
+      collect: function (this: Counter<'model' | 'client_key' | 'account'>) {
+        this.reset();
+        for (const c of costs.values()) this.inc(c.labels, c.savedMicros / 1_000_000);
+      },
+    });
+    const budgets = (): Iterable<BudgetRemaining> => this.readBudgets();
+    new Gauge({
+      name: 'gateway_budget_remaining_usd',
+      help: "What is left of each client key's spend budget in US dollars, per period (day or month, UTC), as this instance knows it.",
+      labelNames: ['client_key', 'period'],
+      registers,
+      collect: function (this: Gauge<'client_key' | 'period'>) {
+        this.reset();
+        for (const b of budgets()) this.set({ client_key: b.clientKey, period: b.period }, b.micros / 1_000_000);
+      },
     });
     this.connectionRejections = new Counter({
       name: 'gateway_connection_rejections_total',
@@ -296,6 +349,21 @@ export class PrometheusMetrics implements GatewayMetrics {
 
   rateLimitFailOpen(): void {
     this.failOpen.inc();
+  }
+
+  requestCost(model: string, clientKey: string, account: string, micros: number, savedMicros: number): void {
+    const key = `${model}\u0000${clientKey}\u0000${account}`;
+    let series = this.costs.get(key);
+    if (series === undefined) {
+      series = { labels: Object.freeze({ model, client_key: clientKey, account }), micros: 0, savedMicros: 0 };
+      this.costs.set(key, series);
+    }
+    series.micros += micros;
+    series.savedMicros += savedMicros;
+  }
+
+  trackBudgets(read: () => Iterable<BudgetRemaining>): void {
+    this.readBudgets = read;
   }
 
   connectionRejected(reason: RejectionReason): void {

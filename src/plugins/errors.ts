@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { GatewayError } from '../errors.js';
+import { GatewayError, quoted } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
 
 /** Fastify's own errors, turned into OpenAI's envelope with a fitting status and code. */
@@ -24,8 +24,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.code(gatewayError.statusCode).type('application/json; charset=utf-8').send(gatewayError.toJSON());
   });
 
+  // Registered where no content-type parser is: the request's body, if any, is never read (Node discards it).
   app.setNotFoundHandler((request, reply) => {
-    const error = new GatewayError(404, 'invalid_request_error', `Unknown request URL: ${request.method} ${request.url}.`, { code: 'unknown_url' });
+    const url = quoted(request.url);
+    const error = new GatewayError(404, 'invalid_request_error', `Unknown request URL: ${request.method} ${url}.`, { code: 'unknown_url' });
     return reply.code(404).send(error.toJSON());
   });
 }

@@ -1,3 +1,4 @@
+import { ImageCounter, withImages } from '../spend/image-count.js';
 import { usageFromJsonBody, type Usage } from './usage.js';
 
 /** Usage sits at the end of OpenAI-style bodies; this much of the tail is kept to find it. */
@@ -11,9 +12,11 @@ const TAIL_BYTES = 64 * 1024;
 export class JsonUsageTail {
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
+  private readonly images = new ImageCounter();
 
   /** Takes the next chunk of the body (bound: a 'data' listener as it is). */
   readonly add = (chunk: Buffer): void => {
+    this.images.add(chunk);
     this.tail.push(chunk);
     this.tailBytes += chunk.length;
     while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) {
@@ -25,6 +28,7 @@ export class JsonUsageTail {
   usage(): Usage | undefined {
     if (this.tail.length === 0) return undefined;
     const body = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail, this.tailBytes);
-    return usageFromJsonBody(body);
+    // Images are charged per image returned, also from an answer that reports no token usage.
+    return withImages(usageFromJsonBody(body), this.images.count);
   }
 }

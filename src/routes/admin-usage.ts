@@ -23,10 +23,12 @@ export const adminUsageRoute: FastifyPluginAsync = async (app) => {
       });
     }
     const now = Date.now();
-    const { keyring, limiter } = app.services;
+    const { keyring, limiter, spend } = app.services;
     let data;
     try {
-      data = await limiter.usage(keyring.all(), now);
+      const keys = keyring.all();
+      const [counts, costs] = await Promise.all([limiter.usage(keys, now), spend.usage(keys.map((k) => k.name))]);
+      data = counts.map((usage, i) => ({ ...usage, costUsd: costs[i]! }));
     } catch {
       throw new GatewayError(503, 'server_error', 'Usage counts are kept in Redis, which cannot be reached right now.', { code: 'usage_unavailable' });
     }

@@ -73,12 +73,16 @@ export function resolveModel(
   return { model, pool };
 }
 
-/** Checks a body against a schema; the first problem becomes a 400 whose `param` names the field. */
+/**
+ * Checks a body against a schema; the first problem becomes a 400 whose `param` names the field. An array
+ * over its maximum is told as OpenAI tells it (`array_above_max_length`).
+ */
 export function validateBody(schema: z.ZodType, body: JsonObject): void {
   const result = schema.safeParse(body);
   if (result.success) return;
   const issue = result.error.issues[0]!;
   const param = formatPath(issue.path);
+  if (issue.code === 'too_big' && issue.origin === 'array') throw invalidRequest(`Invalid '${param}': ${issue.message}`, param, 'array_above_max_length');
   throw invalidRequest(`Invalid value for '${param}': ${issue.message}`, param, issue.code === 'invalid_type' ? 'invalid_type' : 'invalid_value');
 }
 

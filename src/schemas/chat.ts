@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { LIST_LIMITS, listOf } from './lists.js';
 
 /**
  * The chat body rules of the documented contract, in OpenAI's shape. Objects are loose: fields the gateway
  * does not know are forwarded untouched, so new OpenAI parameters keep working. Optional fields accept
- * null, as OpenAI's API does.
+ * null, as OpenAI's API does. Arrays are `listOf`: bounded, and checked up to their first bad item.
  */
 
 const imageUrl = z
@@ -22,9 +23,13 @@ const audioPart = z.looseObject({
 const filePart = z.looseObject({ type: z.literal('file'), file: z.looseObject({}) });
 const refusalPart = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
 
-const userContent = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart])).min(1)]);
-const textContent = z.union([z.string(), z.array(textPart).min(1)]);
-const assistantContent = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, refusalPart]))]).nullable();
+const atLeastOnePart = { length: 1, message: 'must hold at least one content part' };
+const userContent = z.union([
+  z.string(),
+  listOf(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart]), LIST_LIMITS.contentParts, atLeastOnePart),
+]);
+const textContent = z.union([z.string(), listOf(textPart, LIST_LIMITS.contentParts, atLeastOnePart)]);
+const assistantContent = z.union([z.string(), listOf(z.discriminatedUnion('type', [textPart, refusalPart]), LIST_LIMITS.contentParts)]).nullable();
 
 const toolCall = z.looseObject({
   id: z.string(),
@@ -39,7 +44,7 @@ const message = z.discriminatedUnion('role', [
   z.looseObject({
     role: z.literal('assistant'),
     content: assistantContent.optional(),
-    tool_calls: z.array(toolCall).optional(),
+    tool_calls: listOf(toolCall, LIST_LIMITS.toolCalls).optional(),
     name: z.string().optional(),
   }),
   z.looseObject({ role: z.literal('tool'), content: textContent, tool_call_id: z.string() }),
@@ -67,7 +72,7 @@ const positiveInt = z.number().int().positive().nullish();
 
 export const chatRequestSchema = z.looseObject({
   model: z.string(),
-  messages: z.array(message).min(1, 'must contain at least one message'),
+  messages: listOf(message, LIST_LIMITS.messages, { length: 1, message: 'must contain at least one message' }),
   temperature: range(0, 2),
   top_p: range(0, 1),
   presence_penalty: range(-2, 2),
@@ -75,10 +80,10 @@ export const chatRequestSchema = z.looseObject({
   n: positiveInt,
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(4, 'must hold at most 4 strings')]).nullish(),
+  stop: z.union([z.string(), listOf(z.string(), LIST_LIMITS.stop)]).nullish(),
   max_tokens: positiveInt,
   max_completion_tokens: positiveInt,
-  tools: z.array(tool).nullish(),
+  tools: listOf(tool, LIST_LIMITS.tools).nullish(),
   tool_choice: toolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   logprobs: z.boolean().nullish(),

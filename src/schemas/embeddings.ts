@@ -1,10 +1,9 @@
 import { z } from 'zod';
+import { LIST_LIMITS, listOf } from './lists.js';
 
-/** OpenAI's documented maximum of inputs in one embeddings request. */
-export const MAX_EMBEDDING_INPUTS = 2048;
-
-const tokens = z.array(z.number().int().nonnegative()).min(1, 'must not be empty');
-const many = (item: z.ZodType) => z.array(item).min(1, 'must not be empty').max(MAX_EMBEDDING_INPUTS, `must hold at most ${MAX_EMBEDDING_INPUTS} inputs`);
+const notEmpty = { length: 1, message: 'must not be empty' };
+const tokens = listOf(z.number().int().nonnegative(), LIST_LIMITS.inputItems, notEmpty);
+const many = (item: z.ZodType) => listOf(item, LIST_LIMITS.embeddingInputs, notEmpty);
 
 export const embeddingsRequestSchema = z.looseObject({
   model: z.string(),

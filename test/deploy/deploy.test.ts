@@ -2,14 +2,15 @@
 // and Grafana configs are parsed, and every metric a dashboard panel queries must exist in a live
 // gateway's own /metrics output.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { ENDPOINTS } from '../../src/metrics/registry.js';
-import { ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { CLIENT_KEY, ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { dataPanels, familyOf, groupingLabels, loadDashboards, metricNames, panelQueries, selectors, variableQueries } from '../helpers/dashboard.js';
 import { find, parsePrometheus, type Exposition } from '../helpers/prometheus.js';
 
 type Json = Record<string, unknown>;
@@ -20,10 +21,12 @@ const yamlFile = (path: string): Json => parseYaml(read(path)) as Json;
 interface ComposeService {
   build?: string | { context: string };
   image?: string;
+  command?: string[];
   ports?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
-  depends_on?: string[] | Record<string, unknown>;
+  healthcheck?: { test?: string[]; disable?: boolean };
+  depends_on?: string[] | Record<string, { condition: string }>;
 }
 
 const compose = yamlFile('docker-compose.yml') as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
@@ -33,18 +36,37 @@ const service = (name: string): ComposeService => {
   return found;
 };
 
-/** `source:target[:mode]` bind mounts of a service, as [source, target]. */
-function binds(name: string): [string, string][] {
+interface Bind {
+  /** Path in the repository, without the leading `./`. */
+  source: string;
+  target: string;
+  mode: string | undefined;
+}
+
+/** `./source:target[:mode]` bind mounts of a service. */
+function binds(name: string): Bind[] {
   return (service(name).volumes ?? [])
     .map((v) => v.split(':'))
     .filter(([source]) => source!.startsWith('./'))
-    .map(([source, target]) => [source!, target!]);
+    .map(([source, target, mode]) => ({ source: source!.slice(2), target: target!, mode }));
 }
 
-/** Where a repository path is mounted in a service's container. */
-function mountOf(name: string, repoPath: string): string | undefined {
-  return binds(name).find(([source]) => source === `./${repoPath}`)?.[1];
+/** Where a repository file is seen in a service's container, through the mount of it or of a folder above it. */
+function containerPath(name: string, repoPath: string): string | undefined {
+  const bind = binds(name).find((b) => repoPath === b.source || repoPath.startsWith(`${b.source}/`));
+  return bind && posix.join(bind.target, repoPath.slice(bind.source.length));
 }
+
+/** The repository file a path in a service's container shows, if a bind mount covers it. */
+function repoPath(name: string, inContainer: string): string | undefined {
+  const bind = binds(name).find((b) => inContainer === b.target || inContainer.startsWith(`${b.target}/`));
+  return bind && posix.join(bind.source, inContainer.slice(bind.target.length));
+}
+
+const waitsFor = (name: string, other: string): string | undefined => {
+  const dependsOn = service(name).depends_on;
+  return Array.isArray(dependsOn) ? (dependsOn.includes(other) ? 'service_started' : undefined) : dependsOn?.[other]?.condition;
+};
 
 describe('docker-compose.yml', () => {
   it('runs the gateway, redis, prometheus and grafana', () => {
@@ -69,10 +91,15 @@ describe('docker-compose.yml', () => {
     expect(env.UPSTREAM_API_KEY).toMatch(/^\$\{UPSTREAM_API_KEY[:?}]/);
   });
 
-  it('mounts only files and folders that exist in the repository', () => {
+  it('mounts config folders, read-only, never single files (an edited file must be seen on SIGHUP)', () => {
     const mounts = Object.keys(compose.services).flatMap(binds);
-    expect(mounts.length).toBeGreaterThanOrEqual(6);
-    for (const [source] of mounts) expect(existsSync(join(ROOT, source)), source).toBe(true);
+    expect(mounts.length).toBeGreaterThanOrEqual(3);
+    for (const { source, mode } of mounts) {
+      expect(existsSync(join(ROOT, source)), source).toBe(true);
+      // An editor saves a file as a new inode; a single-file bind mount keeps showing the old one.
+      expect(statSync(join(ROOT, source)).isDirectory(), `${source} is mounted as a single file`).toBe(true);
+      expect(mode, source).toBe('ro');
+    }
     const named = Object.keys(compose.services)
       .flatMap((name) => service(name).volumes ?? [])
       .map((v) => v.split(':')[0]!)
@@ -80,9 +107,13 @@ describe('docker-compose.yml', () => {
     for (const volume of named) expect(Object.keys(compose.volumes ?? {}), volume).toContain(volume);
   });
 
+  it('mounts config/ where the image keeps its config, so the gateway reads the edited files', () => {
+    expect(containerPath('gateway', 'config/gateway.yaml')).toBe(service('gateway').environment?.GATEWAY_CONFIG);
+    // The default catalog is config/models.yaml beside dist/ (WORKDIR /app in the image).
+    expect(containerPath('gateway', 'config/models.yaml')).toBe('/app/config/models.yaml');
+  });
+
   it('gives the gateway a config that is valid with the environment compose passes it', () => {
-    const gatewayConfig = mountOf('gateway', 'config/gateway.yaml');
-    expect(gatewayConfig).toBe(service('gateway').environment?.GATEWAY_CONFIG);
     const config = loadConfigFile(join(ROOT, 'config/gateway.yaml'), {
       GATEWAY_API_KEY: 'gw-compose-key',
       UPSTREAM_API_KEY: 'sk-compose-upstream',
@@ -91,6 +122,16 @@ describe('docker-compose.yml', () => {
     expect(config.listen.port).toBe(8080);
     expect(config.redis).toMatchObject({ url: 'redis://redis:6379' });
     expect(config.metrics.enabled).toBe(true);
+  });
+
+  it('starts each service once what it needs is healthy', () => {
+    // The gateway's health check is the image's HEALTHCHECK (see the Dockerfile tests); compose keeps it on.
+    expect(service('gateway').healthcheck?.disable).not.toBe(true);
+    expect(service('redis').healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    expect(service('prometheus').healthcheck?.test?.join(' ')).toMatch(/^CMD wget .*http:\/\/127\.0\.0\.1:9090\/-\/ready$/);
+    expect(waitsFor('gateway', 'redis')).toBe('service_healthy');
+    expect(waitsFor('prometheus', 'gateway')).toBe('service_healthy');
+    expect(waitsFor('grafana', 'prometheus')).toBe('service_healthy');
   });
 });
 
@@ -125,6 +166,8 @@ describe('Dockerfile', () => {
     expect(user!.split(/\s+/)[1]).not.toMatch(/^(root|0)(:.*)?$/);
     expect(runtime.some((l) => /^RUN npm ci\b.*--omit=dev\b.*--ignore-scripts\b/.test(l))).toBe(true);
     expect(runtime.some((l) => /^COPY --from=\w+ \/app\/dist \.\/dist$/.test(l))).toBe(true);
+    // /app/config: where compose mounts config/ over the copy in the image.
+    expect(runtime).toContain('WORKDIR /app');
     expect(runtime.some((l) => /^COPY config \.\/config$/.test(l))).toBe(true);
     expect(runtime).toContain('EXPOSE 8080');
     expect(runtime.some((l) => /^HEALTHCHECK\b.*\/healthz/.test(l))).toBe(true);
@@ -138,79 +181,51 @@ describe('Dockerfile', () => {
 });
 
 describe('prometheus and grafana configs', () => {
-  it('scrapes the gateway service on its metrics path', () => {
+  const flag = (name: string): string | undefined =>
+    (service('prometheus').command ?? []).find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+  it('runs prometheus on the shipped config, which scrapes the gateway service on its metrics path', () => {
+    expect(flag('config.file')).toBe(containerPath('prometheus', 'config/prometheus.yml'));
     const prometheus = yamlFile('config/prometheus.yml') as { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
-    expect(mountOf('prometheus', 'config/prometheus.yml')).toBe('/etc/prometheus/prometheus.yml');
     const job = prometheus.scrape_configs.find((c) => c.static_configs.some((s) => s.targets.includes('gateway:8080')));
     expect(job).toBeDefined();
+    expect(job!.job_name).toBe('ai-gateway');
     expect(job!.metrics_path ?? '/metrics').toBe('/metrics');
+  });
+
+  it('has prometheus load the alert rules from the mounted config folder', () => {
+    const configFile = flag('config.file')!;
+    const { rule_files: ruleFiles = [] } = yamlFile('config/prometheus.yml') as { rule_files?: string[] };
+    // Prometheus resolves rule files against the directory of its config file.
+    const loaded = ruleFiles.map((f) => repoPath('prometheus', posix.resolve(posix.dirname(configFile), f)));
+    expect(loaded).toContain('config/prometheus/alerts.yml');
+    for (const file of loaded) expect(file !== undefined && existsSync(join(ROOT, file)), String(file)).toBe(true);
   });
 
   it('provisions the prometheus data source and the dashboards folder grafana mounts', () => {
     const datasources = yamlFile('config/grafana/provisioning/datasources/prometheus.yml') as { datasources: Json[] };
     expect(datasources.datasources).toEqual([expect.objectContaining({ type: 'prometheus', uid: 'prometheus', url: 'http://prometheus:9090' })]);
     const providers = yamlFile('config/grafana/provisioning/dashboards/dashboards.yml') as { providers: { type: string; options: { path: string } }[] };
-    const dashboardsMount = mountOf('grafana', 'config/grafana/dashboards');
+    const dashboardsMount = containerPath('grafana', 'config/grafana/dashboards');
     expect(dashboardsMount).toBeDefined();
     expect(providers.providers.map((p) => p.options.path)).toContain(dashboardsMount);
-    expect(mountOf('grafana', 'config/grafana/provisioning/datasources')).toBe('/etc/grafana/provisioning/datasources');
-    expect(mountOf('grafana', 'config/grafana/provisioning/dashboards')).toBe('/etc/grafana/provisioning/dashboards');
+    expect(containerPath('grafana', 'config/grafana/provisioning/datasources')).toBe('/etc/grafana/provisioning/datasources');
+    expect(containerPath('grafana', 'config/grafana/provisioning/dashboards')).toBe('/etc/grafana/provisioning/dashboards');
     expect(statSync(join(ROOT, 'config/grafana/dashboards/ai-gateway.json')).isFile()).toBe(true);
+    const home = service('grafana').environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH;
+    expect(home && repoPath('grafana', home)).toBe('config/grafana/dashboards/ai-gateway.json');
   });
 });
 
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  datasource?: { type: string; uid: string };
-  targets?: { expr: string; datasource?: { uid: string } }[];
-  panels?: Panel[];
-}
-
-interface Dashboard {
-  uid: string;
-  title: string;
-  panels: Panel[];
-  templating: { list: { name: string; type: string; query: string | { query: string }; current?: { value: unknown } }[] };
-}
-
-const dashboard = JSON.parse(read('config/grafana/dashboards/ai-gateway.json')) as Dashboard;
-const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
-const panelExprs = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
-const variableQueries = dashboard.templating.list
-  .filter((v) => v.type === 'query')
-  .map((v) => ({ panel: `variable ${v.name}`, expr: typeof v.query === 'string' ? v.query : v.query.query }));
-const queries = [...panelExprs, ...variableQueries];
-
-/** A selector and the label names it matches on, from `name{label="..."}` or `name[range]`. */
-interface Selector {
-  metric: string;
-  labels: string[];
-}
+const dashboard = loadDashboards().get('ai-gateway.json')!;
+const panels = dataPanels(dashboard);
+const panelExprs = panelQueries('ai-gateway.json', dashboard);
+const queries = [...panelExprs, ...variableQueries('ai-gateway.json', dashboard)];
 
 /** Labels Prometheus adds to every series it scrapes, so they are not in the gateway's output. */
 const TARGET_LABELS = ['job', 'instance'];
 
 const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset']);
-
-function selectors(expr: string): Selector[] {
-  const found: Selector[] = [];
-  const withoutStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  for (const m of withoutStrings.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{([^}]*)\}|\[)/g)) {
-    const labels = m[3] === undefined ? [] : [...m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)].map((l) => l[1]!);
-    found.push({ metric: m[1]!, labels });
-  }
-  // label_values(metric, label) in template variables.
-  for (const m of withoutStrings.matchAll(/label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)/g)) {
-    found.push({ metric: m[1]!, labels: [m[2]!] });
-  }
-  return found;
-}
-
-/** Label names in `by (...)` and `without (...)` clauses. */
-const groupingLabels = (expr: string): string[] =>
-  [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()).filter((l) => l !== ''));
 
 describe('the Grafana dashboard', () => {
   let mock: MockUpstream;
@@ -219,7 +234,8 @@ describe('the Grafana dashboard', () => {
 
   beforeAll(async () => {
     mock = await startMockUpstream();
-    gateway = await startGateway(testConfig(mock.url));
+    // A key with a spend budget, so that the budget panel's metric has series.
+    gateway = await startGateway(testConfig(mock.url, { clientKeys: [{ name: 'team-alpha', key: CLIENT_KEY, limits: { usdPerDay: 100 } }] }));
     const client = gateway.client();
     const hello = [{ role: 'user' as const, content: 'Hello there' }];
     await client.chat.completions.create({ model: 'gpt-4o', messages: hello });
@@ -282,11 +298,10 @@ describe('the Grafana dashboard', () => {
       expect(found.length, `${panel}: ${expr}`).toBeGreaterThan(0);
       for (const { metric, labels } of found) {
         expect(PROMQL_WORDS.has(metric), `${panel}: ${metric}`).toBe(false);
-        const family = metric.replace(/_(bucket|sum|count)$/, '');
-        const isHistogramSeries = family !== metric && exposition.types.get(family) === 'histogram';
-        expect(exposition.types.has(isHistogramSeries ? family : metric), `${panel}: ${metric} is not in /metrics`).toBe(true);
+        const family = familyOf(metric, exposition.types);
+        expect(exposition.types.has(family), `${panel}: ${metric} is not in /metrics`).toBe(true);
         expect(seriesNames.has(metric), `${panel}: ${metric} has no samples`).toBe(true);
-        used.add(isHistogramSeries ? family : metric);
+        used.add(family);
         const known = new Set([...TARGET_LABELS, ...find(exposition, metric).flatMap((s) => Object.keys(s.labels))]);
         for (const label of labels) expect(known.has(label), `${panel}: ${metric} has no label ${label}`).toBe(true);
       }
@@ -294,9 +309,7 @@ describe('the Grafana dashboard', () => {
       const labelsOfExpr = new Set([...TARGET_LABELS, ...found.flatMap(({ metric }) => find(exposition, metric).flatMap((s) => Object.keys(s.labels)))]);
       for (const label of groupingLabels(expr)) expect(labelsOfExpr.has(label), `${panel}: grouping label ${label}`).toBe(true);
       // Belt and braces: any gateway, process or Node.js metric name mentioned at all exists.
-      for (const m of expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').matchAll(/\b((?:gateway|process|nodejs)_[a-z0-9_]+)/g)) {
-        expect(seriesNames.has(m[1]!) || exposition.types.has(m[1]!), `${panel}: ${m[1]}`).toBe(true);
-      }
+      for (const name of metricNames(expr)) expect(seriesNames.has(name) || exposition.types.has(name), `${panel}: ${name}`).toBe(true);
     }
     // And every gateway metric has a panel.
     const gatewayFamilies = [...exposition.types.keys()].filter((name) => name.startsWith('gateway_'));
