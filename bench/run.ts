@@ -1,11 +1,14 @@
-// `npm run bench`: the gateway against a bare Fastify + @fastify/reply-from hop and against the mock
-// upstream itself ("direct"), scenario by scenario, alternating targets for several rounds; medians win.
+// `npm run bench`: the gateway against a bare Fastify + @fastify/reply-from hop, against nginx as a plain
+// reverse proxy (when installed) and against the upstream itself ("direct"), scenario by scenario,
+// alternating targets for several rounds; medians win. As an operator would measure from outside: the
+// load generator (wrk when installed, else autocannon) and a precomputed fake upstream run in processes
+// of their own, and each process's CPU is read from /proc/PID/stat and reported apart.
 // Time to first token is measured last, on a fresh set of processes whose mock paces its stream events
 // the way a model emits tokens, so that holding a token back shows instead of hiding in a burst.
 // Then the cost of tracing: the gateway with tracing off against tracing on, exporting to a local sink.
-//   node --import tsx bench/run.ts [--rounds 3] [--duration 3] [--warmup 0.5] [--ttft 300] [--only chat-c1] [--tracing off]
+//   node --import tsx bench/run.ts [--rounds 2] [--duration 3] [--warmup 1] [--ttft 300] [--only chat-c1] [--tracing off]
 import { parseArgs } from 'node:util';
-import { runLoad, SCENARIOS, type LoadResult, type Scenario } from './lib/load.js';
+import { loadGenerator, runLoad, SCENARIOS, type LoadResult, type Scenario } from './lib/load.js';
 import { cpuNs, memory, resetPeakRss } from './lib/proc-stats.js';
 import { describeMachine, machineLine, readJson, stamp, writeResults } from './lib/report.js';
 import { checks, renderMarkdown, summarise, type Run, type StreamsResult, type TargetName } from './lib/results.js';
@@ -15,9 +18,9 @@ import { measureTtft, type TtftResult } from './lib/ttft.js';
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '2' },
     duration: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '0.5' },
+    warmup: { type: 'string', default: '1' },
     ttft: { type: 'string', default: '300' },
     only: { type: 'string' },
     tracing: { type: 'string', default: 'on' },
@@ -36,15 +39,17 @@ interface Target {
   pid: number | undefined;
 }
 
-async function measure(target: Target, scenario: Scenario, round: number): Promise<Run> {
+async function measure(target: Target, upstreamPid: number, scenario: Scenario, round: number): Promise<Run> {
   await runLoad(target.origin, scenario, warmupS); // JIT, connection pools
   const pid = target.pid;
   const cpuBefore = pid === undefined ? NaN : cpuNs(pid);
+  const upstreamBefore = cpuNs(upstreamPid);
   if (pid !== undefined) resetPeakRss(pid);
   const load: LoadResult = await runLoad(target.origin, scenario, durationS);
   const cpuUsPerRequest = pid === undefined ? NaN : (cpuNs(pid) - cpuBefore) / 1000 / load.responses;
+  const upstreamCpuUs = (cpuNs(upstreamPid) - upstreamBefore) / 1000 / load.responses;
   const peakRssMiB = pid === undefined ? NaN : memory(pid).hwm / 2 ** 20;
-  return { round, scenario: scenario.id, target: target.name, load, cpuUsPerRequest, peakRssMiB };
+  return { round, scenario: scenario.id, target: target.name, load, cpuUsPerRequest, peakRssMiB, upstreamCpuUs };
 }
 
 function progress(run: Run, label: string): void {
@@ -53,15 +58,16 @@ function progress(run: Run, label: string): void {
   const failed = load.failures > 0 ? `  FAILURES ${load.failures}` : '';
   console.log(
     `  [round ${run.round + 1}/${rounds}] ${label.padEnd(52)} ${run.target.padEnd(7)} ` +
-      `${load.rps.toFixed(0).padStart(6)} req/s  p50 ${load.p50.toFixed(3)} ms  p99 ${load.p99.toFixed(3)} ms${cpu}${failed}`,
+      `${load.rps.toFixed(0).padStart(6)} req/s  p50 ${load.p50.toFixed(3)} ms  p99 ${load.p99.toFixed(3)} ms${cpu}` +
+      `  (upstream ${run.upstreamCpuUs.toFixed(0)}, load gen. ${load.generatorCpuUs.toFixed(0)} µs/req)${failed}`,
   );
 }
 
 /** One request of each kind through each target, so a broken setup fails at once rather than as numbers. */
 async function smokeTest(targets: Target[]): Promise<void> {
   for (const target of targets) {
-    for (const scenario of SCENARIOS.filter((s) => s.conversation)) {
-      const result = await runLoad(target.origin, { ...scenario, connections: 1 }, 0.2);
+    for (const scenario of SCENARIOS.filter((s) => s.conversation || s.kind === 'image')) {
+      const result = await runLoad(target.origin, { ...scenario, connections: 1 }, 1);
       if (result.responses === 0 || result.failures > 0) {
         throw new Error(`${target.name} fails ${scenario.id}: ${result.failures} failures in ${result.responses} responses`);
       }
@@ -95,12 +101,14 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   const startedAt = new Date();
   console.log(`Machine: ${machineLine(machine)}`);
-  const stack = await startStack({ referenceHop: true });
+  const stack = await startStack({ referenceHop: true, nginx: true, upstream: 'fake' });
   console.log(stack.redisLine);
   console.log(stack.metricsLine);
   console.log(stack.keysLine);
+  console.log(`Load generator: ${loadGenerator}; nginx: ${stack.nginx === undefined ? 'not installed' : 'on'}`);
   const targets: Target[] = [
     { name: 'direct', origin: stack.mock.url, pid: undefined },
+    ...(stack.nginx === undefined ? [] : [{ name: 'nginx' as const, origin: stack.nginx.url, pid: stack.nginx.pid }]),
     { name: 'hop', origin: stack.hop!.url, pid: stack.hop!.pid },
     { name: 'gateway', origin: stack.gateway.url, pid: stack.gateway.pid },
   ];
@@ -116,7 +124,7 @@ async function main(): Promise<void> {
       for (const scenario of scenarios) {
         for (let k = 0; k < targets.length; k++) {
           const target = targets[(round + k) % targets.length]!; // a different target goes first each round
-          const run = await measure(target, scenario, round);
+          const run = await measure(target, stack.mock.pid, scenario, round);
           runs.push(run);
           progress(run, scenario.label);
         }
@@ -142,6 +150,8 @@ async function main(): Promise<void> {
     redis: stack.redisLine + (redisClients === undefined ? '' : `; gateway connections to it at the end: ${redisClients}`),
     metrics: stack.metricsLine,
     keys: stack.keysLine,
+    loadGenerator: loadGenerator === 'wrk' ? 'wrk (1 thread)' : 'autocannon',
+    upstream: 'a precomputed fake upstream (bench/fake-upstream.ts: answers recorded from the mock, 20-event streams)',
   };
   const targetChecks = checks(summary, streams, { redis: stack.redis !== undefined, metrics: stack.metricsLine.startsWith('Metrics: on') });
   const markdown = renderMarkdown(setup, summary, targetChecks, streams) + (tracing === undefined ? '' : `\n\n${renderTracingCost(tracing)}\n`);

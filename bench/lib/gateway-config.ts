@@ -31,10 +31,10 @@ const METRICS_CONFIG = { metrics: { enabled: true } };
 const BENCH_LIMITS = { requestsPerMinute: 100_000_000, tokensPerMinute: 1_000_000_000, tokensPerDay: 100_000_000_000 };
 
 const KEYS_NOTE =
-  'Client keys: requests alternate between team-web (model allow-list, no limits) and team-batch ' +
+  'Client keys: every load request uses team-batch ' +
   `(limits ${BENCH_LIMITS.requestsPerMinute.toLocaleString('en-US')} requests/min, ` +
   `${BENCH_LIMITS.tokensPerMinute.toLocaleString('en-US')} tokens/min, ${BENCH_LIMITS.tokensPerDay.toLocaleString('en-US')} tokens/day: ` +
-  'counted, never reached)';
+  'counted, never reached); team-web (a model allow-list, no limits) is configured too';
 
 /**
  * Two client keys (one with a model allow-list, the other with rate and token limits far above what a

@@ -2,21 +2,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
-/**
- * Where CPU time comes from: the sum of the first field of /proc/PID/task/TID/schedstat over the
- * process's threads (nanoseconds on CPU), or, when the kernel has no schedstat, utime + stime from
- * /proc/PID/stat (clock ticks, usually 10 ms each: runs must then be long enough to average out).
- */
-export const cpuSource: 'schedstat' | 'stat' = hasSchedstat() ? 'schedstat' : 'stat';
-
-function hasSchedstat(): boolean {
-  try {
-    return Number(readFileSync(`/proc/${process.pid}/schedstat`, 'utf8').split(' ')[0]) > 0;
-  } catch {
-    return false;
-  }
-}
-
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
   if (ticksPerSecond === undefined) {
@@ -29,23 +14,26 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** CPU time the process has used so far, all threads, in nanoseconds. */
-export function cpuNs(pid: number): number {
-  if (cpuSource === 'schedstat') {
-    let total = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      } catch {
-        // the thread ended between listing and reading
-      }
-    }
-    return total;
-  }
-  // Fields after the ")" that closes the command name: state is [0], utime [11], stime [12].
+/** Fields of /proc/PID/stat after the ")" that closes the command name: state is [0], utime [11], stime [12]. */
+function statFields(pid: number | 'self'): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * CPU time the process has used so far, all threads (ended ones included), user + system, in nanoseconds:
+ * utime + stime from /proc/PID/stat, what `top`, `pidstat` and `ps` report. Clock ticks (10 ms each,
+ * usually): a few seconds at load average out.
+ */
+export function cpuNs(pid: number): number {
+  const fields = statFields(pid);
   return ((Number(fields[11]) + Number(fields[12])) * 1e9) / clockTicks();
+}
+
+/** CPU time of this process's children that have ended and been waited for (cutime + cstime), ns. */
+export function childrenCpuNs(): number {
+  const fields = statFields('self');
+  return ((Number(fields[13]) + Number(fields[14])) * 1e9) / clockTicks();
 }
 
 export interface Memory {

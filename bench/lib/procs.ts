@@ -138,22 +138,96 @@ export async function startMock(options: MockOptions = {}): Promise<Service> {
 }
 
 /**
- * The reference hop, transpiled to plain JavaScript first: running it through tsx would add a loader
- * thread and an esbuild process (about 20 MB of RSS) that the compiled gateway does not carry.
+ * A bench script transpiled to plain JavaScript in SCRATCH (so it still resolves node_modules): running it
+ * through tsx would add a loader thread and an esbuild process (about 20 MB of RSS) that the compiled
+ * gateway does not carry. Returns the .mjs path.
  */
-export async function startReferenceHop(upstream: string, nodeArgs: string[] = []): Promise<Service> {
+export function transpileToScratch(benchFile: string): string {
   mkdirSync(SCRATCH, { recursive: true });
-  const source = readFileSync(join(ROOT, 'bench', 'reference-hop.ts'), 'utf8');
+  const source = readFileSync(join(ROOT, 'bench', benchFile), 'utf8');
   const compiled = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });
-  const file = join(SCRATCH, 'reference-hop.mjs');
+  const file = join(SCRATCH, benchFile.replace(/\.ts$/, '.mjs'));
   writeFileSync(file, compiled.outputText);
+  return file;
+}
+
+/** The reference hop: a bare Fastify + @fastify/reply-from passthrough. */
+export async function startReferenceHop(upstream: string, nodeArgs: string[] = []): Promise<Service> {
+  const file = transpileToScratch('reference-hop.ts');
   const port = await getFreePort();
   return startService('reference hop', process.execPath, [...nodeArgs, file, upstream, String(port)], {
     url: `http://127.0.0.1:${port}`,
     readyPath: '/v1/models',
   });
+}
+
+/** The precomputed fake upstream (bench/fake-upstream.ts) serving the answers recorded in `answersFile`. */
+export async function startFakeUpstream(answersFile: string): Promise<Service> {
+  const file = transpileToScratch('fake-upstream.ts');
+  const port = await getFreePort();
+  return startService('fake upstream', process.execPath, [file, answersFile, String(port)], {
+    url: `http://127.0.0.1:${port}`,
+    readyPath: '/v1/models',
+  });
+}
+
+/** Whether `nginx` is installed (on PATH or in /usr/sbin, where Debian puts it). */
+export function nginxBinary(): string | undefined {
+  for (const candidate of ['nginx', '/usr/sbin/nginx']) {
+    if (spawnSync(candidate, ['-v']).error === undefined) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * nginx as a plain reverse proxy in front of `upstream`: one process (no master), keep-alive connections
+ * to the upstream, no buffering of requests or responses (streams pass through as they come), no access log.
+ */
+export async function startNginx(binary: string, upstream: string): Promise<Service> {
+  const port = await getFreePort();
+  const dir = join(SCRATCH, `nginx-${port}`);
+  mkdirSync(dir, { recursive: true });
+  const upstreamHost = new URL(upstream).host;
+  const conf = `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream backend { server ${upstreamHost}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+`;
+  const confFile = join(dir, 'nginx.conf');
+  writeFileSync(confFile, conf);
+  const nginx = await startService('nginx', binary, ['-p', dir, '-c', confFile], { url: `http://127.0.0.1:${port}`, readyPath: '/v1/models' });
+  return { ...nginx, stop: () => nginx.stop().finally(() => rmSync(dir, { recursive: true, force: true })) };
+}
+
+/** The node flags of `npm start` (package.json's `start` script: `node <flags> dist/main.js`). */
+export function startScriptNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const start = pkg.scripts?.start ?? '';
+  const match = /^node\s+(.*?)\s*dist\/main\.js/.exec(start);
+  return match?.[1] === undefined || match[1] === '' ? [] : match[1].split(/\s+/);
 }
 
 export interface GatewayLaunch {
@@ -165,14 +239,15 @@ export interface GatewayLaunch {
   fdLimit?: number;
 }
 
-/** The gateway from `dist/main.js` with `config` written as YAML; its request log goes to /dev/null. */
+/** The gateway as `npm start` runs it (its node flags too), with `config` written as YAML; its request log goes to /dev/null. */
 export async function startGateway(launch: GatewayLaunch): Promise<Service> {
   mkdirSync(SCRATCH, { recursive: true });
   const configPath = join(SCRATCH, `gateway-${launch.port}.yaml`);
   writeFileSync(configPath, toYaml(launch.config));
   const env: NodeJS.ProcessEnv = { GATEWAY_CONFIG: configPath };
   if (launch.redisUrl !== undefined) env.REDIS_URL = launch.redisUrl;
-  const gateway = await startService('gateway', process.execPath, [...(launch.nodeArgs ?? []), 'dist/main.js'], {
+  const args = [...startScriptNodeFlags(), ...(launch.nodeArgs ?? []), 'dist/main.js'];
+  const gateway = await startService('gateway', process.execPath, args, {
     url: `http://127.0.0.1:${launch.port}`,
     readyPath: '/healthz',
     env,

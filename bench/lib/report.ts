@@ -2,7 +2,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { cpuSource } from './proc-stats.js';
 import { ROOT } from './procs.js';
 
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -31,7 +30,7 @@ export function describeMachine(): Machine {
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
     loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100),
-    cpuTimeSource: cpuSource === 'schedstat' ? '/proc/PID/task/*/schedstat (ns)' : '/proc/PID/stat utime+stime (clock ticks)',
+    cpuTimeSource: '/proc/PID/stat utime+stime (clock ticks), all threads',
   };
 }
 

@@ -1,10 +1,12 @@
 // The request bodies and headers every bench client sends.
 
-/** The gateway's two client keys; requests alternate between them. */
+/** The gateway's two client keys: team-batch has limits on Redis, and carries the load of `npm run bench`. */
 export const CLIENT_KEYS = ['sk-bench-team-web-4f9c2a7e1b', 'sk-bench-team-batch-8d3e6f0a52'] as const;
+/** The limited key, index into CLIENT_KEYS. */
+export const LIMITED_KEY = 1;
 
-/** Size of the X-Conversation-Id pool in the conversation scenarios. */
-export const CONVERSATIONS = 1_000;
+/** The one conversation id every conversation request carries (one conversation, as an agent's loop sends). */
+export const CONVERSATION_ID = 'bench-conv-0001';
 
 const MESSAGES = [
   { role: 'system', content: 'You are a concise assistant for a support team. Answer in two sentences at most.' },
@@ -12,6 +14,22 @@ const MESSAGES = [
 ];
 export const CHAT_BODY = JSON.stringify({ model: 'gpt-4o', messages: MESSAGES, temperature: 0.7, max_tokens: 256 });
 export const STREAM_BODY = JSON.stringify({ model: 'gpt-4o', messages: MESSAGES, temperature: 0.7, max_tokens: 256, stream: true });
+/** What the gateway forwards for STREAM_BODY: it asks for the usage event. */
+export const STREAM_BODY_WITH_USAGE = JSON.stringify({
+  model: 'gpt-4o',
+  messages: MESSAGES,
+  temperature: 0.7,
+  max_tokens: 256,
+  stream: true,
+  stream_options: { include_usage: true },
+});
+export const RESPONSES_BODY = JSON.stringify({
+  model: 'gpt-4o',
+  instructions: MESSAGES[0]!.content,
+  input: MESSAGES[1]!.content,
+  max_output_tokens: 256,
+  stream: true,
+});
 export const IMAGE_BODY = JSON.stringify({
   model: 'gpt-image-2',
   prompt: 'A watercolour of a sea otter reading a newspaper on a rock at sunrise',
@@ -19,12 +37,12 @@ export const IMAGE_BODY = JSON.stringify({
   quality: 'low',
 });
 
-/** Headers of the i-th request: client keys alternate; conversation ids cycle through the pool. */
-export function requestHeaders(i: number, conversation: boolean): Record<string, string> {
+/** Headers of a request of client key `key` (index into CLIENT_KEYS), with or without the conversation id. */
+export function requestHeaders(key: number, conversation: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
-    authorization: `Bearer ${CLIENT_KEYS[i % CLIENT_KEYS.length]}`,
+    authorization: `Bearer ${CLIENT_KEYS[key % CLIENT_KEYS.length]}`,
   };
-  if (conversation) headers['x-conversation-id'] = `bench-conv-${(i % CONVERSATIONS).toString().padStart(4, '0')}`;
+  if (conversation) headers['x-conversation-id'] = CONVERSATION_ID;
   return headers;
 }

@@ -3,11 +3,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchConfig } from './gateway-config.js';
+import { recordAnswers } from './answers.js';
 import {
   getFreePort,
+  nginxBinary,
   ROOT,
   startGateway,
+  startFakeUpstream,
   startMock,
+  startNginx,
   startRedisIfInstalled,
   startReferenceHop,
   stopAll,
@@ -18,6 +22,13 @@ import {
 
 export interface StackOptions {
   referenceHop?: boolean;
+  /** nginx as a plain reverse proxy too, when it is installed. */
+  nginx?: boolean;
+  /**
+   * 'fake': the precomputed fake upstream (answers recorded from the mock, served as stored bytes);
+   * 'mock' (default): the mock itself, which `mock` configures (paced streams).
+   */
+  upstream?: 'mock' | 'fake';
   mock?: MockOptions;
   /** Extra node flags for the gateway and the reference hop, such as --cpu-prof. */
   gatewayNodeArgs?: string[];
@@ -27,8 +38,10 @@ export interface StackOptions {
 
 export interface Stack {
   redis: BenchRedis | undefined;
+  /** The upstream every target forwards to: the mock or the fake upstream. */
   mock: Service;
   hop: Service | undefined;
+  nginx: Service | undefined;
   gateway: Service;
   /** "Redis: on (...)" or "Redis: off (...)". */
   redisLine: string;
@@ -45,10 +58,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let redis: BenchRedis | undefined;
   try {
     redis = await startRedisIfInstalled();
-    const mock = await startMock(options.mock);
+    const mock = options.upstream === 'fake' ? await startFakeUpstream(await recordAnswers()) : await startMock(options.mock);
     started.push(mock);
     const hop = options.referenceHop === true ? await startReferenceHop(mock.url, options.hopNodeArgs) : undefined;
     started.push(hop);
+    const nginxPath = options.nginx === true ? nginxBinary() : undefined;
+    const nginx = nginxPath === undefined ? undefined : await startNginx(nginxPath, mock.url);
+    started.push(nginx);
     const port = await getFreePort();
     const { config, metrics, keys } = benchConfig({ port, upstream: mock.url, redisUrl: redis?.server.url });
     const gateway = await startGateway({
@@ -78,6 +94,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       redis,
       mock,
       hop,
+      nginx,
       gateway,
       redisLine,
       metricsLine,

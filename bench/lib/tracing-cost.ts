@@ -67,7 +67,7 @@ async function measure(gateway: Service, scenario: Scenario, warmupS: number, du
 
 export async function measureTracingCost(options: { rounds: number; warmupS: number; durationS: number }): Promise<TracingCost> {
   const sink = await startOtlpSink();
-  const stack = await startStack();
+  const stack = await startStack({ upstream: 'fake' });
   let traced: Service | undefined;
   try {
     const port = await getFreePort();

@@ -2,7 +2,7 @@
 // carries content, alternating targets request by request so that drift hits them all alike.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { requestHeaders, STREAM_BODY } from './requests.js';
+import { LIMITED_KEY, requestHeaders, STREAM_BODY } from './requests.js';
 import { mean, percentile } from './stats.js';
 
 export interface TtftResult {
@@ -15,9 +15,9 @@ export interface TtftResult {
 /** The first event with a non-empty content delta (the role-only first event has `"content":""`). */
 const CONTENT_TOKEN = /"content":"[^"]/;
 
-function firstToken(agent: http.Agent, origin: string, i: number): Promise<number> {
+function firstToken(agent: http.Agent, origin: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const headers = { ...requestHeaders(i, false), 'content-length': String(Buffer.byteLength(STREAM_BODY)) };
+    const headers = { ...requestHeaders(LIMITED_KEY, true), 'content-length': String(Buffer.byteLength(STREAM_BODY)) };
     const started = performance.now();
     const req = http.request(`${origin}/v1/chat/completions`, { method: 'POST', agent, headers }, (res) => {
       if (res.statusCode !== 200) {
@@ -53,7 +53,7 @@ export async function measureTtft(
     for (let i = 0; i < warmup + count; i++) {
       for (let k = 0; k < targets.length; k++) {
         const t = (i + k) % targets.length; // rotate who goes first
-        const ms = await firstToken(agents[t]!, targets[t]!.origin, i);
+        const ms = await firstToken(agents[t]!, targets[t]!.origin);
         if (i >= warmup) samples[t]!.push(ms);
       }
     }
