@@ -34,6 +34,7 @@ import { modelsRoute } from './routes/models.js';
 import type { UpstreamRouter } from './routing/pool.js';
 import type { AccountSelector } from './routing/selector.js';
 import { StickySelector, type StickyResult } from './routing/sticky-selector.js';
+import { prefetchPins } from './routing/pin-prefetch.js';
 import { MemoryBudgetStore } from './spend/budget-store.js';
 import { PriceList } from './spend/price-list.js';
 import { microsToUsd } from './spend/pricing.js';
@@ -278,6 +279,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     requireClientKey(v1, services);
     enforceBudgets(v1, spend);
     enforceLimits(v1, limiter);
+    prefetchPins(v1, services);
     registerJsonBody(v1);
     registerMultipartBody(v1);
     for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });

@@ -4,6 +4,7 @@ import type { GatewayError } from './errors.js';
 import type { TokenReservation } from './limits/limiter.js';
 import type { Usage } from './proxy/usage.js';
 import type { Account } from './routing/pool.js';
+import type { PinLookup } from './routing/sticky-selector.js';
 import type { RequestTrace } from './tracing/request-trace.js';
 
 /** What the gateway learns about one request as it goes, for the log line and the metrics. */
@@ -33,6 +34,10 @@ export interface RequestContext {
   upstreamAbort: UpstreamAbort | undefined;
   /** Tokens held against the client key's limits until the request ends (see src/limits/reservation.ts). */
   tokenReservation: TokenReservation | undefined;
+  /** A smaller reservation on its way to the store; the request's end settles once it is there. */
+  reservationMoving?: Promise<void> | undefined;
+  /** The conversation's pin lookup, started with the admission (src/routing/pin-prefetch.ts). */
+  pinLookup?: PinLookup | undefined;
   /**
    * Set while a stream is relayed. Called when its client left first: returns a promise while the rest of
    * the upstream is read for its usage (the client left after the finish chunk), undefined when there is

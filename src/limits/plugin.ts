@@ -61,6 +61,11 @@ export class RateLimiter {
     if (clientKey === undefined || tokenReservation === undefined || limits === undefined) return undefined;
     const tokens = reservationFor(limits, bodyBytes, answerCap(body));
     if (tokens === tokenReservation.tokens) return undefined;
+    if (tokens < tokenReservation.tokens) {
+      // A smaller reservation is never refused: nothing waits for it, and the request's end settles after it.
+      context.reservationMoving = this.shrink(clientKey, limits, context, tokenReservation, tokens, now);
+      return undefined;
+    }
     return this.adjustLimited(clientKey, limits, context, tokenReservation, tokens, now);
   }
 
@@ -72,6 +77,12 @@ export class RateLimiter {
   requestEnded(context: RequestContext, now: number): void {
     const client = context.clientKey;
     if (client === undefined) return;
+    const moving = context.reservationMoving;
+    if (moving !== undefined) {
+      context.reservationMoving = undefined;
+      void moving.then(() => this.requestEnded(context, now));
+      return;
+    }
     const used = context.usage?.total ?? 0;
     const reservation = context.tokenReservation;
     context.tokenReservation = undefined;
@@ -131,6 +142,16 @@ export class RateLimiter {
     }
     if (!admission.allowed) throw rateLimited(client, admission, rateLimitHeaders(admission));
     context.tokenReservation = { tokens, minute: admission.minute };
+  }
+
+  /** Moves the reservation down to `tokens`; the request keeps the old one if the store does not answer. */
+  private async shrink(client: ClientKey, limits: KeyLimits, context: RequestContext, reservation: TokenReservation, tokens: number, now: number): Promise<void> {
+    try {
+      const admission = await this.store.adjust(client.name, limits, reservation, tokens, now);
+      if (context.tokenReservation === reservation) context.tokenReservation = { tokens, minute: admission.minute };
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message, clientKey: client.name }, 'token reservation not reduced');
+    }
   }
 
   /** Fails open when the store could not be reached; refuses when it answered with an error. */

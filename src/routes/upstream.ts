@@ -16,7 +16,7 @@ export type UpstreamCall = Omit<ForwardTarget, 'first' | 'onServed' | 'bound'> &
 export async function selectAndForward(services: Services, request: FastifyRequest, reply: FastifyReply, call: UpstreamCall): Promise<FastifyReply> {
   const { bound, conversationId, ...target } = call;
   if (bound !== undefined) return services.forwarder.forward(request, reply, { ...target, first: bound, bound: true });
-  const { account, onServed } = await services.selector.select(call.pool, request.gateway.clientKey, conversationId);
+  const { account, onServed } = await services.selector.select(call.pool, request.gateway.clientKey, conversationId, request.gateway.pinLookup);
   return services.forwarder.forward(request, reply, { ...target, first: account, onServed });
 }
 

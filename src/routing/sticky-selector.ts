@@ -27,6 +27,12 @@ export interface StickySelectorOptions {
 
 const ignore = (): void => {};
 
+/** A pin's lookup started before the request's body was read; `select` uses it when its key is the one. */
+export interface PinLookup {
+  readonly key: string;
+  readonly pinned: Promise<string | null>;
+}
+
 /**
  * Sends every request of a conversation (`X-Conversation-Id`) to the same account of its pool, so the
  * upstream's prompt cache stays warm; balances everything else by weight.
@@ -57,7 +63,20 @@ export class StickySelector implements AccountSelector {
     this.now = options.now ?? Date.now;
   }
 
-  select(pool: UpstreamPool, client: ClientKey | undefined, conversationId: string | undefined): Selection | Promise<Selection> {
+  /**
+   * Starts the lookup of a conversation's pin in the shared store ahead of `select`, so it shares its round
+   * trip with the request's admission (both go out in one pipelined write). Only with a shared store: a
+   * local one answers at once.
+   */
+  prefetch(pool: UpstreamPool, client: ClientKey | undefined, conversationId: string): PinLookup | undefined {
+    if (this.local === undefined) return undefined;
+    const key = conversationKey(pool.name, (client ?? ANONYMOUS).name, conversationId);
+    const pinned = this.store.get(key, this.ttlSeconds);
+    pinned.catch(ignore); // awaited by `select`, unless the request is refused first
+    return { key, pinned };
+  }
+
+  select(pool: UpstreamPool, client: ClientKey | undefined, conversationId: string | undefined, lookup?: PinLookup): Selection | Promise<Selection> {
     const now = this.now();
     if (conversationId === undefined) {
       const account = pool.pick(now);
@@ -65,7 +84,8 @@ export class StickySelector implements AccountSelector {
       return { account };
     }
     const owner = (client ?? ANONYMOUS).name;
-    return this.selectPinned(pool, conversationKey(pool.name, owner, conversationId), owner, now);
+    const key = conversationKey(pool.name, owner, conversationId);
+    return this.selectPinned(pool, key, owner, now, lookup?.key === key ? lookup.pinned : undefined);
   }
 
   async close(): Promise<void> {
@@ -73,7 +93,7 @@ export class StickySelector implements AccountSelector {
     await this.local?.close();
   }
 
-  private async selectPinned(pool: UpstreamPool, key: string, owner: string, now: number): Promise<Selection> {
+  private async selectPinned(pool: UpstreamPool, key: string, owner: string, now: number, prefetched: Promise<string | null> | undefined): Promise<Selection> {
     const ttl = this.ttlSeconds;
     const remembered = this.local === undefined ? undefined : usable(pool, this.local.getLocal(key, ttl), now);
     const candidate = remembered ?? rendezvous(pool, key, now);
@@ -81,7 +101,7 @@ export class StickySelector implements AccountSelector {
 
     let pinned: string | null;
     try {
-      pinned = await this.store.get(key, ttl);
+      pinned = await (prefetched ?? this.store.get(key, ttl));
     } catch {
       // Redis is down, slow or behind an open breaker (it logs that, once): route as it would have.
       this.onResult?.('fallback');

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../app.js';
+import { StickySelector } from './sticky-selector.js';
+
+/** The header each header source of `sticky.sources` reads (session_id also as session-id, as Codex sends it). */
+function headerId(request: { headers: Record<string, string | string[] | undefined> }, source: string): string | undefined {
+  const raw = source === 'session_id' ? (request.headers.session_id ?? request.headers['session-id']) : request.headers[source];
+  const id = Array.isArray(raw) ? raw[0] : raw;
+  return id === '' ? undefined : id;
+}
+
+/**
+ * Starts a conversation's pin lookup when the request arrives, in the same turn as its limits' admission,
+ * so that the two share one round trip to Redis and it overlaps the reading of the body: a conversation
+ * request of a limited key then waits for one round trip, not two after each other.
+ *
+ * Only where the lookup is the one routing will make: the conversation comes from a header that no body
+ * source can override (none comes before it in `sticky.sources`), and the pool is known before the body
+ * names the model, because there is one. Otherwise the pin is looked up once the body is read, as before.
+ */
+export function prefetchPins(app: FastifyInstance, services: Services): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const { selector, router, config } = services;
+    if (request.method !== 'POST' || router.pools.length !== 1 || !(selector instanceof StickySelector)) return done();
+    for (const source of config.sticky.sources) {
+      if (source !== 'x-conversation-id' && source !== 'session_id') break; // a body field may decide: wait for it
+      const id = headerId(request, source);
+      if (id === undefined) continue;
+      request.gateway.pinLookup = selector.prefetch(router.pools[0]!, request.gateway.clientKey, id);
+      break;
+    }
+    done();
+  });
+}

@@ -1,0 +1,67 @@
+// A request whose parsed body lowers its token reservation does not wait for the store to move it; its end
+// settles once the move is done, so the windows come out exact.
+import type { FastifyBaseLogger } from 'fastify';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { ClientKey } from '../../src/auth/client-keys.js';
+import { MemoryLimitStore, type Admission, type KeyLimits, type TokenReservation } from '../../src/limits/limiter.js';
+import { RateLimiter } from '../../src/limits/plugin.js';
+import { DEFAULT_RESERVE_TOKENS, promptEstimate } from '../../src/limits/reservation.js';
+import { PrometheusMetrics } from '../../src/metrics/registry.js';
+import { newRequestContext } from '../../src/request-context.js';
+
+const NOW = Date.UTC(2026, 10, 22, 10, 30, 15);
+const LIMITS: KeyLimits = { tokensPerMinute: 1_000_000 };
+const KEY: ClientKey = { name: 'limited', allowedModels: undefined, config: { name: 'limited', limits: LIMITS } } as ClientKey;
+
+/** A memory store whose adjustments wait until released, as a slow Redis would. */
+class HeldAdjustments extends MemoryLimitStore {
+  private release: () => void = () => {};
+  private readonly held = new Promise<void>((resolve) => (this.release = resolve));
+  adjustments = 0;
+
+  override async adjust(keyName: string, limits: KeyLimits, reservation: TokenReservation, tokens: number, now: number): Promise<Admission> {
+    this.adjustments++;
+    await this.held;
+    return super.adjust(keyName, limits, reservation, tokens, now);
+  }
+
+  releaseAll(): void {
+    this.release();
+  }
+}
+
+describe('a smaller reservation', () => {
+  it('is not waited for, and the request settles after it', async () => {
+    const store = new HeldAdjustments();
+    const limiter = new RateLimiter(store, new PrometheusMetrics(), pino({ level: 'silent' }) as unknown as FastifyBaseLogger, () => NOW);
+    const context = newRequestContext(0);
+    context.clientKey = KEY;
+    const bodyBytes = 200;
+    await limiter.admit(KEY, context, bodyBytes, NOW);
+    expect(context.tokenReservation?.tokens).toBe(promptEstimate(bodyBytes) + DEFAULT_RESERVE_TOKENS);
+
+    // max_tokens 16 lowers the reservation: nothing to wait for, though the store has not moved it yet.
+    expect(limiter.adjust(context, { max_tokens: 16 }, bodyBytes, NOW)).toBeUndefined();
+    expect(store.adjustments).toBe(1);
+
+    context.usage = { prompt: 30, completion: 10, total: 40 } as typeof context.usage;
+    limiter.requestEnded(context, NOW);
+    store.releaseAll();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await store.counts('limited', NOW)).tokensThisMinute).toBe(40);
+  });
+
+  it('a larger one is still decided before the request goes on', async () => {
+    const store = new HeldAdjustments();
+    const limiter = new RateLimiter(store, new PrometheusMetrics(), pino({ level: 'silent' }) as unknown as FastifyBaseLogger, () => NOW);
+    const context = newRequestContext(0);
+    context.clientKey = KEY;
+    await limiter.admit(KEY, context, 0, NOW);
+    const waited = limiter.adjust(context, { max_tokens: 50_000 }, 0, NOW);
+    expect(waited).toBeInstanceOf(Promise);
+    store.releaseAll();
+    await waited;
+    expect(context.tokenReservation?.tokens).toBe(50_000);
+  });
+});

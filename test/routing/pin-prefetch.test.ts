@@ -1,0 +1,93 @@
+// A conversation request of a limited key: its pin lookup and its admission go to Redis when the request
+// arrives, before its body does. A real gateway, a real Redis, the mock upstream, raw HTTP for the held body.
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+
+const TTL_SECONDS = 3_600;
+const BODY = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 });
+
+describe('pin lookup and admission before the body', () => {
+  let redis: RedisServer;
+  let mock: MockUpstream;
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    [redis, mock] = await Promise.all([startRedis(), startMockUpstream()]);
+    gateway = await startGateway(
+      testConfig(mock.url, {
+        clientKeys: [{ name: 'team-alpha', key: CLIENT_KEY, limits: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000 } }],
+        upstreams: [
+          {
+            name: 'mock',
+            baseUrl: mock.url,
+            models: ['*'],
+            accounts: [
+              { name: 'acct-a', apiKey: 'sk-upstream-a-0123456789abcdef' },
+              { name: 'acct-b', apiKey: 'sk-upstream-b-0123456789abcdef' },
+            ],
+          },
+        ],
+        redis: { url: redis.url, timeoutMs: 1_000 },
+        sticky: { ttlSeconds: TTL_SECONDS },
+      }),
+    );
+    await vi.waitFor(() => expect(gateway.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await Promise.all([mock.close(), redis.stop()]);
+  });
+
+  const run = <T>(fn: (c: NonNullable<RunningGateway['app']['services']['redis']>['client']) => Promise<T>): Promise<T> =>
+    gateway.app.services.redis!.run((c) => fn(c));
+
+  /** Sends the headers of a chat request now; the returned function sends its body and resolves with the answer. */
+  function headersFirst(conversationId: string): () => Promise<{ status: number; body: string }> {
+    const req = http.request(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${CLIENT_KEY}`,
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(BODY)),
+        'x-conversation-id': conversationId,
+      },
+    });
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.once('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.once('error', reject);
+    });
+    req.flushHeaders();
+    return () => {
+      req.end(BODY);
+      return answer;
+    };
+  }
+
+  it('refreshes the pin and counts the request while the body has not been sent, then routes to the pin', async () => {
+    const first = await headersFirst('held-body')();
+    expect(first.status).toBe(200);
+    const [pinKey] = await run((c) => c.keys('gw:pin:*'));
+    expect(pinKey).toBeDefined();
+    const pinned = await run((c) => c.get(pinKey!));
+    const [limitKey] = await run((c) => c.keys('gw:limit:*'));
+    const requestsBefore = Number(await run((c) => c.hget(limitKey!, 'r')));
+    await run((c) => c.expire(pinKey!, 5));
+
+    const sendBody = headersFirst('held-body');
+    // Both reach Redis with the headers alone: the pin's TTL is refreshed and the request is counted.
+    await vi.waitFor(async () => expect(await run((c) => c.ttl(pinKey!))).toBeGreaterThan(5), { timeout: 5_000, interval: 10 });
+    expect(Number(await run((c) => c.hget(limitKey!, 'r')))).toBe(requestsBefore + 1);
+
+    const second = await sendBody();
+    expect(second.status).toBe(200);
+    expect(mock.requests.at(-1)?.headers.authorization).toBe(`Bearer ${pinned === 'acct-a' ? 'sk-upstream-a-0123456789abcdef' : 'sk-upstream-b-0123456789abcdef'}`);
+  });
+});
