@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
 
 async function syscalls(scenario: Scenario): Promise<void> {
   if (!straceInstalled()) throw new Error('--syscalls needs strace on PATH');
-  const stack = await startStack({ referenceHop: true });
+  const stack = await startStack({ referenceHop: true, upstream: 'fake' });
   try {
     for (const target of [stack.hop!, stack.gateway]) {
       await runLoad(target.url, scenario, 1);
@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   const dir = join(RESULTS_DIR, 'profiles', `${stamp()}${String(new Date().getSeconds()).padStart(2, '0')}-${args.target}`);
   const profiling = ['--cpu-prof', '--cpu-prof-dir', dir];
   const hopTarget = args.target === 'hop';
-  const stack = await startStack(hopTarget ? { referenceHop: true, hopNodeArgs: profiling } : { gatewayNodeArgs: profiling });
+  const stack = await startStack(
+    hopTarget ? { referenceHop: true, hopNodeArgs: profiling, upstream: 'fake' } : { gatewayNodeArgs: profiling, upstream: 'fake' },
+  );
   console.log(stack.redisLine);
   console.log(stack.metricsLine);
   console.log(stack.keysLine);

@@ -27,6 +27,14 @@ export interface StickySelectorOptions {
 
 const ignore = (): void => {};
 
+/**
+ * A pin served again within this long is not touched again in its client key's index (the pin's own TTL was
+ * refreshed by its lookup): an agent's burst of calls costs one index write a second, not one per call.
+ */
+export const INDEX_TOUCH_INTERVAL_MS = 1_000;
+/** Pins whose last index touch is remembered, at most; beyond that the memory starts afresh. */
+const TOUCHED_MAX = 10_000;
+
 /** A pin's lookup started before the request's body was read; `select` uses it when its key is the one. */
 export interface PinLookup {
   readonly key: string;
@@ -54,6 +62,8 @@ export class StickySelector implements AccountSelector {
   private readonly local: MemoryStickyStore | undefined;
   private readonly onResult: ((result: StickyResult) => void) | undefined;
   private readonly now: () => number;
+  /** When each pin was last touched in its key's index by this gateway. */
+  private readonly touched = new Map<string, number>();
 
   constructor(options: StickySelectorOptions) {
     this.store = options.store;
@@ -126,6 +136,20 @@ export class StickySelector implements AccountSelector {
     return this.selection(key, owner, account, pinned ?? undefined);
   }
 
+  /** Whether the pin's index entry is to be touched now: not within {@link INDEX_TOUCH_INTERVAL_MS} of the last. */
+  private touchDue(key: string): boolean {
+    const now = this.now();
+    const last = this.touched.get(key);
+    if (last !== undefined && now - last < INDEX_TOUCH_INTERVAL_MS) return false;
+    this.rememberTouch(key, now);
+    return true;
+  }
+
+  private rememberTouch(key: string, now: number): void {
+    if (this.touched.size >= TOUCHED_MAX) this.touched.clear();
+    this.touched.set(key, now);
+  }
+
   /** `stored` is the account the store pins the conversation to now, if any. */
   private selection(key: string, owner: string, account: Account, stored: string | undefined): Selection {
     return {
@@ -134,8 +158,12 @@ export class StickySelector implements AccountSelector {
         // Off the request path: nothing waits for these writes, and a failure only means the next request
         // decides again.
         this.local?.setLocal(key, served.name, this.ttlSeconds);
-        const written = served.name === stored ? this.store.touch(key, this.ttlSeconds, owner) : this.store.set(key, served.name, this.ttlSeconds, owner);
-        written.catch(ignore);
+        if (served.name !== stored) {
+          this.rememberTouch(key, this.now());
+          this.store.set(key, served.name, this.ttlSeconds, owner).catch(ignore);
+        } else if (this.touchDue(key)) {
+          this.store.touch(key, this.ttlSeconds, owner).catch(ignore);
+        }
       },
     };
   }
