@@ -10,13 +10,13 @@ import { poolWithWeights } from '../helpers/pools.js';
 class CountingStore extends MemoryStickyStore {
   sets = 0;
   touches = 0;
-  override async set(key: string, account: string, ttlSeconds: number, client: string): Promise<void> {
+  override async set(key: string, account: string, ttlSeconds: number): Promise<void> {
     this.sets++;
-    return super.set(key, account, ttlSeconds, client);
+    return super.set(key, account, ttlSeconds);
   }
-  override async touch(key: string, ttlSeconds: number, client: string): Promise<void> {
+  override async touch(): Promise<void> {
     this.touches++;
-    return super.touch(key, ttlSeconds, client);
+    return super.touch();
   }
 }
 
