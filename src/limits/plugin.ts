@@ -8,6 +8,22 @@ import { refusedByRedis } from '../redis/connection.js';
 import { hasLimits, type Admission, type KeyLimits, type LimitStore, type TokenReservation, type WindowCounts } from './limiter.js';
 import { answerCap, reservationFor } from './reservation.js';
 
+/**
+ * How often reservations that their body lowered are moved in the store. A request that ends before its
+ * turn (most plain requests) settles with its first reservation instead, and costs no extra command: the
+ * windows come out the same, and until then they hold a little more than the request may use.
+ */
+export const SHRINK_INTERVAL_MS = 50;
+
+/** A reservation that its body lowered, waiting for its move in the store. */
+interface PendingShrink {
+  client: ClientKey;
+  limits: KeyLimits;
+  context: RequestContext;
+  reservation: TokenReservation;
+  tokens: number;
+}
+
 export interface KeyUsage extends WindowCounts {
   name: string;
   limits: KeyLimits;
@@ -28,6 +44,11 @@ export interface KeyUsage extends WindowCounts {
  * switch every limit off. A key with limits then gets 503 `limits_unavailable`.
  */
 export class RateLimiter {
+  /** Lowered since the last sweep; moved at the sweep after next, so each waits at least one interval. */
+  private lowered: PendingShrink[] = [];
+  private due: PendingShrink[] = [];
+  private sweeper: NodeJS.Timeout | undefined;
+
   constructor(
     readonly store: LimitStore,
     private readonly metrics: GatewayMetrics,
@@ -62,8 +83,9 @@ export class RateLimiter {
     const tokens = reservationFor(limits, bodyBytes, answerCap(body));
     if (tokens === tokenReservation.tokens) return undefined;
     if (tokens < tokenReservation.tokens) {
-      // A smaller reservation is never refused: nothing waits for it, and the request's end settles after it.
-      context.reservationMoving = this.shrink(clientKey, limits, context, tokenReservation, tokens, now);
+      // A smaller reservation is never refused: nothing waits for it (see SHRINK_INTERVAL_MS).
+      this.lowered.push({ client: clientKey, limits, context, reservation: tokenReservation, tokens });
+      this.armSweeper();
       return undefined;
     }
     return this.adjustLimited(clientKey, limits, context, tokenReservation, tokens, now);
@@ -97,6 +119,9 @@ export class RateLimiter {
 
   /** Writes the counts the store still holds back (on shutdown, before the Redis connection closes). */
   close(): Promise<void> {
+    clearTimeout(this.sweeper);
+    this.lowered = [];
+    this.due = [];
     return this.store.close();
   }
 
@@ -142,6 +167,25 @@ export class RateLimiter {
     }
     if (!admission.allowed) throw rateLimited(client, admission, rateLimitHeaders(admission));
     context.tokenReservation = { tokens, minute: admission.minute };
+  }
+
+  private armSweeper(): void {
+    if (this.sweeper !== undefined) return;
+    this.sweeper = setTimeout(() => this.sweep(), SHRINK_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /** Moves the lowered reservations of requests still running; the request's end settles after its move. */
+  private sweep(): void {
+    this.sweeper = undefined;
+    const due = this.due;
+    this.due = this.lowered;
+    this.lowered = [];
+    for (const { client, limits, context, reservation, tokens } of due) {
+      if (context.tokenReservation !== reservation || context.reservationMoving !== undefined) continue; // it ended
+      context.reservationMoving = this.shrink(client, limits, context, reservation, tokens, this.now());
+    }
+    if (this.due.length > 0) this.armSweeper();
   }
 
   /** Moves the reservation down to `tokens`; the request keeps the old one if the store does not answer. */
