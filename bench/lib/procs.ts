@@ -236,6 +236,8 @@ export interface GatewayLaunch {
   redisUrl?: string;
   /** Extra node flags, such as --cpu-prof. */
   nodeArgs?: string[];
+  /** Leave out the node flags of `npm start` (to measure what they bring). */
+  withoutStartFlags?: boolean;
   fdLimit?: number;
 }
 
@@ -246,7 +248,7 @@ export async function startGateway(launch: GatewayLaunch): Promise<Service> {
   writeFileSync(configPath, toYaml(launch.config));
   const env: NodeJS.ProcessEnv = { GATEWAY_CONFIG: configPath };
   if (launch.redisUrl !== undefined) env.REDIS_URL = launch.redisUrl;
-  const args = [...startScriptNodeFlags(), ...(launch.nodeArgs ?? []), 'dist/main.js'];
+  const args = [...(launch.withoutStartFlags === true ? [] : startScriptNodeFlags()), ...(launch.nodeArgs ?? []), 'dist/main.js'];
   const gateway = await startService('gateway', process.execPath, args, {
     url: `http://127.0.0.1:${launch.port}`,
     readyPath: '/healthz',
