@@ -28,15 +28,44 @@ end
 `;
 
 /**
- * Admission: ARGV[2..4] the limits (0: none), ARGV[5] the tokens to reserve. When no limit is spent (the
- * rule of `decide`, which then builds the headers from the same counts), counts the request and reserves.
+ * Admission of one or more requests of a key, in order: ARGV[2..4] the limits (0: none), ARGV[5..] the
+ * tokens each reserves. Each is decided on the counts the ones before it left: when no limit is spent (the
+ * rule of `decide`, which then builds its headers from the same counts), it is counted and reserves. Returns
+ * the counts each was decided on, three numbers per request, then Redis's time.
  */
 const ADMIT_SCRIPT = `${PRELUDE}
-local rpm, tpm, tpd, reserve = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-if not ((rpm > 0 and requests >= rpm) or (tpm > 0 and minuteTokens >= tpm) or (tpd > 0 and dayTokens >= tpd)) then
-  save(requests + 1, minuteTokens + reserve, dayTokens + reserve)
+local rpm, tpm, tpd = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local seen = {}
+local admitted = false
+for i = 5, #ARGV do
+  local reserve = tonumber(ARGV[i])
+  seen[#seen + 1] = requests
+  seen[#seen + 1] = minuteTokens
+  seen[#seen + 1] = dayTokens
+  if not ((rpm > 0 and requests >= rpm) or (tpm > 0 and minuteTokens >= tpm) or (tpd > 0 and dayTokens >= tpd)) then
+    requests, minuteTokens, dayTokens = requests + 1, minuteTokens + reserve, dayTokens + reserve
+    admitted = true
+  end
 end
-return {requests, minuteTokens, dayTokens, nowMs}
+if admitted then save(requests, minuteTokens, dayTokens) end
+seen[#seen + 1] = nowMs
+return seen
+`;
+
+/**
+ * Settles reservations when their requests end: for each triple ARGV[i..i+2] (the minute a reservation
+ * was made in, its tokens, the tokens used), takes the reservation out of the windows that still hold it
+ * and adds what was used to the current ones, as MOVE_SCRIPT does for one.
+ */
+const SETTLE_SCRIPT = `${PRELUDE}
+for i = 2, #ARGV, 3 do
+  local reservedMinute, reserved, add = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  if reservedMinute == minute then minuteTokens = math.max(0, minuteTokens - reserved) end
+  if math.floor(reservedMinute / 1440) == day then dayTokens = math.max(0, dayTokens - reserved) end
+  minuteTokens, dayTokens = minuteTokens + add, dayTokens + add
+end
+save(requests, minuteTokens, dayTokens)
+return 1
 `;
 
 /**
@@ -68,7 +97,8 @@ const READ_SCRIPT = `${PRELUDE}
 return {requests, minuteTokens, dayTokens, nowMs}
 `;
 
-const ADMIT_COMMAND = 'gatewayLimitAdmit';
+const ADMIT_COMMAND = 'gatewayLimitAdmitMany';
+const SETTLE_COMMAND = 'gatewayLimitSettleMany';
 const MOVE_COMMAND = 'gatewayLimitMove';
 const COUNT_COMMAND = 'gatewayLimitCount';
 const READ_COMMAND = 'gatewayLimitRead';
@@ -76,7 +106,8 @@ const READ_COMMAND = 'gatewayLimitRead';
 type Counted = [requests: number, minuteTokens: number, dayTokens: number, nowMs: number];
 
 type LimitClient = RedisClient & {
-  [ADMIT_COMMAND](key: string, offsetMs: number, rpm: number, tpm: number, tpd: number, reserve: number): Promise<Counted>;
+  [ADMIT_COMMAND](key: string, offsetMs: number, rpm: number, tpm: number, tpd: number, ...reserves: number[]): Promise<number[]>;
+  [SETTLE_COMMAND](key: string, offsetMs: number, ...reservations: number[]): Promise<number>;
   [MOVE_COMMAND](key: string, offsetMs: number, tpm: number, tpd: number, minute: number, reserved: number, add: number, check: 0 | 1): Promise<Counted>;
   [COUNT_COMMAND](key: string, offsetMs: number, requests: number, tokens: number): Promise<number>;
   [READ_COMMAND](key: string, offsetMs: number): Promise<Counted>;
@@ -95,6 +126,31 @@ interface PendingCounts {
   tokens: number;
   /** The gateway's minute they were counted in: a new one writes the last one's counts out at once. */
   minute: number;
+}
+
+interface QueuedAdmission {
+  limits: KeyLimits;
+  reserve: number;
+  resolve: (admission: Admission) => void;
+  reject: (err: unknown) => void;
+}
+
+interface QueuedSettle {
+  reservation: TokenReservation;
+  used: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** A key's admissions by the limits they are decided on (the same object, but across a config reload). */
+function groupByLimits(queue: QueuedAdmission[]): Map<KeyLimits, QueuedAdmission[]> {
+  const groups = new Map<KeyLimits, QueuedAdmission[]>();
+  for (const a of queue) {
+    const group = groups.get(a.limits);
+    if (group === undefined) groups.set(a.limits, [a]);
+    else group.push(a);
+  }
+  return groups;
 }
 
 const windowCounts = ([requests, minuteTokens, dayTokens]: Counted): WindowCounts => ({
@@ -119,12 +175,17 @@ export class RedisLimitStore implements LimitStore {
   clockOffsetMs = 0;
   private readonly prefix: string;
   private readonly pending = new Map<string, PendingCounts>();
+  /** Admissions and settles asked for in this turn of the event loop, by client key: see sendBatches. */
+  private admissions = new Map<string, QueuedAdmission[]>();
+  private settles = new Map<string, QueuedSettle[]>();
+  private batchScheduled = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly redis: RedisConnection) {
     this.prefix = `${redis.keyPrefix}limit:`;
     // EVALSHA, falling back to EVAL once per connection when Redis does not know a script yet.
     redis.client.defineCommand(ADMIT_COMMAND, { numberOfKeys: 1, lua: ADMIT_SCRIPT });
+    redis.client.defineCommand(SETTLE_COMMAND, { numberOfKeys: 1, lua: SETTLE_SCRIPT });
     redis.client.defineCommand(MOVE_COMMAND, { numberOfKeys: 1, lua: MOVE_SCRIPT });
     redis.client.defineCommand(COUNT_COMMAND, { numberOfKeys: 1, lua: COUNT_SCRIPT });
     redis.client.defineCommand(READ_COMMAND, { numberOfKeys: 1, lua: READ_SCRIPT });
@@ -139,17 +200,7 @@ export class RedisLimitStore implements LimitStore {
       this.count(keyName, now);
       return decide(limits, { requestsThisMinute: 0, tokensThisMinute: 0, tokensToday: 0 }, now);
     }
-    const counted = await this.redis.run((client) =>
-      (client as LimitClient)[ADMIT_COMMAND](
-        this.key(keyName),
-        this.clockOffsetMs,
-        limits.requestsPerMinute ?? 0,
-        limits.tokensPerMinute ?? 0,
-        limits.tokensPerDay ?? 0,
-        reserve,
-      ),
-    );
-    return decide(limits, windowCounts(counted), counted[3]);
+    return new Promise((resolve, reject) => this.enqueue(this.admissions, keyName, { limits, reserve, resolve, reject }));
   }
 
   async adjust(keyName: string, limits: KeyLimits, reservation: TokenReservation, tokens: number): Promise<Admission> {
@@ -159,8 +210,74 @@ export class RedisLimitStore implements LimitStore {
     return check === 1 ? admission : { ...admission, allowed: true, exceeded: undefined, retryAfterMs: 0 };
   }
 
-  async settle(keyName: string, reservation: TokenReservation, used: number): Promise<void> {
-    await this.move(keyName, {}, reservation, used, 0);
+  settle(keyName: string, reservation: TokenReservation, used: number): Promise<void> {
+    return new Promise((resolve, reject) => this.enqueue(this.settles, keyName, { reservation, used, resolve, reject }));
+  }
+
+  private enqueue<T>(queues: Map<string, T[]>, keyName: string, item: T): void {
+    const queue = queues.get(keyName);
+    if (queue === undefined) queues.set(keyName, [item]);
+    else queue.push(item);
+    if (!this.batchScheduled) {
+      this.batchScheduled = true;
+      setImmediate(() => this.sendBatches());
+    }
+  }
+
+  /**
+   * Sends what requests of limited keys asked for since the last turn of the event loop: one admission
+   * script per key (and limits) for all its new requests, decided in arrival order, and one settle script
+   * per key for all the reservations to settle. Under load many requests then share one command.
+   */
+  private sendBatches(): Promise<void>[] {
+    this.batchScheduled = false;
+    const admissions = this.admissions;
+    const settles = this.settles;
+    this.admissions = new Map();
+    this.settles = new Map();
+    for (const [keyName, queue] of admissions) {
+      for (const [limits, group] of groupByLimits(queue)) this.admitBatch(keyName, limits, group);
+    }
+    return [...settles].map(([keyName, queue]) => this.settleBatch(keyName, queue));
+  }
+
+  private admitBatch(keyName: string, limits: KeyLimits, batch: QueuedAdmission[]): void {
+    const reserves = batch.map((a) => a.reserve);
+    this.redis
+      .run((client) =>
+        (client as LimitClient)[ADMIT_COMMAND](
+          this.key(keyName),
+          this.clockOffsetMs,
+          limits.requestsPerMinute ?? 0,
+          limits.tokensPerMinute ?? 0,
+          limits.tokensPerDay ?? 0,
+          ...reserves,
+        ),
+      )
+      .then(
+        (seen) => {
+          const nowMs = seen[seen.length - 1]!;
+          batch.forEach((a, i) => a.resolve(decide(limits, windowCounts([seen[3 * i]!, seen[3 * i + 1]!, seen[3 * i + 2]!, nowMs]), nowMs)));
+        },
+        (err: unknown) => {
+          for (const a of batch) a.reject(err);
+        },
+      );
+  }
+
+  /** Resolves once the batch is written or failed (each settle's own promise says which). */
+  private settleBatch(keyName: string, batch: QueuedSettle[]): Promise<void> {
+    const args = batch.flatMap(({ reservation, used }) => [reservation.minute, reservation.tokens, used]);
+    return this.redis
+      .run((client) => (client as LimitClient)[SETTLE_COMMAND](this.key(keyName), this.clockOffsetMs, ...args))
+      .then(
+        () => {
+          for (const s of batch) s.resolve();
+        },
+        (err: unknown) => {
+          for (const s of batch) s.reject(err);
+        },
+      );
   }
 
   /** With `exact` (the default), resolves once the tokens are in Redis; else they are written within {@link UNLIMITED_FLUSH_MS}. */
@@ -185,8 +302,9 @@ export class RedisLimitStore implements LimitStore {
   }
 
   /** Writes the counts not written yet. (The connection is shared and closed by its owner.) */
-  close(): Promise<void> {
-    return this.flush();
+  async close(): Promise<void> {
+    await Promise.all(this.sendBatches());
+    await this.flush();
   }
 
   /**
