@@ -49,6 +49,8 @@ type PinClient = RedisClient & {
  */
 export class RedisStickyStore implements StickyStore {
   private readonly prefix: string;
+  /** Lookups on their way to Redis, by pin. */
+  private readonly lookups = new Map<string, Promise<string | null>>();
 
   constructor(
     private readonly redis: RedisConnection,
@@ -60,8 +62,20 @@ export class RedisStickyStore implements StickyStore {
     redis.client.defineCommand(INDEX_COMMAND, { numberOfKeys: 1, lua: INDEX_SCRIPT });
   }
 
+  /**
+   * A lookup of a pin whose lookup is already on its way shares it: requests of one conversation sent at
+   * the same time (an agent's parallel calls) cost one command, and get the answer any of them would have.
+   */
   get(key: string, ttlSeconds: number): Promise<string | null> {
-    return this.redis.run((client) => (client as PinClient)[GET_COMMAND](this.pinKey(key), ttlSeconds));
+    const pending = this.lookups.get(key);
+    if (pending !== undefined) return pending;
+    const lookup = this.redis.run((client) => (client as PinClient)[GET_COMMAND](this.pinKey(key), ttlSeconds));
+    this.lookups.set(key, lookup);
+    const done = (): void => {
+      this.lookups.delete(key);
+    };
+    lookup.then(done, done);
+    return lookup;
   }
 
   async set(key: string, account: string, ttlSeconds: number, client: string): Promise<void> {
