@@ -73,7 +73,9 @@ export interface LoadResult {
   generatorCpuUs: number;
 }
 
-export const loadGenerator: 'wrk' | 'autocannon' = spawnSync('wrk', ['--version']).error === undefined ? 'wrk' : 'autocannon';
+/** wrk when installed (BENCH_LOAD_GENERATOR=autocannon chooses autocannon anyway), else autocannon. */
+export const loadGenerator: 'wrk' | 'autocannon' =
+  process.env.BENCH_LOAD_GENERATOR !== 'autocannon' && spawnSync('wrk', ['--version']).error === undefined ? 'wrk' : 'autocannon';
 
 interface RawResult {
   responses: number;
