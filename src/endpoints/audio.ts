@@ -9,6 +9,7 @@ export const audioTranscriptions: EndpointDescription = {
   kinds: ['transcription'],
   schema: transcriptionFormSchema,
   form: { fileFields: ['file'] },
+  streamEndEvents: ['transcript.text.done'],
 };
 
 /** Speech to English text. */
@@ -24,4 +25,6 @@ export const audioSpeech: EndpointDescription = {
   upstreamPath: '/audio/speech',
   kinds: ['speech'],
   schema: speechRequestSchema,
+  // With `stream_format: "sse"`; plain audio bytes are relayed as they come.
+  streamEndEvents: ['speech.audio.done'],
 };

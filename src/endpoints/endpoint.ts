@@ -31,6 +31,11 @@ export interface EndpointDescription {
    * for it when the client did not, and removes the usage-only chunk the client never asked for.
    */
   readonly asksForStreamUsage?: boolean;
+  /**
+   * The `type`s of the event that ends this API's streams when they end without `data: [DONE]`
+   * (`transcript.text.done`, say): a stream that stops before one gets the gateway's error event.
+   */
+  readonly streamEndEvents?: readonly string[];
   /** Body fields, in order, that carry a conversation's affinity when no `X-Conversation-Id` is sent. */
   readonly affinityFields?: readonly string[];
   /**

@@ -33,6 +33,8 @@ export interface ForwardTarget {
   onResponseId?: (id: string, account: Account) => void;
   /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
   stripUsageChunk: boolean;
+  /** The event types that end a stream of this API besides `data: [DONE]`. */
+  streamEndEvents?: readonly string[] | undefined;
   /** The account to try first (chosen by weight, or the conversation's pinned one). */
   first: Account;
   /** Called with the account that answered, once it has; sticky routing re-pins on it. */
@@ -221,12 +223,16 @@ export class Forwarder {
     const contentType = header(response.headers, 'content-type') ?? '';
     if (contentType.startsWith('text/event-stream')) {
       reply.header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
-      const tap = new SseTap(target.stripUsageChunk, {
-        onFirstToken: () => {
-          context.firstTokenAt = performance.now();
+      const tap = new SseTap(
+        target.stripUsageChunk,
+        {
+          onFirstToken: () => {
+            context.firstTokenAt = performance.now();
+          },
+          onUsage,
         },
-        onUsage,
-      });
+        target.streamEndEvents,
+      );
       body.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
         const idle = err.code === 'UND_ERR_BODY_TIMEOUT';

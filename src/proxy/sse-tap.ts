@@ -64,14 +64,19 @@ export class SseTap extends Transform {
     this.scan(this.carry === undefined ? data : Buffer.concat([this.carry, data]), false);
   };
 
+  /** The final event of an API whose streams end without `data: [DONE]`, by its `type`. */
+  private readonly endEvent: RegExp | undefined;
+
   constructor(
     private readonly stripUsageChunk: boolean,
     private readonly observer: StreamObserver,
+    endEvents: readonly string[] = [],
   ) {
     super();
+    this.endEvent = endEvents.length === 0 ? undefined : endEventPattern(endEvents);
   }
 
-  /** True once the upstream sent its `data: [DONE]` line. */
+  /** True once the upstream sent its `data: [DONE]` line, or its API's final event. */
   get complete(): boolean {
     return this.sawDone;
   }
@@ -152,7 +157,7 @@ export class SseTap extends Transform {
       this.sawFirstToken = true;
       this.observer.onFirstToken();
     }
-    if (!this.sawDone && hasDoneLine(text)) this.sawDone = true;
+    if (!this.sawDone && (hasDoneLine(text) || this.endEvent?.test(text) === true)) this.sawDone = true;
     // Streams with usage turned on carry `"usage":null` in every chunk: only a usage object is worth parsing,
     // and most chunks have none.
     USAGE_OBJECT.lastIndex = 0;
@@ -270,6 +275,12 @@ export function lastEventEnd(buf: Buffer, final = false): number {
   let end = 0;
   for (let next = nextEventEnd(buf, 0, final); next > 0; next = nextEventEnd(buf, next, final)) end = next;
   return end;
+}
+
+/** `"type":"<one of types>"`: a literal quote can only be JSON syntax, as quotes inside strings are escaped. */
+function endEventPattern(types: readonly string[]): RegExp {
+  const names = types.map((type) => type.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return new RegExp(`"type"[ \\t]*:[ \\t]*"(?:${names})"`);
 }
 
 /** A `data: [DONE]` line: at the start of a line, as inside a JSON string a line break would be escaped. */

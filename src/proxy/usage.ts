@@ -4,6 +4,8 @@ export interface Usage {
   completion: number;
   cached: number;
   total: number;
+  /** Seconds of audio, for a model billed by duration (whisper's `usage.type` is `duration`). */
+  seconds?: number;
 }
 
 interface ChatUsageJson {
@@ -14,11 +16,13 @@ interface ChatUsageJson {
   input_tokens?: unknown;
   output_tokens?: unknown;
   input_tokens_details?: { cached_tokens?: unknown } | null;
+  type?: unknown;
+  seconds?: unknown;
 }
 
 const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0);
 
-/** Reads a chat `usage` object (prompt/completion tokens) or an images one (input/output tokens). */
+/** Reads a chat `usage` object (prompt/completion tokens), an images or audio one (input/output tokens), or whisper's duration. */
 export function normaliseUsage(json: unknown): Usage | undefined {
   if (json === null || typeof json !== 'object') return undefined;
   const u = json as ChatUsageJson;
@@ -26,7 +30,7 @@ export function normaliseUsage(json: unknown): Usage | undefined {
   const completion = count(u.completion_tokens ?? u.output_tokens);
   const cached = count(u.prompt_tokens_details?.cached_tokens ?? u.input_tokens_details?.cached_tokens);
   const total = count(u.total_tokens) || prompt + completion;
-  return { prompt, completion, cached, total };
+  return { prompt, completion, cached, total, ...(u.type === 'duration' ? { seconds: count(u.seconds) } : {}) };
 }
 
 const USAGE_KEY = Buffer.from('"usage"');
