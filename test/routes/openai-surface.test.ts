@@ -252,6 +252,13 @@ describe('the rest of the OpenAI surface through the gateway', () => {
       expect(counts).toEqual([32 + 30, 6 + 6]);
     });
 
+    it('counts the tokens of speech streamed as SSE', async () => {
+      const counts = await counted(pair('/v1/audio/speech', 'gpt-4o-mini-tts'), async () => {
+        await (await gateway.audio.speech.create({ model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'Hello', stream_format: 'sse' })).text();
+      });
+      expect(counts).toEqual([5, 5]);
+    });
+
     it('counts image edits', async () => {
       const counts = await counted(pair('/v1/images/edits', 'gpt-image-2'), async () => {
         await gateway.images.edit({ model: 'gpt-image-2', image: await toFile(PNG, 'a.png', { type: 'image/png' }), prompt: 'make it blue' });
