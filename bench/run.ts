@@ -2,13 +2,15 @@
 // upstream itself ("direct"), scenario by scenario, alternating targets for several rounds; medians win.
 // Time to first token is measured last, on a fresh set of processes whose mock paces its stream events
 // the way a model emits tokens, so that holding a token back shows instead of hiding in a burst.
-//   node --import tsx bench/run.ts [--rounds 3] [--duration 3] [--warmup 0.5] [--ttft 300] [--only chat-c1]
+// Then the cost of tracing: the gateway with tracing off against tracing on, exporting to a local sink.
+//   node --import tsx bench/run.ts [--rounds 3] [--duration 3] [--warmup 0.5] [--ttft 300] [--only chat-c1] [--tracing off]
 import { parseArgs } from 'node:util';
 import { runLoad, SCENARIOS, type LoadResult, type Scenario } from './lib/load.js';
 import { cpuNs, memory, resetPeakRss } from './lib/proc-stats.js';
 import { describeMachine, machineLine, readJson, stamp, writeResults } from './lib/report.js';
 import { checks, renderMarkdown, summarise, type Run, type StreamsResult, type TargetName } from './lib/results.js';
 import { startStack } from './lib/stack.js';
+import { measureTracingCost, renderTracingCost } from './lib/tracing-cost.js';
 import { measureTtft, type TtftResult } from './lib/ttft.js';
 
 const { values: args } = parseArgs({
@@ -18,6 +20,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '0.5' },
     ttft: { type: 'string', default: '300' },
     only: { type: 'string' },
+    tracing: { type: 'string', default: 'on' },
   },
 });
 const rounds = Number(args.rounds);
@@ -124,6 +127,8 @@ async function main(): Promise<void> {
     await stack.stop();
   }
   const ttft = ttftCount > 0 ? await firstTokens() : undefined;
+  if (args.tracing !== 'off') console.log('\nTracing: the gateway with tracing off and on, alternating...');
+  const tracing = args.tracing === 'off' ? undefined : await measureTracingCost({ rounds, warmupS, durationS });
 
   const summary = summarise(runs, scenarios, ttft);
   const streams = readJson<StreamsResult>('streams-latest.json');
@@ -139,9 +144,9 @@ async function main(): Promise<void> {
     keys: stack.keysLine,
   };
   const targetChecks = checks(summary, streams, { redis: stack.redis !== undefined, metrics: stack.metricsLine.startsWith('Metrics: on') });
-  const markdown = renderMarkdown(setup, summary, targetChecks, streams);
+  const markdown = renderMarkdown(setup, summary, targetChecks, streams) + (tracing === undefined ? '' : `\n\n${renderTracingCost(tracing)}\n`);
   console.log(`\n${markdown}`);
-  const files = writeResults('latest', markdown, { setup, summary, checks: targetChecks, runs }, stamp(startedAt));
+  const files = writeResults('latest', markdown, { setup, summary, checks: targetChecks, runs, tracing }, stamp(startedAt));
   console.log(`written: ${files.join(', ')}`);
 }
 

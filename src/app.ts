@@ -24,6 +24,8 @@ import { API_ENDPOINTS } from './endpoints/index.js';
 import { createRedisConnection, type RedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
+import { tracingPlugin } from './tracing/plugin.js';
+import { createTracing } from './tracing/tracing.js';
 import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
@@ -126,7 +128,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     ? new PrometheusMetrics(config.upstreams.flatMap((u) => u.accounts.map((a) => a.name)))
     : undefined;
   const metrics: GatewayMetrics = prometheus ?? disabledMetrics;
-  const forwarder = new Forwarder(dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
+  // Undefined unless `tracing.otlpEndpoint` is set: then nothing of tracing is built, hooked or wrapped.
+  const tracing = createTracing(config.tracing, app.log);
+  const forwarder = new Forwarder(tracing?.detach(dispatcher) ?? dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
     onUpstreamFailure: (account, reason) => metrics.upstreamFailure(account.name, reason),
   });
   // Connects in the background: a gateway starts and serves while Redis is down.
@@ -197,11 +201,21 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.decorate('services', services);
 
   const recordMetrics = prometheus === undefined ? undefined : requestRecorder(prometheus, config.metrics);
-  /** Writes the one log line of a request and counts it, once, whether its response ended or was cut. */
-  const requestEnded = (request: FastifyRequest, status: number): void => {
+  /**
+   * The one place where a request is over, whether its response ended or was cut: writes its log line,
+   * counts it in the metrics and spends its tokens against the key's limits, once. `usageKnown` defers
+   * that until the usage of a stream whose client left is read (or the upstream gave up).
+   */
+  const requestEnded = (request: FastifyRequest, status: number, usageKnown?: Promise<void>): void => {
     const context = request.gateway;
     if (context.ended) return;
     context.ended = true;
+    if (usageKnown === undefined) settle(request, status);
+    else void usageKnown.then(() => settle(request, status));
+  };
+  const settle = (request: FastifyRequest, status: number): void => {
+    const context = request.gateway;
+    context.trace?.end(status, context);
     const endedAt = performance.now();
     const costMicros = spend.charge(context);
     accessLog.info(
@@ -220,7 +234,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       `${request.method} ${request.routeOptions.url ?? quoted(request.url)}`,
     );
     recordMetrics?.(request, status, endedAt);
-    limiter.requestEnded(context, Date.now());
+    limiter.requestEnded(context, limiter.now());
   };
 
   registerRequestId(app);
@@ -229,13 +243,17 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     const context = newRequestContext(performance.now());
     request.gateway = context;
     // The one listener for a client that leaves before its response ended (a stream abandoned half-way):
-    // its upstream request is aborted at once, and the request is still logged and counted, as 499
-    // (Fastify runs no onResponse hook for it).
+    // its upstream request is aborted at once (or, after the finish chunk, once the usage that follows
+    // was read), and the request is still logged and counted, as 499 (Fastify runs no onResponse hook
+    // for it).
     const raw = reply.raw;
     raw.once('close', () => {
       if (raw.writableFinished) return;
-      context.upstreamAbort?.abort();
-      requestEnded(request, CLIENT_CLOSED_REQUEST);
+      const draining = context.drainForUsage?.();
+      const abort = (): void => context.upstreamAbort?.abort();
+      if (draining === undefined) abort();
+      else void draining.then(abort);
+      requestEnded(request, CLIENT_CLOSED_REQUEST, draining);
     });
     done();
   });
@@ -243,6 +261,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     requestEnded(request, reply.statusCode);
     done();
   });
+  if (tracing !== undefined) await app.register(tracingPlugin, { tracing, redis });
 
   await app.register(connectionLimits, {
     maxConnections: config.listen.maxConnections ?? defaultMaxConnections(openFileLimit()),

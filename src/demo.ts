@@ -54,6 +54,16 @@ Or with the official SDK (npm install openai), streaming:
   });
   for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
 
+The Responses API (what Codex and the Agents SDK speak), chained to the account that made the first answer:
+
+  const first = await client.responses.create({ model: 'gpt-5.4', input: 'Name three otters' });
+  const next = await client.responses.create({ model: 'gpt-5.4', input: 'The smallest?', previous_response_id: first.id });
+
+Every other endpoint is served too: embeddings, legacy completions, moderations, audio transcriptions,
+translations and speech, image generations and edits, and GET ${base}/models.
+
+  const { data } = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'otters' });
+
 The x-gateway-account response header names the mock account that answered; requests with the same
 X-Conversation-Id stay on one account, and the mock then reports cached prompt tokens.
 

@@ -63,5 +63,6 @@ export function restartOnlyChanges(current: GatewayConfig, next: GatewayConfig):
   // The scrape route and the request counting are set up once; only the scrape token follows a reload.
   check('metrics.enabled', current.metrics.enabled, next.metrics.enabled);
   check('metrics.path', current.metrics.path, next.metrics.path);
+  check('tracing', current.tracing, next.tracing);
   return changed;
 }

@@ -4,6 +4,7 @@ import type { GatewayError } from './errors.js';
 import type { TokenReservation } from './limits/limiter.js';
 import type { Usage } from './proxy/usage.js';
 import type { Account } from './routing/pool.js';
+import type { RequestTrace } from './tracing/request-trace.js';
 
 /** What the gateway learns about one request as it goes, for the log line and the metrics. */
 export interface RequestContext {
@@ -32,6 +33,14 @@ export interface RequestContext {
   upstreamAbort: UpstreamAbort | undefined;
   /** Tokens held against the client key's limits until the request ends (see src/limits/reservation.ts). */
   tokenReservation: TokenReservation | undefined;
+  /**
+   * Set while a stream is relayed. Called when its client left first: returns a promise while the rest of
+   * the upstream is read for its usage (the client left after the finish chunk), undefined when there is
+   * nothing worth waiting for and the upstream is to be closed at once.
+   */
+  drainForUsage: (() => Promise<void> | undefined) | undefined;
+  /** The request's server span, when tracing is on (set by the tracing plugin; absent otherwise). */
+  trace?: RequestTrace;
 }
 
 /**
@@ -63,6 +72,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     upstreamFailure: undefined,
     upstreamAbort: undefined,
     tokenReservation: undefined,
+    drainForUsage: undefined,
   };
 }
 

@@ -39,4 +39,16 @@ describe('npm run demo', () => {
     for await (const chunk of stream) story += chunk.choices[0]?.delta.content ?? '';
     expect(story).toBe('Echo: Tell me a story');
   });
+
+  it('serves the Responses API, chained, and the other endpoints it names', async () => {
+    const text = await printed;
+    const client = new OpenAI({ apiKey: /apiKey: '([^']+)'/.exec(text)![1]!, baseURL: /baseURL: '([^']+)'/.exec(text)![1]! });
+    const first = await client.responses.create({ model: 'gpt-5.4', input: 'Name three otters' });
+    const next = await client.responses.create({ model: 'gpt-5.4', input: 'The smallest?', previous_response_id: first.id });
+    expect(next.output_text).toBe('Echo: The smallest?');
+    const { data } = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'otters' });
+    expect(data[0]!.embedding.length).toBeGreaterThan(0);
+    const models = (await client.models.list()).data.map((m) => m.id);
+    expect(models).toEqual(expect.arrayContaining(['gpt-5.4', 'text-embedding-3-small', 'whisper-1', 'tts-1', 'omni-moderation-latest']));
+  });
 });

@@ -8,6 +8,8 @@ export interface BenchConfigOptions {
   upstream: string;
   /** Set when a private redis-server runs for the bench (the gateway also gets REDIS_URL). */
   redisUrl?: string;
+  /** Set to trace every request, exporting to this OTLP/HTTP traces URL. */
+  tracingEndpoint?: string;
 }
 
 export interface BenchConfig {
@@ -60,6 +62,7 @@ export function benchConfig(options: BenchConfigOptions): BenchConfig {
       },
     ],
     ...(options.redisUrl !== undefined ? { redis: { url: options.redisUrl } } : {}),
+    ...(options.tracingEndpoint !== undefined ? { tracing: { otlpEndpoint: options.tracingEndpoint } } : {}),
   };
   parseConfig(base, {}, 'bench config'); // a mistake here must stop the bench, not skew it
 

@@ -189,6 +189,19 @@ export const configSchema = z
           .default('/metrics'),
       })
       .prefault({}),
+    /** OpenTelemetry: with `otlpEndpoint` set, every request is traced and its spans exported over OTLP/HTTP. */
+    tracing: z
+      .strictObject({
+        /**
+         * The collector's full traces URL, such as http://collector:4318/v1/traces. Empty counts as absent (an
+         * unset `${OTLP_ENDPOINT}`), so the documented example starts with tracing off.
+         */
+        otlpEndpoint: z.preprocess((value) => (value === '' ? undefined : value), z.url({ protocol: /^https?$/ }).optional()),
+        serviceName: z.string().min(1).default('ai-gateway'),
+        /** Sent with every export, for a collector that asks for a token. */
+        headers: z.record(z.string(), z.string()).optional(),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     if (config.clientKeys.length === 0 && !config.allowUnauthenticated) {
@@ -220,3 +233,4 @@ export type ClientKeyConfig = GatewayConfig['clientKeys'][number];
 export type CatalogEntryConfig = GatewayConfig['models'][number];
 export type RedisConfig = NonNullable<GatewayConfig['redis']>;
 export type MetricsConfig = GatewayConfig['metrics'];
+export type TracingConfig = GatewayConfig['tracing'];

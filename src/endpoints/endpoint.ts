@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { CatalogModel, ModelKind } from '../catalog/catalog.js';
+import type { StreamFormat } from '../proxy/stream-formats.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -31,11 +32,8 @@ export interface EndpointDescription {
    * for it when the client did not, and removes the usage-only chunk the client never asked for.
    */
   readonly asksForStreamUsage?: boolean;
-  /**
-   * The `type`s of the event that ends this API's streams when they end without `data: [DONE]`
-   * (`transcript.text.done`, say): a stream that stops before one gets the gateway's error event.
-   */
-  readonly streamEndEvents?: readonly string[];
+  /** What its stream looks like (where the first token, the finish and the end are); chat's by default. */
+  readonly stream?: StreamFormat;
   /** Body fields, in order, that carry a conversation's affinity when no `X-Conversation-Id` is sent. */
   readonly affinityFields?: readonly string[];
   /**

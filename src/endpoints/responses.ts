@@ -1,3 +1,4 @@
+import { RESPONSES_STREAM } from '../proxy/stream-formats.js';
 import { responsesRequestSchema } from '../schemas/responses.js';
 import type { EndpointDescription } from './endpoint.js';
 
@@ -7,6 +8,7 @@ const common = {
   schema: responsesRequestSchema,
   affinityFields: ['prompt_cache_key'],
   responseIdField: 'previous_response_id',
+  stream: RESPONSES_STREAM,
 } as const;
 
 /** `POST /v1/responses`, plain and streamed. The API always reports usage: the gateway never asks for it. */

@@ -2,9 +2,9 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ClientKey } from '../auth/client-keys.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
+import type { RequestContext } from '../request-context.js';
 import { rateLimitHeaders } from './headers.js';
 import { refusedByRedis } from '../redis/connection.js';
-import type { RequestContext } from '../request-context.js';
 import { hasLimits, type Admission, type KeyLimits, type LimitStore, type TokenReservation, type WindowCounts } from './limiter.js';
 import { answerCap, reservationFor } from './reservation.js';
 

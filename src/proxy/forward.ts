@@ -9,6 +9,7 @@ import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
+import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
 import type { Usage } from './usage.js';
 
 export interface ForwardOptions extends HealthOptions {
@@ -33,8 +34,8 @@ export interface ForwardTarget {
   onResponseId?: (id: string, account: Account) => void;
   /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
   stripUsageChunk: boolean;
-  /** The event types that end a stream of this API besides `data: [DONE]`. */
-  streamEndEvents?: readonly string[] | undefined;
+  /** What the endpoint's stream looks like, should the answer be one; a chat completion stream by default. */
+  stream?: StreamFormat | undefined;
   /** The account to try first (chosen by weight, or the conversation's pinned one). */
   first: Account;
   /** Called with the account that answered, once it has; sticky routing re-pins on it. */
@@ -53,6 +54,8 @@ export interface ForwardEvents {
 const PASSED_HEADERS = ['content-type', 'openai-processing-ms', 'retry-after', 'x-request-id'] as const;
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 const JSON_TYPE = 'application/json';
+/** How long a stream whose client left after its finish chunk is read on for its usage. */
+const USAGE_DRAIN_MS = 5_000;
 
 /** An upstream answer with an error status, to be passed on to the client. */
 interface UpstreamError {
@@ -106,20 +109,24 @@ export class Forwarder {
       tried.add(account);
       context.account = account;
       const startedAt = performance.now();
+      // The account's own headers last: no client header may replace its key, organization or project.
+      const headers: Record<string, string> = { ...clientHeaders, ...account.headers };
+      // With tracing on: this attempt's span, whose traceparent goes upstream in `headers`.
+      const attempt = request.gateway.trace?.upstreamAttempt(account, target.method ?? 'POST', target.pool.basePath + target.path, headers);
       let response: Dispatcher.ResponseData;
       try {
         response = await this.dispatcher.request({
           origin: target.pool.origin,
           path: target.pool.basePath + target.path,
           method: target.method ?? 'POST',
-          // The account's own headers last: no client header may replace its key, organization or project.
-          headers: { ...clientHeaders, ...account.headers },
+          headers,
           body: target.payload,
           signal: abort,
           headersTimeout: this.options.upstreamMs,
           bodyTimeout: this.options.streamIdleMs,
         });
       } catch (err) {
+        attempt?.failed(err as Error);
         context.upstreamMs += performance.now() - startedAt;
         if (abort.aborted) return reply.code(499).send();
         const error = err as Error & { code?: string };
@@ -134,6 +141,7 @@ export class Forwarder {
         account = target.pool.pick(Date.now(), tried, model);
         continue;
       }
+      attempt?.answered(response);
 
       if (response.statusCode < 400) {
         target.onServed?.(account);
@@ -211,6 +219,7 @@ export class Forwarder {
   ): FastifyReply {
     const context = request.gateway;
     const body = response.body;
+    const scrubber = this.scrubber;
     reply.code(response.statusCode).header('x-gateway-account', account.name);
     copyHeaders(reply, response.headers);
 
@@ -224,6 +233,7 @@ export class Forwarder {
     if (contentType.startsWith('text/event-stream')) {
       reply.header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
       const tap = new SseTap(
+        target.stream ?? CHAT_STREAM,
         target.stripUsageChunk,
         {
           onFirstToken: () => {
@@ -231,8 +241,12 @@ export class Forwarder {
           },
           onUsage,
         },
-        target.streamEndEvents,
+        (events) => scrubber.maskComplete(events),
       );
+      // A client that leaves after the finish chunk leaves only the usage chunk and `[DONE]` unread: they
+      // are read (for a few seconds at most) so the request's tokens are counted. Before it, the
+      // upstream is closed at once: the tokens still to come would be paid for nothing.
+      context.drainForUsage = () => (tap.finished && !tap.complete && context.usage === undefined ? tap.readRest(body, USAGE_DRAIN_MS) : undefined);
       body.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
         const idle = err.code === 'UND_ERR_BODY_TIMEOUT';
@@ -248,17 +262,21 @@ export class Forwarder {
 
     const contentLength = header(response.headers, 'content-length');
     if (contentLength !== undefined) reply.header('content-length', contentLength);
-    // The body goes to the client as it is, piped by Fastify; the tail watches it as a second listener.
-    // Paused until that pipe starts it, so no chunk can pass before the pipe is there.
+    // The body goes to the client through the scrubber (which keeps its length), piped by Fastify; the
+    // tail watches it as a second listener of the upstream body.
     const tail = new JsonUsageTail();
+    const scrubbed = scrubber.stream();
     body.on('data', tail.add);
-    body.pause();
+    body.pipe(scrubbed);
     body.once('end', () => {
       const usage = tail.usage();
       if (usage !== undefined) onUsage(usage);
     });
     body.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
+      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) {
+        scrubbed.destroy();
+        return;
+      }
       this.log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream response failed');
       // Answered in the envelope when no byte has reached the client yet (the error handler takes it from
       // here); otherwise its connection is cut.
@@ -266,8 +284,9 @@ export class Forwarder {
         err.code === 'UND_ERR_BODY_TIMEOUT'
           ? gatewayTimeout(`The upstream response was silent for ${this.options.streamIdleMs} ms.`)
           : new GatewayError(502, 'server_error', 'The upstream response failed before it was complete.', { code: 'upstream_response_failed' });
+      scrubbed.destroy(err);
     });
-    return reply.send(body);
+    return reply.send(scrubbed);
   }
 
   private fail(request: FastifyRequest, account: Account, reason: FailureReason, retryAfter?: string, error?: Error): void {

@@ -1,5 +1,7 @@
-import { Transform, type TransformCallback } from 'node:stream';
-import { normaliseUsage, type Usage } from './usage.js';
+import { Duplex, type Readable } from 'node:stream';
+import { eventAround, lastEventEnd, LOOKBACK_BYTES, nextEventEnd } from './sse-events.js';
+import { usageObjects, type StreamFormat } from './stream-formats.js';
+import type { Usage } from './usage.js';
 
 export interface StreamObserver {
   /** The first event that carries generated content (text, reasoning or a tool call). */
@@ -7,49 +9,49 @@ export interface StreamObserver {
   onUsage(usage: Usage): void;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
-const LF_LF = Buffer.from('\n\n');
-const CHOICES_KEY = Buffer.from('"choices"');
 /**
- * What is looked for in complete events, on their latin1 text (one character per byte, so string offsets
- * are byte offsets): V8 searches a string in one call where a Buffer needs a native call per occurrence, and
- * with `include_usage` on, every event of a stream has a `"usage"` key. A literal `"usage"` can only be a
- * key, as quotes inside JSON strings are escaped.
+ * The largest event held whole. Streamed images carry their usage in a final event of several MiB; an event
+ * larger than this ends the stream with an error event, so a broken upstream cannot grow our memory.
  */
-const USAGE_OBJECT = /"usage"[ \t\r\n]*:[ \t\r\n]*\{/g;
-/** Content, reasoning or a tool call with something in it (the role-only first event has `"content":""`). */
-const FIRST_TOKEN = /"(?:content|reasoning_content)"[ \t]*:[ \t]*"[^"]|"tool_calls"[ \t]*:[ \t]*\[[ \t]*[^\] \t]/;
-const DONE = 'data: [DONE]';
-/** An event longer than this is passed on without being inspected, so a broken upstream cannot grow our memory. */
-const MAX_EVENT_BYTES = 1024 * 1024;
+export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
+/** A tail this long is copied off the read it came in, rather than keeping the whole read alive. */
+const COPY_TAIL_OVER = 64 * 1024;
 
 /**
  * Relays an upstream SSE body to the client while reading the usage and first-token time from it.
  *
- * Written here rather than taken from an SSE parsing library because those turn bytes into event objects
- * and lose the original bytes, which must reach the client exactly as the upstream sent them. Events are
- * found incrementally: only the current, incomplete event is kept between chunks (at most 1 MiB), never
- * the response.
+ * Written here rather than taken from an SSE parsing library (such as eventsource-parser) because those
+ * take text, hand back event objects and lose the original bytes and where each event ended in them; the
+ * bytes must reach the client exactly as the upstream sent them, one whole event at a time.
  *
- * In pass-through mode every chunk is pushed on the moment it arrives; events are only inspected. In
- * strip mode (the gateway added `stream_options.include_usage` itself) the usage-only chunk the client
- * never asked for is dropped. An event's bytes are pushed as soon as the event is known not to be that
- * chunk: once its `"choices":[` is followed by an element (for OpenAI-style chunks, within the first
- * hundred or so bytes), or at its closing blank line. Only the head of an event, up to that point, waits.
+ * Events are released only once complete (their closing blank line arrived), so a stream cut inside an
+ * event never hands the client half of one: the partial bytes are dropped and an error event follows.
+ * Only the current, incomplete event is kept between chunks, never the response. In strip mode (the
+ * gateway added `stream_options.include_usage` itself) the usage-only chunk the client never asked for is
+ * dropped.
  *
  * Chunks that arrive together (the upstream's HTTP chunks parsed from one read of its socket: a burst of
  * events) are handled together, once the read has been parsed, and leave as one chunk: a burst of twenty
  * events costs one search and one write to the client instead of twenty. Nothing waits for a later read.
+ *
+ * Backpressure: while the client has not taken what was already pushed (more than the readable high-water
+ * mark), a write is not acknowledged, so the pipe from the upstream pauses and so does its socket.
  */
-export class SseTap extends Transform {
+export class SseTap extends Duplex {
   /** The bytes of the current, incomplete event, from its start. */
-  private carry: Buffer | undefined;
-  /** Strip mode: how many bytes at the start of `carry` were already pushed. */
-  private released = 0;
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
   private sawFirstToken = false;
+  private sawFinish = false;
+  private sawUsage = false;
   private sawDone = false;
+  /** The last `sequence_number` seen, in streams whose events are numbered: the error event takes the next. */
+  private sequence = -1;
   private failed = false;
+  /** Set once the client left: events are still read (for the usage), nothing is pushed. */
+  private discarding = false;
+  /** A write the client's slowness holds back; acknowledged when the client reads again. */
+  private held: (() => void) | undefined;
   /** Chunks received in this turn and not handled yet; handled in a microtask, once the read is parsed. */
   private incoming: Buffer[] = [];
   private handling = false;
@@ -58,44 +60,61 @@ export class SseTap extends Transform {
     const incoming = this.incoming;
     if (incoming.length === 0) return;
     this.incoming = [];
-    if (this.destroyed) return;
-    const data = incoming.length === 1 ? incoming[0]! : Buffer.concat(incoming);
-    if (!this.stripUsageChunk) this.push(data);
-    this.scan(this.carry === undefined ? data : Buffer.concat([this.carry, data]), false);
+    if (this.failed) return;
+    this.takeBytes(incoming.length === 1 ? incoming[0]! : Buffer.concat(incoming), false);
   };
 
-  /** The final event of an API whose streams end without `data: [DONE]`, by its `type`. */
-  private readonly endEvent: RegExp | undefined;
-
   constructor(
+    /** What this endpoint's events look like: where its first token, its finish and its end are. */
+    private readonly format: StreamFormat,
     private readonly stripUsageChunk: boolean,
     private readonly observer: StreamObserver,
-    endEvents: readonly string[] = [],
+    /** Applied to the bytes of complete events before they are released (keys masked). */
+    private readonly release: (events: Buffer) => Buffer = (events) => events,
   ) {
-    super();
-    this.endEvent = endEvents.length === 0 ? undefined : endEventPattern(endEvents);
+    super({ allowHalfOpen: true });
   }
 
-  /** True once the upstream sent its `data: [DONE]` line, or its API's final event. */
+  /** True once the upstream sent the stream's last event (`data: [DONE]`, `response.completed`, ...). */
   get complete(): boolean {
     return this.sawDone;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  /** True once a finish chunk went by: what is left is the usage chunk and `[DONE]`. */
+  get finished(): boolean {
+    return this.sawFinish;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.incoming.push(chunk);
+    if (this.discarding) {
+      this.handleIncoming();
+      return callback();
+    }
     if (!this.handling) {
       this.handling = true;
       queueMicrotask(this.handleIncoming);
     }
-    callback();
+    if (this.readableLength < this.readableHighWaterMark) callback();
+    else this.held = callback;
   }
 
-  override _flush(callback: TransformCallback): void {
+  override _read(): void {
+    const held = this.held;
+    this.held = undefined;
+    held?.();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
     this.handleIncoming();
-    // No byte will follow: a carriage return at the very end now surely ends its line.
-    if (this.carry !== undefined) this.scan(this.carry, true);
-    if (this.sawDone || this.failed) this.releaseCarry();
-    else this.pushError('The upstream ended the stream before it was complete.', 'upstream_stream_incomplete');
+    if (!this.failed) {
+      // No byte will follow: a carriage return at the very end now surely ends its line.
+      if (this.carryBytes > 0) this.takeBytes(undefined, true);
+      // An upstream that ended without the blank line after its last event still ended the stream.
+      if (this.carryBytes > 0 && !this.sawDone) this.takeLast();
+      if (!this.sawDone) this.pushError('The upstream ended the stream before it was complete.', 'upstream_stream_incomplete');
+    }
+    this.push(null);
     callback();
   }
 
@@ -107,211 +126,123 @@ export class SseTap extends Transform {
     this.end();
   }
 
-  /** Handles the complete events at the start of `data` and keeps the rest as the current event. */
-  private scan(data: Buffer, final: boolean): void {
-    const text = data.toString('latin1');
-    const end = lastEventEndOf(data, text, final);
-    if (end > 0) {
-      const whole = end === data.length;
-      const events = whole ? data : data.subarray(0, end);
-      this.carry = whole ? undefined : data.subarray(end);
-      const kept = this.inspect(events, whole ? text : text.slice(0, end));
-      if (this.stripUsageChunk && kept.length > 0) this.push(kept);
-      this.released = 0;
-    } else {
-      this.carry = data;
-    }
-    const carry = this.carry;
-    if (carry === undefined) return;
-    if (this.stripUsageChunk && this.released < carry.length && (this.released > 0 || hasChoices(carry))) {
-      this.push(this.released === 0 ? carry : carry.subarray(this.released));
-      this.released = carry.length;
-    }
-    if (carry.length > MAX_EVENT_BYTES) this.releaseCarry();
+  /**
+   * Once the client has left after the finish chunk: reads the rest of `upstream` (discarding it) until the
+   * usage or `[DONE]` went by, the upstream ended, or `limitMs` passed. Resolves then; the caller closes
+   * the upstream.
+   */
+  readRest(upstream: Readable, limitMs: number): Promise<void> {
+    this.discarding = true;
+    // Writes held back by the stalled client are handled now (synchronously, pushing nothing).
+    this._read();
+    this.handleIncoming();
+    upstream.unpipe(this);
+    if (this.sawUsage || this.sawDone || upstream.readableEnded || upstream.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        upstream.off('data', onData).off('end', done).off('close', done).off('error', done);
+        resolve();
+      };
+      const onData = (chunk: Buffer): void => {
+        this.takeBytes(chunk, false);
+        if (this.sawUsage || this.sawDone) done();
+      };
+      const timer = setTimeout(done, limitMs);
+      upstream.on('data', onData).once('end', done).once('close', done).once('error', done);
+      upstream.resume(); // a pipe that was waiting for the client left it paused
+    });
   }
 
+  /** Handles `data` (undefined: none, at the end) after the carried partial event; releases complete events. */
+  private takeBytes(data: Buffer | undefined, final: boolean): void {
+    let region: Buffer;
+    if (this.carryBytes === 0) {
+      if (data === undefined) return;
+      region = data;
+    } else {
+      // Only the new bytes (and a few before them) can hold the blank line that closes the carried event.
+      const tail = lastBytes(this.carry, Math.min(LOOKBACK_BYTES, this.carryBytes));
+      const window = data === undefined ? tail : Buffer.concat([tail, data]);
+      if (nextEventEnd(window, 0, final) < 0) {
+        if (data !== undefined) this.carryOn(data);
+        return;
+      }
+      region = Buffer.concat(data === undefined ? this.carry : [...this.carry, data]);
+      this.carry = [];
+      this.carryBytes = 0;
+    }
+    const end = lastEventEnd(region, final);
+    if (end > 0) {
+      const events = end === region.length ? region : region.subarray(0, end);
+      const kept = this.inspect(events, events.toString('latin1'));
+      if (kept.length > 0 && !this.discarding) this.push(this.release(kept));
+    }
+    if (end < region.length) {
+      const rest = region.subarray(end);
+      this.carryOn(end > COPY_TAIL_OVER ? Buffer.from(rest) : rest);
+    }
+  }
+
+  /** At the end: a carried event that lacks only its blank line, when it is `data: [DONE]`, is released. */
+  private takeLast(): void {
+    const last = Buffer.concat(this.carry);
+    const text = last.toString('latin1');
+    if (!this.format.hasEnd(text) && !this.format.hasEnd(`${text}\n`)) return;
+    this.carry = [];
+    this.carryBytes = 0;
+    this.sawDone = true;
+    if (!this.discarding) this.push(this.release(last));
+  }
+
+  private carryOn(bytes: Buffer): void {
+    this.carry.push(bytes);
+    this.carryBytes += bytes.length;
+    if (this.carryBytes > MAX_EVENT_BYTES) {
+      this.pushError(`The upstream sent an event larger than ${MAX_EVENT_BYTES / 1024 / 1024} MiB.`, 'upstream_event_too_large');
+    }
+  }
+
+  /** Drops the partial event, never released, and pushes an error event in its place. */
   private pushError(message: string, code: string): void {
     this.failed = true;
-    // A partial event the client already holds is closed first, so the error event stands on its own.
-    if (this.carry !== undefined && (!this.stripUsageChunk || this.released > 0)) this.push(LF_LF);
-    this.carry = undefined;
-    this.released = 0;
-    const error = { error: { message, type: 'server_error', param: null, code } };
-    this.push(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+    this.carry = [];
+    this.carryBytes = 0;
+    if (this.discarding) return;
+    this.push(this.format.errorEvent(message, code, this.sequence + 1));
   }
 
-  private releaseCarry(): void {
-    const carry = this.carry;
-    if (carry === undefined) return;
-    if (this.stripUsageChunk && this.released < carry.length) this.push(carry.subarray(this.released));
-    this.carry = undefined;
-    this.released = 0;
-  }
-
-  /**
-   * Reads what matters from complete events (`text` is their latin1 text); returns the bytes to forward in
-   * strip mode (less the `released` head of the first event, which the client already has).
-   */
+  /** Reads what matters from complete events (`text` is their latin1 text); returns the bytes to forward. */
   private inspect(events: Buffer, text: string): Buffer {
-    if (!this.sawFirstToken && FIRST_TOKEN.test(text)) {
+    const format = this.format;
+    if (!this.sawFirstToken && format.hasFirstToken(text)) {
       this.sawFirstToken = true;
       this.observer.onFirstToken();
     }
-    if (!this.sawDone && (hasDoneLine(text) || this.endEvent?.test(text) === true)) this.sawDone = true;
-    // Streams with usage turned on carry `"usage":null` in every chunk: only a usage object is worth parsing,
-    // and most chunks have none.
-    USAGE_OBJECT.lastIndex = 0;
-    let match = USAGE_OBJECT.exec(text);
-    if (match === null) return this.released === 0 ? events : events.subarray(this.released);
+    if (!this.sawFinish && format.hasFinish(text)) this.sawFinish = true;
+    if (!this.sawDone && format.hasEnd(text)) this.sawDone = true;
+    if (format.lastSequence !== undefined) this.sequence = format.lastSequence(text) ?? this.sequence;
 
     const kept: Buffer[] = [];
-    let keptFrom = this.released; // bytes before this are already forwarded or dropped
-    while (match !== null) {
-      const [start, stop] = eventAround(events, text, match.index);
-      // An event whose head was released was known not to be the usage-only chunk: it is kept.
-      const head = start === 0 ? this.released : 0;
-      if (this.readUsage(events.subarray(start, stop)) && head === 0) {
-        if (start > keptFrom) kept.push(events.subarray(keptFrom, start));
-        keptFrom = stop;
-      }
-      USAGE_OBJECT.lastIndex = stop;
-      match = USAGE_OBJECT.exec(text);
+    let keptFrom = 0; // bytes before this are forwarded or dropped
+    for (const { at, usage } of usageObjects(text)) {
+      this.sawUsage = true;
+      this.observer.onUsage(usage);
+      if (!this.stripUsageChunk) continue;
+      const [start, stop] = eventAround(events, text, at);
+      if (start < keptFrom || !format.isUsageOnly(text.slice(start, stop))) continue;
+      if (start > keptFrom) kept.push(events.subarray(keptFrom, start));
+      keptFrom = stop;
     }
-    if (keptFrom < events.length) kept.push(keptFrom === 0 ? events : events.subarray(keptFrom));
+    if (keptFrom === 0) return events;
+    if (keptFrom < events.length) kept.push(events.subarray(keptFrom));
     return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
   }
-
-  /** Reports the usage an event carries; true when the event is the usage-only chunk to drop. */
-  private readUsage(event: Buffer): boolean {
-    let json: { usage?: unknown; choices?: unknown };
-    try {
-      json = JSON.parse(eventData(event)) as typeof json;
-    } catch {
-      return false;
-    }
-    if (json === null || typeof json !== 'object' || json.usage === null || json.usage === undefined) return false;
-    const usage = normaliseUsage(json.usage);
-    if (usage !== undefined) this.observer.onUsage(usage);
-    return this.stripUsageChunk && Array.isArray(json.choices) && json.choices.length === 0;
-  }
 }
 
-/** The concatenated `data:` lines of one event. */
-function eventData(event: Buffer): string {
-  const text = event.toString('utf8');
-  // The usual shape, one `data: ` line ended by a blank line, needs no splitting.
-  if (text.startsWith('data: ') && text.indexOf('\n') === text.length - 2 && text.endsWith('\n\n') && !text.includes('\r')) {
-    return text.slice(6, -2);
-  }
-  const lines = text.split(/\r\n|\r|\n/);
-  let data = '';
-  let first = true;
-  for (const line of lines) {
-    if (!line.startsWith('data:')) continue;
-    data += (first ? '' : '\n') + (line.charCodeAt(5) === 0x20 ? line.slice(6) : line.slice(5));
-    first = false;
-  }
-  return data;
-}
-
-/**
- * Index just past the blank line that ends the event starting at `from`, or -1 when it has not arrived.
- * SSE lines end in `\n`, `\r\n` or `\r`, even mixed in one stream. A `\r` as the last byte may be the
- * first half of a `\r\n`, so it only ends a line when `final` says no byte follows.
- */
-export function nextEventEnd(buf: Buffer, from: number, final = false): number {
-  if (!buf.includes(CR, from)) {
-    // The common case, `\n` endings only, found natively.
-    const at = buf.indexOf(LF_LF, from);
-    return at < 0 ? -1 : at + 2;
-  }
-  let lineStart = from;
-  let lf = -2; // position of the next \n at or after i, -1 when there is none, -2 before the first search
-  let cr = -2;
-  for (let i = from; ; ) {
-    if (lf !== -1 && lf < i) lf = buf.indexOf(LF, i);
-    if (cr !== -1 && cr < i) cr = buf.indexOf(CR, i);
-    const at = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
-    if (at < 0) return -1;
-    let next = at + 1;
-    if (at === cr) {
-      if (next === buf.length && !final) return -1;
-      if (buf[next] === LF) next++;
-    }
-    if (at === lineStart && at > from) return next;
-    lineStart = next;
-    i = next;
-  }
-}
-
-/** `[start, end)` of the complete event in `events` that holds the byte at `at`. */
-function eventAround(events: Buffer, text: string, at: number): [number, number] {
-  if (!text.includes('\r')) {
-    const before = text.lastIndexOf('\n\n', at);
-    const after = text.indexOf('\n\n', at);
-    return [before < 0 ? 0 : before + 2, after < 0 ? events.length : after + 2];
-  }
-  let start = 0;
-  for (let end = nextEventEnd(events, 0, true); end > 0; end = nextEventEnd(events, end, true)) {
-    if (end > at) return [start, end];
-    start = end;
-  }
-  return [start, events.length];
-}
-
-/** {@link lastEventEnd}, with the latin1 text of `buf` at hand for the common case of `\n` line endings. */
-function lastEventEndOf(buf: Buffer, text: string, final: boolean): number {
-  if (text.includes('\r')) return lastEventEnd(buf, final);
-  const at = text.lastIndexOf('\n\n');
-  return at < 0 ? 0 : at + 2;
-}
-
-/** Index just past the last complete event, 0 when there is none. */
-export function lastEventEnd(buf: Buffer, final = false): number {
-  if (!buf.includes(CR)) {
-    const at = buf.lastIndexOf(LF_LF);
-    return at < 0 ? 0 : at + 2;
-  }
-  let end = 0;
-  for (let next = nextEventEnd(buf, 0, final); next > 0; next = nextEventEnd(buf, next, final)) end = next;
-  return end;
-}
-
-/** `"type":"<one of types>"`: a literal quote can only be JSON syntax, as quotes inside strings are escaped. */
-function endEventPattern(types: readonly string[]): RegExp {
-  const names = types.map((type) => type.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-  return new RegExp(`"type"[ \\t]*:[ \\t]*"(?:${names})"`);
-}
-
-/** A `data: [DONE]` line: at the start of a line, as inside a JSON string a line break would be escaped. */
-function hasDoneLine(text: string): boolean {
-  for (let at = text.indexOf(DONE); at >= 0; at = text.indexOf(DONE, at + DONE.length)) {
-    const before = at === 0 ? '\n' : text[at - 1];
-    if (before === '\n' || before === '\r') return true;
-  }
-  return false;
-}
-
-/**
- * True when the (partial) event has a `"choices"` array with an element: it is not the usage-only chunk,
- * whose choices are empty. A literal `"choices"` can only be a key, as quotes inside JSON strings are escaped.
- */
-function hasChoices(event: Buffer): boolean {
-  const at = event.indexOf(CHOICES_KEY);
-  if (at < 0) return false;
-  let i = skipSpace(event, at + CHOICES_KEY.length);
-  if (event[i] !== 0x3a /* : */) return false;
-  i = skipSpace(event, i + 1);
-  if (event[i] !== 0x5b /* [ */) return false;
-  const next = event[skipSpace(event, i + 1)];
-  return next !== undefined && next !== 0x5d /* ] */;
-}
-
-function skipSpace(buf: Buffer, i: number): number {
-  while (i < buf.length) {
-    const c = buf[i];
-    if (c !== 0x20 && c !== 0x09 && c !== LF && c !== CR) break;
-    i++;
-  }
-  return i;
+/** The last `n` bytes of a list of chunks. */
+function lastBytes(chunks: readonly Buffer[], n: number): Buffer {
+  const last = chunks[chunks.length - 1]!;
+  if (last.length >= n) return last.subarray(last.length - n);
+  return Buffer.concat(chunks).subarray(-n);
 }

@@ -3,6 +3,8 @@ import { Cluster, Redis, ReplyError, type ClusterOptions, type RedisOptions } fr
 import type { RedisConfig } from '../config/schema.js';
 
 export type RedisClient = Redis | Cluster;
+/** One command (or script, or several at once) as given to {@link RedisConnection.run}. */
+export type RedisCommand<T> = (client: RedisClient) => Promise<T>;
 
 /** Why a command was not answered: Redis is disconnected, or known to be failing (the breaker is open). */
 export class RedisUnavailableError extends Error {
@@ -90,6 +92,8 @@ export class RedisConnection {
   private bucketStart = 0;
   private current: Outcomes = { failures: 0, total: 0 };
   private previous: Outcomes = { failures: 0, total: 0 };
+  /** Set when tracing is on: wraps each command in a span under the request that issued it. */
+  traceCommand: (<T>(command: RedisCommand<T>) => RedisCommand<T>) | undefined = undefined;
 
   constructor(client: RedisClient, options: RedisConnectionOptions, log: FastifyBaseLogger) {
     this.client = client;
@@ -140,7 +144,7 @@ export class RedisConnection {
       }, this.timeoutMs);
       let reply: Promise<T>;
       try {
-        reply = command(this.client);
+        reply = (this.traceCommand === undefined ? command : this.traceCommand(command))(this.client);
       } catch (err) {
         reply = Promise.reject(err as Error);
       }

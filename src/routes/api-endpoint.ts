@@ -40,7 +40,7 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
       payload: addUsage ? withStreamUsage(raw, body) : raw,
       contentType: endpoint.form === undefined ? undefined : request.headers['content-type'],
       stripUsageChunk: addUsage,
-      streamEndEvents: endpoint.streamEndEvents,
+      stream: endpoint.stream,
       conversationId: bound === undefined ? conversationOf(request, body, endpoint, services.config.sticky.sources) : undefined,
       bound,
       onResponseId:

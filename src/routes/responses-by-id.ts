@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, quoted } from '../errors.js';
+import { RESPONSES_STREAM } from '../proxy/stream-formats.js';
 import { findResponseOwner } from './response-owner.js';
 import { selectAndForward } from './upstream.js';
 
@@ -41,6 +42,8 @@ export const responsesByIdRoute: FastifyPluginAsync = async (app) => {
       path: `/responses/${encodeURIComponent(id)}${suffix}${query < 0 ? '' : request.url.slice(query)}`,
       payload: undefined,
       stripUsageChunk: false,
+      // A background response is streamed again by `GET ...?stream=true`.
+      stream: RESPONSES_STREAM,
       conversationId: undefined,
       bound: account,
     });

@@ -6,7 +6,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastEventEnd, nextEventEnd, SseTap } from '../../src/proxy/sse-tap.js';
+import { lastEventEnd, nextEventEnd } from '../../src/proxy/sse-events.js';
+import { MAX_EVENT_BYTES, SseTap } from '../../src/proxy/sse-tap.js';
+import { CHAT_STREAM } from '../../src/proxy/stream-formats.js';
 import type { Usage } from '../../src/proxy/usage.js';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
@@ -44,7 +46,7 @@ interface TapRun {
 async function runTap(strip: boolean, chunks: Buffer[]): Promise<TapRun> {
   const usages: Usage[] = [];
   let firstTokens = 0;
-  const tap = new SseTap(strip, { onFirstToken: () => firstTokens++, onUsage: (u) => usages.push(u) });
+  const tap = new SseTap(CHAT_STREAM, strip, { onFirstToken: () => firstTokens++, onUsage: (u) => usages.push(u) });
   const pushed: Buffer[] = [];
   const push = tap.push.bind(tap);
   tap.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
@@ -80,46 +82,53 @@ function cut(data: Buffer, offsets: number[]): Buffer[] {
 
 const bytesOf = (events: string[]): Buffer => Buffer.from(events.join(''));
 
-/** Each pushed chunk is exactly the input chunk at the same place (compared as bytes: deep equality is slow). */
-function expectSameChunks(pushed: Buffer[], chunks: Buffer[]): void {
-  expect(pushed.length).toBe(chunks.length);
-  pushed.forEach((chunk, i) => expect(chunk.equals(chunks[i]!), `chunk ${i}`).toBe(true));
-}
 const withoutUsage = (events: string[], usageIndex: number): Buffer => bytesOf(events.filter((_, i) => i !== usageIndex));
+
+/** Offsets just past each event of the stream. */
+const eventEnds = (events: string[]): number[] => events.map((_, i) => Buffer.byteLength(events.slice(0, i + 1).join('')));
+/** How many bytes the tap may have released once `n` bytes arrived: up to the end of the last complete event. */
+const completeUpTo = (ends: number[], n: number): number => Math.max(0, ...ends.filter((e) => e <= n));
 
 describe('SseTap in pass-through mode (the client asked for usage)', () => {
   for (const eol of ['\n', '\r\n']) {
     const label = eol === '\n' ? 'LF' : 'CRLF';
     const { events } = streamEvents(eol);
     const input = bytesOf(events);
+    const ends = eventEnds(events);
 
-    it(`pushes every chunk unchanged the moment it arrives, split at every byte offset (${label})`, async () => {
+    it(`releases each event unchanged the moment its blank line arrives, split at every byte offset (${label})`, async () => {
       for (let at = 1; at < input.length; at++) {
-        const chunks = cut(input, [at]);
-        const run = await runTap(false, chunks);
-        expectSameChunks(run.pushed, chunks);
-        expect(run.pushedAfter).toEqual([at, input.length]);
+        const run = await runTap(false, cut(input, [at]));
+        expect(run.output.equals(input)).toBe(true);
+        expect(run.pushedAfter).toEqual([completeUpTo(ends, at), input.length]);
         expect(run.usages).toEqual([USAGE]);
         expect(run.firstTokens).toBe(1);
       }
     });
 
-    it(`is byte-identical when every byte is its own chunk (${label})`, async () => {
+    it(`is byte-identical when every byte is its own chunk, releasing whole events only (${label})`, async () => {
       const chunks = cut(input, [...input.keys()]);
       const run = await runTap(false, chunks);
-      expectSameChunks(run.pushed, chunks);
       expect(run.output.equals(input)).toBe(true);
+      expect(run.pushed.map(String)).toEqual(events);
       expect(run.usages).toEqual([USAGE]);
     });
   }
 
   it('is byte-identical and reports the usage for any way of splitting the stream', async () => {
-    const input = bytesOf(streamEvents().events);
+    const { events } = streamEvents();
+    const input = bytesOf(events);
+    const ends = eventEnds(events);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 1, max: input.length - 1 }), { maxLength: 12 }), async (offsets) => {
         const chunks = cut(input, offsets);
         const run = await runTap(false, chunks);
-        expectSameChunks(run.pushed, chunks);
+        expect(run.output.equals(input)).toBe(true);
+        let arrived = 0;
+        chunks.forEach((chunk, i) => {
+          arrived += chunk.length;
+          expect(run.pushedAfter[i]).toBe(completeUpTo(ends, arrived));
+        });
         expect(run.usages).toEqual([USAGE]);
       }),
       { numRuns: 200 },
@@ -171,11 +180,11 @@ describe('SseTap in strip mode (the gateway added include_usage)', () => {
     expect(run.pushed.map(String)).toEqual(events.filter((_, i) => i !== usageIndex));
   });
 
-  it('passes on the head of a content event as soon as its choices show it is not the usage chunk', async () => {
+  it('releases a content event once it is complete, not its head alone', async () => {
     const event = streamEvents().events[1]!;
     const split = event.indexOf('"delta"');
     const run = await runTap(true, [Buffer.from(event.slice(0, split)), Buffer.from(`${event.slice(split)}data: [DONE]\n\n`)]);
-    expect(run.pushedAfter).toEqual([split, event.length + 14]);
+    expect(run.pushedAfter).toEqual([0, event.length + 14]);
     expect(run.output.toString()).toBe(`${event}data: [DONE]\n\n`);
   });
 
@@ -241,7 +250,7 @@ describe('SseTap in strip mode (the gateway added include_usage)', () => {
 describe('SseTap with chunks that arrive together', () => {
   /** Writes every chunk in one synchronous go, as a parser does with the HTTP chunks of one socket read. */
   async function burst(strip: boolean, chunks: Buffer[]): Promise<Buffer[]> {
-    const tap = new SseTap(strip, { onFirstToken: () => undefined, onUsage: () => undefined });
+    const tap = new SseTap(CHAT_STREAM, strip, { onFirstToken: () => undefined, onUsage: () => undefined });
     const pushed: Buffer[] = [];
     tap.on('data', (chunk: Buffer) => pushed.push(chunk));
     const ended = new Promise((resolve) => tap.on('end', resolve));
@@ -263,16 +272,34 @@ describe('SseTap with chunks that arrive together', () => {
 });
 
 describe('SseTap stream ends', () => {
-  it('adds an error event when the upstream stops before [DONE], closing a partial event first', async () => {
+  it('drops a partial event when the upstream stops before [DONE], and adds an error event instead', async () => {
     const { events } = streamEvents();
     const partial = events[2]!.slice(0, 40);
     for (const strip of [false, true]) {
       const run = await runTap(strip, [bytesOf(events.slice(0, 2)), Buffer.from(partial)]);
       const text = run.output.toString();
-      expect(text.startsWith(events.slice(0, 2).join(''))).toBe(true);
-      expect(text).toMatch(/event: error\ndata: \{"error":\{"message":"The upstream ended the stream before it was complete\."/);
+      const [before, error] = text.split(/(?=event: error\n)/);
+      expect(before).toBe(events.slice(0, 2).join(''));
+      expect(error).toMatch(/^event: error\ndata: \{"error":\{"message":"The upstream ended the stream before it was complete\."/);
+      expect(JSON.parse(error!.slice('event: error\ndata: '.length))).toMatchObject({ error: { type: 'server_error', code: 'upstream_stream_incomplete' } });
       expect(text.endsWith('\n\n')).toBe(true);
     }
+  });
+
+  it('drops a partial event when the stream fails, and adds the error event', async () => {
+    const { events } = streamEvents();
+    const tap = new SseTap(CHAT_STREAM, false, { onFirstToken: () => undefined, onUsage: () => undefined });
+    const pushed: Buffer[] = [];
+    tap.on('data', (chunk: Buffer) => pushed.push(chunk));
+    const ended = new Promise((resolve) => tap.on('end', resolve));
+    const partial = events[1]!.slice(0, events[1]!.indexOf('Echo') + 4);
+    tap.write(Buffer.from(events[0]! + partial));
+    await new Promise((resolve) => setImmediate(resolve));
+    tap.fail('The upstream stream failed.', 'upstream_stream_failed');
+    await ended;
+    const text = Buffer.concat(pushed).toString();
+    expect(text.startsWith(`${events[0]!}event: error\ndata: {`)).toBe(true);
+    expect(text).not.toContain('Echo');
   });
 
   it('is not fooled by "data: [DONE]" inside generated text', async () => {
@@ -287,6 +314,91 @@ describe('SseTap stream ends', () => {
     expect(run.output.equals(withoutUsage(events, usageIndex))).toBe(true);
     expect(run.usages).toEqual([USAGE]);
     expect(run.output.toString()).not.toContain('event: error');
+  });
+});
+
+describe('SseTap and the SSE specification', () => {
+  const { events, usageIndex } = streamEvents();
+
+  it('takes data:[DONE] without a space as the end of the stream', async () => {
+    for (const strip of [false, true]) {
+      const input = [...events.slice(0, -1), 'data:[DONE]\n\n'];
+      const run = await runTap(strip, [bytesOf(input)]);
+      expect(run.output.toString()).not.toContain('event: error');
+      expect(run.output.toString().endsWith('data:[DONE]\n\n')).toBe(true);
+      expect(run.usages).toEqual([USAGE]);
+    }
+  });
+
+  it('passes comment lines on and still finds the usage of an event that starts with one', async () => {
+    const input = [
+      ': keep-alive\n\n',
+      ...events.slice(0, usageIndex),
+      `: usage follows\n${events[usageIndex]!}`,
+      ': keep-alive\n\n',
+      ...events.slice(usageIndex + 1),
+    ];
+    const asked = await runTap(false, cut(bytesOf(input), [5, 13, 400]));
+    expect(asked.output.equals(bytesOf(input))).toBe(true);
+    expect(asked.usages).toEqual([USAGE]);
+    expect(asked.output.toString()).not.toContain('event: error');
+
+    const stripped = await runTap(true, [bytesOf(input)]);
+    expect(stripped.output.toString()).toBe(input.filter((_, i) => i !== usageIndex + 1).join(''));
+    expect(stripped.usages).toEqual([USAGE]);
+  });
+
+  it('reads the usage of a multi-line data field, split anywhere JSON allows white space', async () => {
+    const multiLine = `data: {"id":"chatcmpl-1","choices":\ndata: [],"usage":\ndata:{"prompt_tokens":12,\ndata: "completion_tokens":4,"total_tokens":16,"prompt_tokens_details":{"cached_tokens":8}}}\n\n`;
+    const input = [...events.slice(0, usageIndex), multiLine, ...events.slice(usageIndex + 1)];
+    const asked = await runTap(false, [bytesOf(input)]);
+    expect(asked.output.equals(bytesOf(input))).toBe(true);
+    expect(asked.usages).toEqual([USAGE]);
+    const stripped = await runTap(true, cut(bytesOf(input), [700, 760]));
+    expect(stripped.output.toString()).toBe(withoutUsage(input, usageIndex).toString());
+    expect(stripped.usages).toEqual([USAGE]);
+  });
+
+  it('sees a multi-line first token and finish chunk', async () => {
+    let firstTokens = 0;
+    const counting = new SseTap(CHAT_STREAM, false, { onFirstToken: () => firstTokens++, onUsage: () => undefined });
+    counting.resume();
+    counting.write(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":\ndata: "Hi"},"finish_reason":\ndata: "stop"}]}\n\n'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(firstTokens).toBe(1);
+    expect(counting.finished).toBe(true);
+  });
+});
+
+describe('SseTap with large events', () => {
+  const { events, usageIndex } = streamEvents();
+  /** A streamed image's final event: several MiB of base64, then its usage. */
+  const imageEvent = (bytes: number): string =>
+    `event: image_generation.completed\ndata: {"type":"image_generation.completed","b64_json":"${'A'.repeat(bytes)}","usage":{"input_tokens":50,"output_tokens":1056,"total_tokens":1106,"input_tokens_details":{"cached_tokens":0}}}\n\n`;
+
+  it('reads the usage of a 5 MiB event arriving in 64 KiB pieces, and relays it whole', async () => {
+    const input = Buffer.from(imageEvent(5 * 1024 * 1024) + 'data: [DONE]\n\n');
+    const pieces = cut(input, Array.from({ length: Math.ceil(input.length / 65_536) }, (_, i) => i * 65_536));
+    const run = await runTap(false, pieces);
+    expect(run.output.equals(input)).toBe(true);
+    expect(run.usages).toEqual([{ prompt: 50, completion: 1056, cached: 0, total: 1106 }]);
+    // Nothing of the event went out before it was complete.
+    expect(run.pushedAfter.slice(0, -1).every((n) => n === 0)).toBe(true);
+  });
+
+  it('ends the stream with an error event when one event outgrows the limit, without holding more', async () => {
+    const head = bytesOf(events.slice(0, usageIndex - 1));
+    const piece = Buffer.alloc(1024 * 1024, 0x41);
+    const tap = new SseTap(CHAT_STREAM, false, { onFirstToken: () => undefined, onUsage: () => undefined });
+    const pushed: Buffer[] = [];
+    tap.on('data', (chunk: Buffer) => pushed.push(chunk));
+    tap.write(Buffer.concat([head, Buffer.from('data: {"b64_json":"')]));
+    for (let i = 0; i <= MAX_EVENT_BYTES / piece.length; i++) tap.write(piece);
+    tap.end();
+    await new Promise((resolve) => tap.on('end', resolve));
+    const text = Buffer.concat(pushed).toString();
+    expect(text.startsWith(head.toString())).toBe(true);
+    expect(text.slice(head.length)).toMatch(/^event: error\ndata: \{"error":\{[^\n]*"code":"upstream_event_too_large"/);
   });
 });
 

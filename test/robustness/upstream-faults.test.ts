@@ -70,12 +70,14 @@ describe('upstream faults', () => {
     await expectServes(gateway);
   });
 
-  it('reset in the middle of a plain response: the client connection is cut before its Content-Length is met, so the SDK raises; the next request is served', async () => {
+  it('reset in the middle of a plain response: the SDK raises; the next request is served', async () => {
     running.mock.fault = (req) => ((req.body as { stream?: boolean }).stream === true ? undefined : { kind: 'reset-mid-body' });
     const error = await client().chat.completions.create({ model: 'gpt-4o', messages }).catch((e: unknown) => e);
-    // The first half of the body had already gone out with a 200: all that is left is to cut the connection.
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as Error).message).toBe('terminated');
+    // The key scrubber holds back the last bytes of what arrived (a key may go on in the next chunk), which
+    // for this short body is all of its first half: no byte went out, so the failure is answered in the
+    // envelope. Past that, the connection is cut before its Content-Length is met.
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect([(error as ApiError).status, (error as ApiError).code]).toEqual([502, 'upstream_response_failed']);
     running.mock.fault = undefined;
     await expectServes(running.gateway);
   });

@@ -1,0 +1,119 @@
+import { normaliseUsage, type Usage } from './usage.js';
+
+// What an endpoint's stream says, read from the latin1 text of complete events (one character per byte, so
+// string offsets are byte offsets). The SSE tap is the same for every endpoint; a StreamFormat answers, for
+// one kind of stream, the few questions the tap asks of its events.
+//
+// A literal `"usage"` (or `"content"`, `"type"`, ...) can only be a key, as quotes inside JSON strings are
+// escaped. JSON may break lines between tokens, and a multi-line SSE field then continues on a new `data:`
+// line: GAP is the whitespace allowed between two tokens, such a line break included.
+const GAP = String.raw`(?:[ \t\r\n]|(?<=[\r\n])data:)*`;
+
+export interface StreamFormat {
+  /** True when the events carry the first generated content (text, reasoning, a tool call): time to first token. */
+  hasFirstToken(text: string): boolean;
+  /** True when the events finish the answer: after them at most the usage and the end follow. */
+  hasFinish(text: string): boolean;
+  /** True when the events hold the stream's last event. */
+  hasEnd(text: string): boolean;
+  /** True when the event (its text) is a usage-only chunk the gateway asked for itself, to be removed. */
+  isUsageOnly(event: string): boolean;
+  /** The `sequence_number` of the last event in `text`, for streams whose events are numbered. */
+  lastSequence?(text: string): number | undefined;
+  /** The error event that ends a stream the gateway had to cut, in this stream's own shape. */
+  errorEvent(message: string, code: string, sequence: number): string;
+}
+
+/** Where a usage object starts; with `include_usage` on every chat chunk has a `"usage"` key, mostly `null`. */
+const USAGE_OBJECT = new RegExp(`"usage"${GAP}:${GAP}\\{`, 'g');
+/** The `data: [DONE]` line that ends OpenAI's older streams; the space after the colon is optional. */
+const DONE = /(?:^|[\r\n])data: ?\[DONE\](?:\r\n|\r|\n)/;
+/** A line break and the `data:` prefix of a continuation line, inside a multi-line field. */
+const CONTINUATION = /(?:\r\n|\r|\n)data: ?/g;
+
+/** True when the events hold a `data: [DONE]` line. */
+export function hasDone(text: string): boolean {
+  return DONE.test(text);
+}
+
+/**
+ * Chat completions and legacy completions: `choices` deltas, a finish chunk, then (when asked for) the
+ * usage-only chunk, then `data: [DONE]`.
+ */
+export const CHAT_STREAM: StreamFormat = (() => {
+  const firstToken = new RegExp(`"(?:content|reasoning_content|text)"${GAP}:${GAP}"[^"]|"tool_calls"${GAP}:${GAP}\\[${GAP}[^\\]\\s]`);
+  const finish = new RegExp(`"finish_reason"${GAP}:${GAP}"`);
+  const noChoices = new RegExp(`"choices"${GAP}:${GAP}\\[${GAP}\\]`);
+  return {
+    hasFirstToken: (text) => firstToken.test(text),
+    hasFinish: (text) => finish.test(text),
+    hasEnd: hasDone,
+    isUsageOnly: (event) => noChoices.test(event),
+    errorEvent: (message, code) => `event: error\ndata: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code } })}\n\n`,
+  };
+})();
+
+/**
+ * Streams of typed events (`{"type":"response.output_text.delta",...}`): the Responses API, streamed
+ * transcriptions, speech and images. Content arrives in `*.delta` events (`firstTokenTypes`), the last
+ * event is one of `endTypes` and carries the usage itself, and events are numbered.
+ */
+export function typedEventStream(endTypes: readonly string[], firstTokenTypes = String.raw`[a-z_.]*\.delta`): StreamFormat {
+  const typeIs = (pattern: string): RegExp => new RegExp(`"type"${GAP}:${GAP}"(?:${pattern})"`);
+  const firstToken = typeIs(firstTokenTypes);
+  const end = typeIs(endTypes.map((t) => t.replaceAll('.', String.raw`\.`)).join('|'));
+  const sequence = new RegExp(`"sequence_number"${GAP}:${GAP}(\\d+)`, 'g');
+  const hasEnd = (text: string): boolean => end.test(text) || hasDone(text);
+  return {
+    hasFirstToken: (text) => firstToken.test(text),
+    hasFinish: hasEnd,
+    hasEnd,
+    isUsageOnly: () => false,
+    lastSequence(text) {
+      let last: number | undefined;
+      sequence.lastIndex = Math.max(0, text.lastIndexOf('"sequence_number"'));
+      for (let match = sequence.exec(text); match !== null; match = sequence.exec(text)) last = Number(match[1]);
+      return last;
+    },
+    // Both shapes at once: the Responses API's `type: "error"` event, and an `error` object, which is what
+    // the official SDK's plain `for await` over a stream looks for before it raises APIError.
+    errorEvent: (message, code, sequence_number) =>
+      `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null, sequence_number, error: { type: 'server_error', code, message, param: null } })}\n\n`,
+  };
+}
+
+/** The Responses API: `response.completed`, `response.incomplete` or `response.failed` ends it, with the usage. */
+export const RESPONSES_STREAM = typedEventStream(['response.completed', 'response.incomplete', 'response.failed'], String.raw`response\.[a-z_.]*delta`);
+
+/** Each usage object in the events, with where it starts, so its event can be found. */
+export function* usageObjects(text: string): Generator<{ at: number; usage: Usage }> {
+  USAGE_OBJECT.lastIndex = 0;
+  for (let match = USAGE_OBJECT.exec(text); match !== null; match = USAGE_OBJECT.exec(text)) {
+    const open = match.index + match[0].length - 1;
+    const close = objectEnd(text, open);
+    if (close < 0) continue;
+    USAGE_OBJECT.lastIndex = close;
+    try {
+      const usage = normaliseUsage(JSON.parse(text.slice(open, close).replace(CONTINUATION, '\n')));
+      if (usage !== undefined) yield { at: match.index, usage };
+    } catch {
+      // Not JSON after all: no usage here.
+    }
+  }
+}
+
+/** Index just past the `}` closing the object that opens at `open`, or -1; braces inside strings do not count. */
+function objectEnd(text: string, open: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = open; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */) depth++;
+    else if (c === 0x7d /* } */ && --depth === 0) return i + 1;
+  }
+  return -1;
+}
