@@ -172,6 +172,13 @@ describe('the rest of the OpenAI surface through the gateway', () => {
       expect(logLine('/v1/audio/transcriptions')).toMatchObject({ model: 'gpt-4o-transcribe', tokens: { prompt: 30, completion: 6 } });
     });
 
+    it('times the first transcript delta of a stream as its first token', async () => {
+      const stream = await gateway.audio.transcriptions.create({ file: await audio(), model: 'gpt-4o-mini-transcribe', stream: true });
+      for await (const event of stream) expect(event.type).toMatch(/^transcript\.text\./);
+      const exposition = parsePrometheus(await (await fetch(`${running.gateway.url}/metrics`)).text());
+      expect(value(exposition, 'gateway_time_to_first_token_seconds_count', { model: 'gpt-4o-mini-transcribe' })).toBe(1);
+    });
+
     it('ends a transcription stream cut before its done event with an error the SDK raises', async () => {
       running.mock.fault = () => ({ kind: 'cut-stream' });
       try {
