@@ -82,7 +82,7 @@ declare module 'fastify' {
 }
 
 /** Logged for a request that reported no usage, so every log line carries token counts. */
-const NO_USAGE: Readonly<Usage> = Object.freeze({ prompt: 0, completion: 0, cached: 0, total: 0 });
+const NO_USAGE: Readonly<Usage> = Object.freeze({ prompt: 0, completion: 0, cached: 0, reasoning: 0, total: 0 });
 
 export interface BuildOptions {
   /** Where log lines go; standard output, in batches (see `batchedStdout`), by default. */

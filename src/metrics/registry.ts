@@ -86,6 +86,8 @@ interface Series {
   prompt: number;
   completion: number;
   cached: number;
+  /** Reasoning tokens, a part of `completion`. */
+  reasoning: number;
   /** This series' slots in the histograms, made with it. */
   readonly duration: HistogramSeries;
   readonly overhead: HistogramSeries;
@@ -207,10 +209,10 @@ export class PrometheusMetrics implements GatewayMetrics {
     });
     new Counter({
       name: 'gateway_tokens_total',
-      help: 'Tokens the upstream reported, by catalog model, client key, upstream account and type (prompt, completion, cached).',
-      labelNames: ['model', 'client_key', 'account', 'type'],
+      help: 'Tokens the upstream reported, by endpoint, catalog model, client key, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens).',
+      labelNames: ['endpoint', 'model', 'client_key', 'account', 'type'],
       registers,
-      collect: function (this: Counter<'model' | 'client_key' | 'account' | 'type'>) {
+      collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'type'>) {
         collectTokens(this, series);
       },
     });
@@ -312,6 +314,7 @@ export class PrometheusMetrics implements GatewayMetrics {
         prompt: 0,
         completion: 0,
         cached: 0,
+        reasoning: 0,
         duration: this.duration.seriesFor(`${endpoint}\u0000${model}`, { endpoint, model }),
         overhead: this.overhead.seriesFor(endpoint, { endpoint }),
         ttft: this.ttft.seriesFor(model, { model }),
@@ -325,6 +328,7 @@ export class PrometheusMetrics implements GatewayMetrics {
       series.prompt += usage.prompt;
       series.completion += usage.completion;
       series.cached += usage.cached;
+      series.reasoning += usage.reasoning;
     }
 
     // A request its client left (499) says how long the client waited, not how fast the gateway or the
@@ -386,26 +390,14 @@ function collectRequests(counter: Counter<'endpoint' | 'model' | 'client_key' | 
   }
 }
 
-function collectTokens(counter: Counter<'model' | 'client_key' | 'account' | 'type'>, series: Map<string, Series>): void {
-  // Tokens are not split by endpoint: series that differ only by endpoint are summed.
-  const totals = new Map<string, { model: string; clientKey: string; account: string; prompt: number; completion: number; cached: number }>();
+function collectTokens(counter: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'type'>, series: Map<string, Series>): void {
+  counter.reset();
   for (const s of series.values()) {
     if (!s.hasUsage) continue;
-    const key = `${s.model}\u0000${s.clientKey}\u0000${s.account}`;
-    const total = totals.get(key);
-    if (total === undefined) {
-      totals.set(key, { model: s.model, clientKey: s.clientKey, account: s.account, prompt: s.prompt, completion: s.completion, cached: s.cached });
-    } else {
-      total.prompt += s.prompt;
-      total.completion += s.completion;
-      total.cached += s.cached;
-    }
-  }
-  counter.reset();
-  for (const t of totals.values()) {
-    const labels = { model: t.model, client_key: t.clientKey, account: t.account };
-    counter.inc({ ...labels, type: 'prompt' }, t.prompt);
-    counter.inc({ ...labels, type: 'completion' }, t.completion);
-    counter.inc({ ...labels, type: 'cached' }, t.cached);
+    const labels = { endpoint: s.endpoint, model: s.model, client_key: s.clientKey, account: s.account };
+    counter.inc({ ...labels, type: 'prompt' }, s.prompt);
+    counter.inc({ ...labels, type: 'completion' }, s.completion);
+    counter.inc({ ...labels, type: 'cached' }, s.cached);
+    counter.inc({ ...labels, type: 'reasoning' }, s.reasoning);
   }
 }

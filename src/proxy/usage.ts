@@ -3,6 +3,8 @@ export interface Usage {
   prompt: number;
   completion: number;
   cached: number;
+  /** Reasoning tokens: a part of `completion`, counted apart as well. */
+  reasoning: number;
   total: number;
   /** Seconds of audio, for a model billed by duration (whisper's `usage.type` is `duration`). */
   seconds?: number;
@@ -16,21 +18,24 @@ interface ChatUsageJson {
   input_tokens?: unknown;
   output_tokens?: unknown;
   input_tokens_details?: { cached_tokens?: unknown } | null;
+  completion_tokens_details?: { reasoning_tokens?: unknown } | null;
+  output_tokens_details?: { reasoning_tokens?: unknown } | null;
   type?: unknown;
   seconds?: unknown;
 }
 
 const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0);
 
-/** Reads a chat `usage` object (prompt/completion tokens), an images or audio one (input/output tokens), or whisper's duration. */
+/** Reads a chat `usage` object (prompt/completion tokens), a Responses, images or audio one (input/output tokens), or whisper's duration. */
 export function normaliseUsage(json: unknown): Usage | undefined {
   if (json === null || typeof json !== 'object') return undefined;
   const u = json as ChatUsageJson;
   const prompt = count(u.prompt_tokens ?? u.input_tokens);
   const completion = count(u.completion_tokens ?? u.output_tokens);
   const cached = count(u.prompt_tokens_details?.cached_tokens ?? u.input_tokens_details?.cached_tokens);
+  const reasoning = count(u.completion_tokens_details?.reasoning_tokens ?? u.output_tokens_details?.reasoning_tokens);
   const total = count(u.total_tokens) || prompt + completion;
-  return { prompt, completion, cached, total, ...(u.type === 'duration' ? { seconds: count(u.seconds) } : {}) };
+  return { prompt, completion, cached, reasoning, total, ...(u.type === 'duration' ? { seconds: count(u.seconds) } : {}) };
 }
 
 const USAGE_KEY = Buffer.from('"usage"');

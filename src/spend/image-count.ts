@@ -72,7 +72,7 @@ const imagesByUsage = new WeakMap<Usage, number>();
 /** The usage of an answer that returned `images` images (a zero usage when it reported none). */
 export function withImages(usage: Usage | undefined, images: number): Usage | undefined {
   if (images === 0) return usage;
-  const counted = usage ?? { prompt: 0, completion: 0, cached: 0, total: 0 };
+  const counted = usage ?? { prompt: 0, completion: 0, cached: 0, reasoning: 0, total: 0 };
   imagesByUsage.set(counted, images);
   return counted;
 }

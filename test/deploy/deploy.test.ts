@@ -320,7 +320,7 @@ describe('the Grafana dashboard', () => {
     const endpoints = new Set(find(exposition, 'gateway_requests_total').map((s) => s.labels.endpoint));
     for (const endpoint of endpoints) expect([...ENDPOINTS, 'none']).toContain(endpoint);
     const types = new Set(find(exposition, 'gateway_tokens_total').map((s) => s.labels.type));
-    expect([...types].sort()).toEqual(['cached', 'completion', 'prompt']);
+    expect([...types].sort()).toEqual(['cached', 'completion', 'prompt', 'reasoning']);
     const all = panelExprs.map((q) => q.expr).join('\n');
     for (const m of all.matchAll(/type(?:=~|=)"([^"]*)"/g)) {
       for (const value of m[1]!.split('|')) expect(types.has(value), `type ${value}`).toBe(true);

@@ -67,6 +67,11 @@ export function value(exposition: Exposition, name: string, labels: Record<strin
   return matches[0]?.value;
 }
 
+/** The sum of the samples of one metric whose labels include every given label (0 when there is none). */
+export function total(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
+  return find(exposition, name, labels).reduce((sum, s) => sum + s.value, 0);
+}
+
 /** Every sample of a metric as `labels → value` rows, sorted, for whole-set comparisons. */
 export function rows(exposition: Exposition, name: string): string[] {
   return find(exposition, name)

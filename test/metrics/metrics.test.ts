@@ -48,13 +48,15 @@ async function mockUsage(mock: MockUpstream, body: unknown, apiKey: string): Pro
   return tokensOf(json.usage);
 }
 
+/** `model/client key/account` → its expected token rows (none of these models reasons: 0 reasoning tokens). */
 const tokenRows = (series: Record<string, Tokens>): string[] =>
   Object.entries(series)
-    .flatMap(([labels, t]) => [
-      `account=${labels.split('/')[2]},client_key=${labels.split('/')[1]},model=${labels.split('/')[0]},type=cached ${t.cached}`,
-      `account=${labels.split('/')[2]},client_key=${labels.split('/')[1]},model=${labels.split('/')[0]},type=completion ${t.completion}`,
-      `account=${labels.split('/')[2]},client_key=${labels.split('/')[1]},model=${labels.split('/')[0]},type=prompt ${t.prompt}`,
-    ])
+    .flatMap(([key, t]) => {
+      const [model, clientKey, account] = key.split('/');
+      const endpoint = model === 'gpt-image-2' ? '/v1/images/generations' : '/v1/chat/completions';
+      const labels = `account=${account},client_key=${clientKey},endpoint=${endpoint},model=${model}`;
+      return [`${labels},type=cached ${t.cached}`, `${labels},type=completion ${t.completion}`, `${labels},type=prompt ${t.prompt}`, `${labels},type=reasoning 0`];
+    })
     .sort();
 
 const HELLO: OpenAI.Chat.ChatCompletionMessageParam[] = [
@@ -219,7 +221,7 @@ describe('token and request counters match the usage the upstream reported', () 
 
     // Every request's log line carries its token counts.
     const lines = gateway.logs.lines.filter((l) => typeof l.msg === 'string' && /^POST \/v1\//.test(l.msg));
-    expect(lines.map((l) => l.tokens)).toEqual(perRequest.map((t) => ({ ...t, total: t.prompt + t.completion })));
+    expect(lines.map((l) => l.tokens)).toEqual(perRequest.map((t) => ({ ...t, reasoning: 0, total: t.prompt + t.completion })));
   });
 });
 
@@ -266,7 +268,7 @@ describe('requests refused early, and label values', () => {
     }
     // The log line of a refused request still carries (zero) token counts.
     const refused = gateway.logs.lines.find((l) => l.status === 401)!;
-    expect(refused.tokens).toEqual({ prompt: 0, completion: 0, cached: 0, total: 0 });
+    expect(refused.tokens).toEqual({ prompt: 0, completion: 0, cached: 0, reasoning: 0, total: 0 });
   });
 
   it('serves the text format with the default process metrics and the metric types', async () => {
@@ -417,7 +419,7 @@ describe('upstream timeouts, unreachable upstreams and clients that leave', () =
       await expect.poll(() => gateway.logs.lines.find((l) => l.msg === 'POST /v1/chat/completions')).toBeDefined();
 
       const line = gateway.logs.lines.find((l) => l.msg === 'POST /v1/chat/completions')!;
-      expect(line).toMatchObject({ status: 499, clientKey: 'team-alpha', model: 'gpt-4o', account: 'acct-a', tokens: { prompt: 0, completion: 0, cached: 0, total: 0 } });
+      expect(line).toMatchObject({ status: 499, clientKey: 'team-alpha', model: 'gpt-4o', account: 'acct-a', tokens: { prompt: 0, completion: 0, cached: 0, reasoning: 0, total: 0 } });
       const { exposition } = await metrics(gateway);
       expect(rows(exposition, 'gateway_requests_total')).toEqual(['account=acct-a,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o,status=499 1']);
       expect(find(exposition, 'gateway_request_duration_seconds_count')).toEqual([]);

@@ -16,7 +16,7 @@ import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.j
 const HEAD = 'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","system_fingerprint":null,"choices":';
 const USAGE_JSON =
   '{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16,"prompt_tokens_details":{"cached_tokens":8},"completion_tokens_details":{"reasoning_tokens":0}}';
-const USAGE: Usage = { prompt: 12, completion: 4, cached: 8, total: 16 };
+const USAGE: Usage = { prompt: 12, completion: 4, cached: 8, reasoning: 0, total: 16 };
 
 /** A stream as an upstream sends it with include_usage on: `"usage":null` on every chunk, then the usage-only chunk. */
 function streamEvents(eol = '\n'): { events: string[]; usageIndex: number } {
@@ -381,7 +381,7 @@ describe('SseTap with large events', () => {
     const pieces = cut(input, Array.from({ length: Math.ceil(input.length / 65_536) }, (_, i) => i * 65_536));
     const run = await runTap(false, pieces);
     expect(run.output.equals(input)).toBe(true);
-    expect(run.usages).toEqual([{ prompt: 50, completion: 1056, cached: 0, total: 1106 }]);
+    expect(run.usages).toEqual([{ prompt: 50, completion: 1056, cached: 0, reasoning: 0, total: 1106 }]);
     // Nothing of the event went out before it was complete.
     expect(run.pushedAfter.slice(0, -1).every((n) => n === 0)).toBe(true);
   });

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { CLIENT_KEY, startGateway, startGatewayProcess, testConfig, type GatewayProcess, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
-import { parsePrometheus, value } from '../helpers/prometheus.js';
+import { parsePrometheus, total } from '../helpers/prometheus.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
 const ACCOUNTS = [
@@ -114,10 +114,10 @@ describe('the Responses API through the gateway', () => {
     });
     const metrics = parsePrometheus(await (await fetch(`${gateway.url}/metrics`)).text());
     const labels = { endpoint: '/v1/responses', model: 'gpt-5.4', client_key: 'team-alpha' };
-    expect(value(metrics, 'gateway_tokens_total', { ...labels, type: 'prompt' })).toBe(first.usage!.input_tokens + second.usage!.input_tokens);
-    expect(value(metrics, 'gateway_tokens_total', { ...labels, type: 'cached' })).toBe(second.usage!.input_tokens_details.cached_tokens);
-    expect(value(metrics, 'gateway_tokens_total', { ...labels, type: 'reasoning' })).toBe(16);
-    expect(value(metrics, 'gateway_tokens_total', { ...labels, type: 'completion' })).toBe(first.usage!.output_tokens + second.usage!.output_tokens);
+    expect(total(metrics, 'gateway_tokens_total', { ...labels, type: 'prompt' })).toBe(first.usage!.input_tokens + second.usage!.input_tokens);
+    expect(total(metrics, 'gateway_tokens_total', { ...labels, type: 'cached' })).toBe(second.usage!.input_tokens_details.cached_tokens);
+    expect(total(metrics, 'gateway_tokens_total', { ...labels, type: 'reasoning' })).toBe(16);
+    expect(total(metrics, 'gateway_tokens_total', { ...labels, type: 'completion' })).toBe(first.usage!.output_tokens + second.usage!.output_tokens);
   });
 
   it("spends a key's token limit with streamed responses", async () => {

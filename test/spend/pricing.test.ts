@@ -4,7 +4,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { formatUsd, microsToUsd, pricingSchema, requestCost, toMicroPricing } from '../../src/spend/pricing.js';
 import { monthIndex, windowEnd } from '../../src/spend/windows.js';
 
-const usage = (prompt: number, completion: number, cached = 0) => ({ prompt, completion, cached, total: prompt + completion });
+const usage = (prompt: number, completion: number, cached = 0) => ({ prompt, completion, cached, reasoning: 0, total: prompt + completion });
 
 describe('request cost', () => {
   const gpt4oMini = toMicroPricing({ inputPerMillion: 0.15, cachedInputPerMillion: 0.075, outputPerMillion: 0.6 });
