@@ -2,24 +2,13 @@
 // through the gateway with Codex's exact headers and bodies: every header Codex sends is accepted, its
 // session headers go upstream, its zstd accept-encoding does not, and the second turn (which sends back the
 // reasoning the first turn's account sealed) reaches that same account.
-import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { codexCapture, type CapturedRequest } from '../helpers/codex-capture.js';
 
-interface CapturedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: unknown;
-}
-interface Capture {
-  upstreamApiKey: string;
-  requests: CapturedRequest[];
-}
-
-const capture = JSON.parse(readFileSync(new URL('../fixtures/codex-session.json', import.meta.url), 'utf8')) as Capture;
+const capture = codexCapture;
 /** Set by the HTTP client for each connection, not by Codex. */
 const HOP_HEADERS = new Set(['host', 'content-length']);
 const FORWARDED = ['session-id', 'thread-id', 'originator', 'x-client-request-id'];
