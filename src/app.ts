@@ -51,7 +51,7 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Told how each request with `X-Conversation-Id` was routed (for metrics). */
   onStickyResult?: (result: StickyResult) => void;
-  /** Epoch ms now, for spend budgets (their UTC day and month); tests move it. */
+  /** Epoch ms now, for the windows of limits and spend budgets kept in memory (their minute, UTC day and month); tests move it. */
   clock?: () => number;
   /** The clock of the once-a-minute summary of rejected connections. */
   connectionLogClock?: Clock;
@@ -108,7 +108,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   });
 
   const responses = new ResponseOwners(redis, new MemoryStickyStore(config.sticky.maxEntries), config.sticky.ttlSeconds);
-  const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log);
+  const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log, options.clock);
   const spend = new Spend({
     store: redis === undefined ? new MemoryBudgetStore() : new RedisBudgetStore(redis, app.log),
     prices: new PriceList(catalog, router, config.upstreams),
