@@ -23,4 +23,5 @@ EXPOSE 8080
 # Slim images have no curl: node itself asks /healthz (PORT overrides the configured port, as in the gateway).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/main.js"]
+# As `npm start`: a 16 MiB young generation (Node 20's default; see docs/performance.md, "Node flags").
+CMD ["node", "--max-semi-space-size=16", "dist/main.js"]

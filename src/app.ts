@@ -2,9 +2,7 @@ import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
-import type { ClientKeyring } from './auth/client-keys.js';
 import { requireClientKey } from './auth/plugin.js';
-import type { Catalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import { registerMetricsRoute, requestRecorder } from './metrics/plugin.js';
 import { CLIENT_CLOSED_REQUEST, disabledMetrics, PrometheusMetrics, type GatewayMetrics } from './metrics/registry.js';
@@ -21,7 +19,7 @@ import { enforceLimits, RateLimiter } from './limits/plugin.js';
 import { batchedStdout } from './logging.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { API_ENDPOINTS } from './endpoints/index.js';
-import { createRedisConnection, type RedisConnection } from './redis/connection.js';
+import { createRedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
 import { tracingPlugin } from './tracing/plugin.js';
@@ -31,8 +29,6 @@ import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
 import { healthRoute } from './routes/health.js';
 import { modelsRoute } from './routes/models.js';
-import type { UpstreamRouter } from './routing/pool.js';
-import type { AccountSelector } from './routing/selector.js';
 import { StickySelector, type StickyResult } from './routing/sticky-selector.js';
 import { prefetchPins } from './routing/pin-prefetch.js';
 import { MemoryBudgetStore } from './spend/budget-store.js';
@@ -44,43 +40,9 @@ import { MemoryStickyStore } from './routing/sticky/memory-store.js';
 import { RedisStickyStore } from './routing/sticky/redis-store.js';
 import { ResponseOwners } from './routing/response-owners.js';
 import { responsesByIdRoute } from './routes/responses-by-id.js';
+import type { Services } from './services.js';
 
-export interface Services {
-  /**
-   * The config and what is built from it. A reload replaces them together, between two requests: read them
-   * when a request needs them (not once at start-up), and a request keeps the objects it has already read.
-   */
-  config: GatewayConfig;
-  catalog: Catalog;
-  keyring: ClientKeyring;
-  router: UpstreamRouter;
-  readonly forwarder: Forwarder;
-  readonly selector: AccountSelector;
-  /** Prometheus counters; a no-op when `metrics.enabled` is false. */
-  readonly metrics: GatewayMetrics;
-  /** The shared Redis connection (behind its circuit breaker) when `redis` is configured. */
-  readonly redis: RedisConnection | undefined;
-  /** Per-key request and token limits, counted in Redis when it is configured. */
-  readonly limiter: RateLimiter;
-  /** Prices, each request's cost, and per-key spend budgets. */
-  readonly spend: Spend;
-  /** Which account made each stored response (Responses API), per client key. */
-  readonly responses: ResponseOwners;
-  /**
-   * Applies a new config without a restart: accounts, weights, client keys, models, timeouts, retries, the
-   * pin TTL, `adminToken` and `metrics.bearerToken`. Settings that need a restart are logged and left as
-   * they are. Throws, changing nothing, when the new config cannot be built.
-   */
-  reload(config: GatewayConfig): void;
-  /** Set while shutting down: health checks fail so load balancers stop sending traffic. */
-  draining: boolean;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    services: Services;
-  }
-}
+export type { Services };
 
 /** Logged for a request that reported no usage, so every log line carries token counts. */
 const NO_USAGE: Readonly<Usage> = Object.freeze({ prompt: 0, completion: 0, cached: 0, reasoning: 0, total: 0 });
@@ -90,7 +52,7 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Told how each request with `X-Conversation-Id` was routed (for metrics). */
   onStickyResult?: (result: StickyResult) => void;
-  /** Epoch ms now, for spend budgets (their UTC day and month); tests move it. */
+  /** Epoch ms now, for the windows of limits and spend budgets kept in memory (their minute, UTC day and month); tests move it. */
   clock?: () => number;
   /** The clock of the once-a-minute summary of rejected connections. */
   connectionLogClock?: Clock;
@@ -147,7 +109,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   });
 
   const responses = new ResponseOwners(redis, new MemoryStickyStore(config.sticky.maxEntries), config.sticky.ttlSeconds);
-  const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log);
+  const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, app.log, options.clock);
   const spend = new Spend({
     store: redis === undefined ? new MemoryBudgetStore() : new RedisBudgetStore(redis, app.log),
     prices: new PriceList(catalog, router, config.upstreams),
@@ -199,6 +161,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       );
     },
   };
+  // Read at scrape time from the routing in force, so a reload's pools are the ones counted.
+  metrics.trackPools(() => services.router.pools.map((pool) => ({ pool: pool.name, available: pool.healthy(Date.now()).length })));
   app.decorate('services', services);
 
   const recordMetrics = prometheus === undefined ? undefined : requestRecorder(prometheus, config.metrics);

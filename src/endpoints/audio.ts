@@ -1,3 +1,4 @@
+import { typedEventStream } from '../proxy/stream-formats.js';
 import { transcriptionFormSchema } from '../schemas/forms.js';
 import { speechRequestSchema } from '../schemas/speech.js';
 import type { EndpointDescription } from './endpoint.js';
@@ -9,6 +10,8 @@ export const audioTranscriptions: EndpointDescription = {
   kinds: ['transcription'],
   schema: transcriptionFormSchema,
   form: { fileFields: ['file'] },
+  // `transcript.text.delta` events, ended (with the usage) by `transcript.text.done`, without `data: [DONE]`.
+  stream: typedEventStream(['transcript.text.done']),
 };
 
 /** Speech to English text. */
@@ -24,4 +27,6 @@ export const audioSpeech: EndpointDescription = {
   upstreamPath: '/audio/speech',
   kinds: ['speech'],
   schema: speechRequestSchema,
+  // With `stream_format: "sse"`: `speech.audio.delta` events, ended (with the usage) by `speech.audio.done`.
+  stream: typedEventStream(['speech.audio.done']),
 };

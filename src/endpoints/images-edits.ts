@@ -1,3 +1,4 @@
+import { typedEventStream } from '../proxy/stream-formats.js';
 import { imageEditFormSchema } from '../schemas/forms.js';
 import type { EndpointDescription } from './endpoint.js';
 import { imagesGenerations } from './images-generations.js';
@@ -9,5 +10,6 @@ export const imagesEdits: EndpointDescription = {
   kinds: ['image'],
   schema: imageEditFormSchema,
   form: { fileFields: ['image', 'image[]'] },
+  stream: typedEventStream(['image_edit.completed'], String.raw`image_edit\.partial_image`),
   checkModel: (body, model) => imagesGenerations.checkModel!({ ...body, n: body.n === undefined ? undefined : Number(body.n) }, model),
 };

@@ -1,4 +1,5 @@
 import { invalidRequest } from '../errors.js';
+import { typedEventStream } from '../proxy/stream-formats.js';
 import { imageRequestSchema } from '../schemas/images.js';
 import type { EndpointDescription } from './endpoint.js';
 
@@ -7,6 +8,8 @@ export const imagesGenerations: EndpointDescription = {
   upstreamPath: '/images/generations',
   kinds: ['image'],
   schema: imageRequestSchema,
+  // `stream: true` sends partial images, then the final one with the usage.
+  stream: typedEventStream(['image_generation.completed'], String.raw`image_generation\.partial_image`),
   checkModel(body, model) {
     const n = typeof body.n === 'number' ? body.n : 1;
     if (model.maxImagesPerRequest !== undefined && n > model.maxImagesPerRequest) {

@@ -1,5 +1,6 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { API_ENDPOINTS } from '../endpoints/index.js';
+import { Histogram, type HistogramSeries } from './histogram.js';
 import { RESPONSE_BY_ID_PATHS } from '../endpoints/responses.js';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../routing/health.js';
@@ -44,6 +45,13 @@ export interface GatewayMetrics {
   requestCost(model: string, clientKey: string, account: string, micros: number, savedMicros: number): void;
   /** Where `gateway_budget_remaining_usd` is read from when scraped (micro-dollars left per key and period). */
   trackBudgets(read: () => Iterable<BudgetRemaining>): void;
+  /** How many accounts of each pool are not cooling down, read at scrape time. */
+  trackPools(read: () => Iterable<PoolAvailability>): void;
+}
+
+export interface PoolAvailability {
+  pool: string;
+  available: number;
 }
 
 export interface BudgetRemaining {
@@ -66,6 +74,7 @@ export const disabledMetrics: GatewayMetrics = {
   rateLimitFailOpen() {},
   requestCost() {},
   trackBudgets() {},
+  trackPools() {},
   connectionRejected() {},
 };
 
@@ -92,75 +101,6 @@ interface Series {
   readonly duration: HistogramSeries;
   readonly overhead: HistogramSeries;
   readonly ttft: HistogramSeries;
-}
-
-/** One label set of a {@link Histogram}: observation counts per bucket, their sum and count. */
-interface HistogramSeries {
-  readonly labels: Readonly<Record<string, string>>;
-  /** Observations per bucket (not cumulative), in the order of the histogram's bounds. */
-  readonly buckets: Float64Array;
-  sum: number;
-  count: number;
-}
-
-/**
- * A Prometheus histogram kept as plain numbers, registered in a prom-client registry like its own metrics.
- * prom-client's Histogram validates and hashes the label object on every observation; here a request's
- * series are looked up once with its other counters, and an observation is a bucket search and three
- * additions. The exposition is the one prom-client writes for a histogram.
- */
-class Histogram {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  private readonly series = new Map<string, HistogramSeries>();
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly bounds: readonly number[],
-    registry: Registry,
-  ) {
-    registry.registerMetric(this as unknown as Metric);
-  }
-
-  /** The series for `labels`, made on first use; `key` identifies the label values. */
-  seriesFor(key: string, labels: Record<string, string>): HistogramSeries {
-    let series = this.series.get(key);
-    if (series === undefined) {
-      series = { labels: Object.freeze({ ...labels }), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
-      this.series.set(key, series);
-    }
-    return series;
-  }
-
-  observe(series: HistogramSeries, value: number): void {
-    const bounds = this.bounds;
-    for (let i = 0; i < bounds.length; i++) {
-      if (value <= bounds[i]!) {
-        series.buckets[i]!++;
-        break;
-      }
-    }
-    series.sum += value;
-    series.count++;
-  }
-
-  /** What prom-client's registry formats: cumulative `_bucket` values up to `+Inf`, then `_sum` and `_count`. */
-  get(): { name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string | number>; value: number; metricName: string }[] } {
-    const values = [];
-    for (const s of this.series.values()) {
-      if (s.count === 0) continue;
-      let cumulative = 0;
-      for (let i = 0; i < this.bounds.length; i++) {
-        cumulative += s.buckets[i]!;
-        values.push({ labels: { le: this.bounds[i]!, ...s.labels }, value: cumulative, metricName: `${this.name}_bucket` });
-      }
-      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${this.name}_bucket` });
-      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
-      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
-  }
 }
 
 let processRegistry: Registry | undefined;
@@ -192,6 +132,7 @@ export class PrometheusMetrics implements GatewayMetrics {
   private readonly failOpen: Counter;
   private readonly costs = new Map<string, CostSeries>();
   private readBudgets: () => Iterable<BudgetRemaining> = () => [];
+  private readPools: () => Iterable<PoolAvailability> = () => [];
   private readonly connectionRejections: Counter<'reason'>;
 
   /** `accounts`: every configured account name, whose error series start at 0. */
@@ -283,6 +224,17 @@ export class PrometheusMetrics implements GatewayMetrics {
         for (const b of budgets()) this.set({ client_key: b.clientKey, period: b.period }, b.micros / 1_000_000);
       },
     });
+    const pools = (): Iterable<PoolAvailability> => this.readPools();
+    new Gauge({
+      name: 'gateway_upstream_accounts_available',
+      help: 'Accounts of each upstream pool that are not cooling down after a failure; 0 means every request for its models fails.',
+      labelNames: ['pool'],
+      registers,
+      collect: function (this: Gauge<'pool'>) {
+        this.reset();
+        for (const p of pools()) this.set({ pool: p.pool }, p.available);
+      },
+    });
     this.connectionRejections = new Counter({
       name: 'gateway_connection_rejections_total',
       help: 'Client connections closed before their request was read, by reason (headers_timeout, body_timeout, too_many_connections).',
@@ -368,6 +320,10 @@ export class PrometheusMetrics implements GatewayMetrics {
 
   trackBudgets(read: () => Iterable<BudgetRemaining>): void {
     this.readBudgets = read;
+  }
+
+  trackPools(read: () => Iterable<PoolAvailability>): void {
+    this.readPools = read;
   }
 
   connectionRejected(reason: RejectionReason): void {

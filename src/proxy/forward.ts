@@ -241,7 +241,7 @@ export class Forwarder {
           },
           onUsage,
         },
-        (events) => scrubber.maskComplete(events),
+        (events, text) => scrubber.maskComplete(events, text),
       );
       // A client that leaves after the finish chunk leaves only the usage chunk and `[DONE]` unread: they
       // are read (for a few seconds at most) so the request's tokens are counted. Before it, the

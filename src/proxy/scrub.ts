@@ -41,9 +41,9 @@ export class SecretScrubber {
    * The bytes of a whole answer or of complete SSE events (a key cannot span two events), keys masked in
    * place with as many `*` as they took, so lengths do not change. The same buffer when there is none.
    */
-  maskComplete(bytes: Buffer): Buffer {
+  maskComplete(bytes: Buffer, text?: string): Buffer {
     if (this.finder.empty) return bytes;
-    const spans = this.spansIn(bytes.toString('latin1'));
+    const spans = this.spansIn(text ?? bytes.toString('latin1'));
     return spans.length === 0 ? bytes : masked(bytes, spans);
   }
 

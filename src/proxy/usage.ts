@@ -6,6 +6,8 @@ export interface Usage {
   /** Reasoning tokens: a part of `completion`, counted apart as well. */
   reasoning: number;
   total: number;
+  /** Seconds of audio, for a model billed by duration (whisper's `usage.type` is `duration`). */
+  seconds?: number;
 }
 
 interface ChatUsageJson {
@@ -18,11 +20,13 @@ interface ChatUsageJson {
   input_tokens_details?: { cached_tokens?: unknown } | null;
   completion_tokens_details?: { reasoning_tokens?: unknown } | null;
   output_tokens_details?: { reasoning_tokens?: unknown } | null;
+  type?: unknown;
+  seconds?: unknown;
 }
 
 const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0);
 
-/** Reads a chat `usage` object (prompt/completion tokens), or a Responses, images or audio one (input/output tokens). */
+/** Reads a chat `usage` object (prompt/completion tokens), a Responses, images or audio one (input/output tokens), or whisper's duration. */
 export function normaliseUsage(json: unknown): Usage | undefined {
   if (json === null || typeof json !== 'object') return undefined;
   const u = json as ChatUsageJson;
@@ -31,7 +35,7 @@ export function normaliseUsage(json: unknown): Usage | undefined {
   const cached = count(u.prompt_tokens_details?.cached_tokens ?? u.input_tokens_details?.cached_tokens);
   const reasoning = count(u.completion_tokens_details?.reasoning_tokens ?? u.output_tokens_details?.reasoning_tokens);
   const total = count(u.total_tokens) || prompt + completion;
-  return { prompt, completion, cached, reasoning, total };
+  return { prompt, completion, cached, reasoning, total, ...(u.type === 'duration' ? { seconds: count(u.seconds) } : {}) };
 }
 
 const USAGE_KEY = Buffer.from('"usage"');

@@ -22,7 +22,7 @@ export const adminUsageRoute: FastifyPluginAsync = async (app) => {
         code: 'invalid_api_key',
       });
     }
-    const now = Date.now();
+    const now = app.services.limiter.now();
     const { keyring, limiter, spend } = app.services;
     let data;
     try {

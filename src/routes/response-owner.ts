@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Services } from '../app.js';
+import type { Services } from '../services.js';
 import { ANONYMOUS } from '../auth/client-keys.js';
 import { GatewayError } from '../errors.js';
 import type { ResponseOwner } from '../routing/response-owners.js';

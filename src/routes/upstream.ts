@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../app.js';
+import type { Services } from '../services.js';
 import type { StickySource } from '../config/schema.js';
 import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
 import type { ForwardTarget } from '../proxy/forward.js';

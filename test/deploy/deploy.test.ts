@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { ENDPOINTS } from '../../src/metrics/registry.js';
-import { CLIENT_KEY, ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { CLIENT_KEY, GATEWAY_NODE_FLAGS, ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { dataPanels, familyOf, groupingLabels, loadDashboards, metricNames, panelQueries, selectors, variableQueries } from '../helpers/dashboard.js';
 import { find, parsePrometheus, type Exposition } from '../helpers/prometheus.js';
@@ -171,7 +171,9 @@ describe('Dockerfile', () => {
     expect(runtime.some((l) => /^COPY config \.\/config$/.test(l))).toBe(true);
     expect(runtime).toContain('EXPOSE 8080');
     expect(runtime.some((l) => /^HEALTHCHECK\b.*\/healthz/.test(l))).toBe(true);
-    expect(runtime.at(-1)).toBe('CMD ["node", "dist/main.js"]');
+    expect(runtime.at(-1)).toBe(`CMD ["node", ${GATEWAY_NODE_FLAGS.map((f) => `"${f}"`).join(', ')}, "dist/main.js"]`);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe(`node ${GATEWAY_NODE_FLAGS.join(' ')} dist/main.js`);
   });
 
   it('keeps local build output, dependencies and secrets out of the build context', () => {

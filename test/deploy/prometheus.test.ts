@@ -47,7 +47,6 @@ const MAY_BE_EMPTY: Record<string, string> = {};
 
 /** Metrics an alert rule may use that the gateway does not export yet, with what exports them. */
 const PENDING_ALERT_METRICS: Record<string, string> = {
-  gateway_upstream_accounts_available: 'a per-pool gauge of accounts not cooling down',
 };
 
 /** Marks the requests the mock fails: on account A only (the gateway fails over), or on every account. */

@@ -14,6 +14,8 @@ import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from '
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLIENT_KEY = 'gw-test-key-alpha';
+/** The Node flags `npm start` and the image run the gateway with; gateway processes in tests use them too. */
+export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16'];
 
 /** A config for tests: one client key, one pool on `upstreamUrl` with the given accounts. */
 export function testConfig(upstreamUrl: string, overrides: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
@@ -107,7 +109,7 @@ export async function startGatewayProcess(config: GatewayConfigInput | undefined
   const dir = mkdtempSync(join(tmpdir(), 'gateway-'));
   const configPath = join(dir, 'gateway.yaml');
   if (config !== undefined) writeFileSync(configPath, toYaml(config));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, GATEWAY_CONFIG: configPath, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,22 +1,11 @@
 // The captured Codex CLI session replays against the mock: the account that issued the reasoning
 // item accepts the second turn, another account refuses it as OpenAI does.
-import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { codexCapture, type CapturedRequest } from '../helpers/codex-capture.js';
 
-interface CapturedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: unknown;
-}
-interface Capture {
-  upstreamApiKey: string;
-  requests: CapturedRequest[];
-}
-
-const capture = JSON.parse(readFileSync(new URL('../fixtures/codex-session.json', import.meta.url), 'utf8')) as Capture;
+const capture = codexCapture;
 const HOP_HEADERS = new Set(['host', 'content-length', 'authorization', 'accept-encoding']);
 
 let mock: MockUpstream;

@@ -28,11 +28,8 @@ const CASES: { timing: Timing; askedForUsage: boolean }[] = [
 const keyName = (timing: string, asked: boolean): string => `${timing}-${asked ? 'asked' : 'added'}`;
 const keyOf = (name: string): string => `gw-key-${name}`;
 
-/** Fixed windows: a test that counts within one minute waits out the last seconds of the current one. */
-async function awayFromMinuteEdge(): Promise<void> {
-  const intoMinute = Date.now() % 60_000;
-  if (intoMinute > 50_000) await delay(60_500 - intoMinute);
-}
+/** The gateway's clock stands still in the middle of a minute: the counts of a test all fall in one window. */
+const MID_MINUTE = Date.UTC(2026, 10, 30, 12, 0, 30);
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const started = Date.now();
@@ -79,6 +76,8 @@ describe('a client that leaves a stream', () => {
         adminToken: ADMIN_TOKEN,
         clientKeys: names.map((name) => ({ name, key: keyOf(name), limits: { tokensPerMinute: TOKENS_PER_MINUTE } })),
       }),
+      {},
+      { clock: () => MID_MINUTE },
     );
   });
   afterAll(async () => {
@@ -104,7 +103,6 @@ describe('a client that leaves a stream', () => {
   for (const { timing, askedForUsage } of CASES) {
     const name = keyName(timing, askedForUsage);
     it(`counts the tokens of a client that closes right after the finish chunk (usage ${timing === 'later' ? 'a moment later' : 'in the same write'}, ${askedForUsage ? 'asked for' : 'added by the gateway'})`, async () => {
-      await awayFromMinuteEdge();
       const stream = await streamFor(name, timing, askedForUsage);
       let sawFinish = false;
       for await (const chunk of stream) {
@@ -134,7 +132,6 @@ describe('a client that leaves a stream', () => {
   }
 
   it('closes the upstream at once when the client leaves before the finish chunk', async () => {
-    await awayFromMinuteEdge();
     const stream = await streamFor('early', 'slow', true);
     for await (const chunk of stream) {
       if (chunk.choices[0]?.delta.content) break;

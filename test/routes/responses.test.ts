@@ -96,6 +96,16 @@ describe('the Responses API through the gateway', () => {
     expect(final.output_text).toBe(text);
   });
 
+  it('ends a stream the upstream cut with an error event that every path of the SDK raises as APIError', async () => {
+    mock.fault = () => ({ kind: 'cut-stream' });
+    const client = sdk(gateway.baseURL);
+    const iterate = async (): Promise<void> => {
+      for await (const event of await client.responses.create({ model: 'gpt-4o', input: 'cut me', stream: true })) void event;
+    };
+    await expect(iterate()).rejects.toBeInstanceOf(OpenAI.APIError);
+    await expect(client.responses.stream({ model: 'gpt-4o', input: 'cut me' }).finalResponse()).rejects.toBeInstanceOf(OpenAI.APIError);
+  });
+
   it('counts prompt, completion, cached and reasoning tokens of plain and streamed answers in metrics and the log line', async () => {
     const client = sdk(gateway.baseURL);
     const ask = { model: 'gpt-5.4', input: 'Count my tokens please', prompt_cache_key: 'tokens-conv', reasoning: { effort: 'low' as const } };

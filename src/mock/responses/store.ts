@@ -1,5 +1,6 @@
 // Stored responses (`store` defaults to true), each visible only to the account that created it.
-import type { Json } from '../types.js';
+/** A JSON object as the mock reads and writes it. */
+type Json = Record<string, unknown>;
 
 export interface StoredResponse {
   account: string;

@@ -1,0 +1,95 @@
+// Each endpoint's stream format, through the one SSE tap: where the first token, the finish and the end of
+// its stream are, and what error event ends a stream the gateway had to cut.
+import { describe, expect, it } from 'vitest';
+import { imagesGenerations } from '../../src/endpoints/images-generations.js';
+import { SseTap } from '../../src/proxy/sse-tap.js';
+import { CHAT_STREAM, RESPONSES_STREAM, type StreamFormat } from '../../src/proxy/stream-formats.js';
+import type { Usage } from '../../src/proxy/usage.js';
+
+interface Run {
+  output: string;
+  usages: Usage[];
+  firstTokens: number;
+  complete: boolean;
+}
+
+/** Writes `events` through a tap of `format`, ends it (or fails it), and reads what the client would get. */
+async function relay(format: StreamFormat, events: string[], fail?: string): Promise<Run> {
+  const usages: Usage[] = [];
+  let firstTokens = 0;
+  const tap = new SseTap(format, false, { onFirstToken: () => firstTokens++, onUsage: (u) => usages.push(u) });
+  const chunks: Buffer[] = [];
+  tap.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise<void>((resolve) => tap.once('end', resolve));
+  for (const event of events) {
+    tap.write(Buffer.from(event));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (fail === undefined) tap.end();
+  else tap.fail(fail, 'upstream_stream_failed');
+  await ended;
+  return { output: Buffer.concat(chunks).toString(), usages, firstTokens, complete: tap.complete };
+}
+
+const typed = (type: string, sequence: number, rest = ''): string =>
+  `event: ${type}\ndata: {"type":"${type}","sequence_number":${sequence}${rest}}\n\n`;
+
+const RESPONSE_EVENTS = [
+  typed('response.created', 0, ',"response":{"id":"resp_1","usage":null}'),
+  typed('response.output_item.added', 1, ',"item":{"type":"message","content":[]}'),
+  typed('response.output_text.delta', 2, ',"delta":"Hi"'),
+  typed('response.output_text.done', 3, ',"text":"Hi"'),
+  typed('response.completed', 4, ',"response":{"id":"resp_1","usage":{"input_tokens":5,"input_tokens_details":{"cached_tokens":2},"output_tokens":9,"output_tokens_details":{"reasoning_tokens":4},"total_tokens":14}}'),
+];
+
+describe('stream formats', () => {
+  it('the Responses API: ends with response.completed (no [DONE]), times its first delta, reads the usage in it', async () => {
+    const run = await relay(RESPONSES_STREAM, RESPONSE_EVENTS);
+    expect(run.output).toBe(RESPONSE_EVENTS.join(''));
+    expect(run.complete).toBe(true);
+    expect(run.firstTokens).toBe(1);
+    expect(run.usages).toEqual([{ prompt: 5, completion: 9, cached: 2, reasoning: 4, total: 14 }]);
+  });
+
+  it('the Responses API: a stream that stops before response.completed ends with its own error event, numbered next', async () => {
+    const run = await relay(RESPONSES_STREAM, RESPONSE_EVENTS.slice(0, 3));
+    const last = run.output.slice(RESPONSE_EVENTS.slice(0, 3).join('').length);
+    expect(last.startsWith('event: error\ndata: ')).toBe(true);
+    const error = JSON.parse(last.slice('event: error\ndata: '.length)) as Record<string, unknown>;
+    expect(error).toMatchObject({
+      type: 'error',
+      code: 'upstream_stream_incomplete',
+      param: null,
+      sequence_number: 3,
+      error: { type: 'server_error', code: 'upstream_stream_incomplete' },
+    });
+    expect(typeof error.message).toBe('string');
+  });
+
+  it('the Responses API: a failed upstream ends with the error event too', async () => {
+    const run = await relay(RESPONSES_STREAM, RESPONSE_EVENTS.slice(0, 2), 'The upstream stream failed.');
+    expect(run.output).toContain('"type":"error","code":"upstream_stream_failed"');
+    expect(run.output).toContain('"sequence_number":2');
+  });
+
+  it('streamed images: partial images, then image_generation.completed with the usage, and no error event', async () => {
+    const events = [
+      typed('image_generation.partial_image', 0, ',"b64_json":"AAAA","partial_image_index":0'),
+      typed('image_generation.completed', 1, ',"b64_json":"BBBB","usage":{"input_tokens":50,"output_tokens":272,"total_tokens":322}'),
+    ];
+    const run = await relay(imagesGenerations.stream!, events);
+    expect(run.output).toBe(events.join(''));
+    expect(run.output).not.toContain('event: error');
+    expect(run.firstTokens).toBe(1);
+    expect(run.usages).toEqual([{ prompt: 50, completion: 272, cached: 0, reasoning: 0, total: 322 }]);
+  });
+
+  it("chat: a stream without [DONE] is incomplete, and its error event is chat's envelope", async () => {
+    const chunk = 'data: {"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}\n\n';
+    const run = await relay(CHAT_STREAM, [chunk]);
+    expect(run.complete).toBe(false);
+    expect(run.output).toBe(
+      `${chunk}event: error\ndata: {"error":{"message":"The upstream ended the stream before it was complete.","type":"server_error","param":null,"code":"upstream_stream_incomplete"}}\n\n`,
+    );
+  });
+});
