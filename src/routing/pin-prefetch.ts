@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../app.js';
+import type { Services } from '../services.js';
 import { StickySelector } from './sticky-selector.js';
 
 /** The header each header source of `sticky.sources` reads (session_id also as session-id, as Codex sends it). */
