@@ -6,7 +6,7 @@
 // Time to first token is measured last, on a fresh set of processes whose mock paces its stream events
 // the way a model emits tokens, so that holding a token back shows instead of hiding in a burst.
 // Then the cost of tracing: the gateway with tracing off against tracing on, exporting to a local sink.
-//   node --import tsx bench/run.ts [--rounds 2] [--duration 3] [--warmup 1] [--ttft 300] [--only chat-c1] [--tracing off]
+//   node --import tsx bench/run.ts [--rounds 2] [--duration 3] [--warmup 1] [--ttft 300] [--only chat-c1] [--tracing off] [--upstream mock]
 import { parseArgs } from 'node:util';
 import { loadGenerator, runLoad, SCENARIOS, type LoadResult, type Scenario } from './lib/load.js';
 import { cpuNs, memory, resetPeakRss } from './lib/proc-stats.js';
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     ttft: { type: 'string', default: '300' },
     only: { type: 'string' },
     tracing: { type: 'string', default: 'on' },
+    upstream: { type: 'string', default: 'fake' },
   },
 });
 const rounds = Number(args.rounds);
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   const startedAt = new Date();
   console.log(`Machine: ${machineLine(machine)}`);
-  const stack = await startStack({ referenceHop: true, nginx: true, upstream: 'fake' });
+  const stack = await startStack({ referenceHop: true, nginx: true, upstream: args.upstream === 'mock' ? 'mock' : 'fake' });
   console.log(stack.redisLine);
   console.log(stack.metricsLine);
   console.log(stack.keysLine);
@@ -151,7 +152,10 @@ async function main(): Promise<void> {
     metrics: stack.metricsLine,
     keys: stack.keysLine,
     loadGenerator: loadGenerator === 'wrk' ? 'wrk (1 thread)' : 'autocannon',
-    upstream: 'a precomputed fake upstream (bench/fake-upstream.ts: answers recorded from the mock, 20-event streams)',
+    upstream:
+      args.upstream === 'mock'
+        ? 'the mock (src/mock, answers built per request)'
+        : 'a precomputed fake upstream (bench/fake-upstream.ts: answers recorded from the mock, 20-event streams)',
   };
   const targetChecks = checks(summary, streams, { redis: stack.redis !== undefined, metrics: stack.metricsLine.startsWith('Metrics: on') });
   const markdown = renderMarkdown(setup, summary, targetChecks, streams) + (tracing === undefined ? '' : `\n\n${renderTracingCost(tracing)}\n`);
