@@ -97,8 +97,8 @@ const READ_SCRIPT = `${PRELUDE}
 return {requests, minuteTokens, dayTokens, nowMs}
 `;
 
-const ADMIT_COMMAND = 'gatewayLimitAdmitMany';
-const SETTLE_COMMAND = 'gatewayLimitSettleMany';
+const ADMIT_COMMAND = 'gatewayLimitAdmit';
+const SETTLE_COMMAND = 'gatewayLimitSettle';
 const MOVE_COMMAND = 'gatewayLimitMove';
 const COUNT_COMMAND = 'gatewayLimitCount';
 const READ_COMMAND = 'gatewayLimitRead';
