@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { RESPONSES_STREAM } from '../proxy/stream-formats.js';
 import { responsesRequestSchema } from '../schemas/responses.js';
 import type { EndpointDescription } from './endpoint.js';
@@ -19,11 +20,16 @@ export const responses: EndpointDescription = {
   recordsResponses: true,
 };
 
-/** Counts a request's input tokens without running it. */
+/**
+ * Counts a request's input tokens without running it. `model` is optional here, as in OpenAI's API: without
+ * one the request goes upstream as sent and counts as the catalog's first chat model.
+ */
 export const responsesInputTokens: EndpointDescription = {
   ...common,
   path: '/v1/responses/input_tokens',
   upstreamPath: '/responses/input_tokens',
+  schema: responsesRequestSchema.extend({ model: z.string().optional() }),
+  modelOptional: true,
 };
 
 /** Codex's remote compaction: its output is encrypted for one account, so it follows the create's affinity. */

@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ClientKey } from '../auth/client-keys.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
@@ -217,6 +217,15 @@ function rateLimited(client: ClientKey, admission: Admission, headers: Record<st
   });
 }
 
+/**
+ * The bytes whose size estimates a request's prompt: a JSON body's. An uploaded form is audio or an image,
+ * whose tokens its size says nothing about: its answer's reservation stands for it until the usage is known.
+ */
+function promptBytes(request: FastifyRequest): number {
+  if (request.headers['content-type']?.startsWith('multipart/') === true) return 0;
+  return Number(request.headers['content-length']) || 0;
+}
+
 /** Checks limits on the API's POST endpoints of this scope, after the client key is known. */
 export function enforceLimits(app: FastifyInstance, limiter: RateLimiter): void {
   // Before the body is read, so a key over its limits costs no upload. Callback hooks: only a key with
@@ -224,7 +233,7 @@ export function enforceLimits(app: FastifyInstance, limiter: RateLimiter): void 
   app.addHook('onRequest', (request, reply, done) => {
     const client = request.gateway.clientKey;
     if (request.method !== 'POST' || client === undefined) return done();
-    const admitted = limiter.admit(client, request.gateway, Number(request.headers['content-length']) || 0, limiter.now());
+    const admitted = limiter.admit(client, request.gateway, promptBytes(request), limiter.now());
     if (admitted === undefined) return done();
     admitted.then((headers) => {
       if (headers !== undefined) reply.headers(headers);
@@ -233,7 +242,7 @@ export function enforceLimits(app: FastifyInstance, limiter: RateLimiter): void 
   });
   // Once the body is parsed: the reservation follows its size and its max_tokens.
   app.addHook('preValidation', (request, _reply, done) => {
-    const adjusted = limiter.adjust(request.gateway, request.body, request.rawBody?.length ?? 0, limiter.now());
+    const adjusted = limiter.adjust(request.gateway, request.body, request.form === undefined ? (request.rawBody?.length ?? 0) : 0, limiter.now());
     if (adjusted === undefined) return done();
     adjusted.then(() => done(), done);
   });

@@ -8,6 +8,8 @@ import type { Account, UpstreamPool } from '../routing/pool.js';
 import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
+import { isJsonObject, readText } from './error-body.js';
+import { copyHeaders, forwardedHeaders, header } from './headers.js';
 import { SseTap } from './sse-tap.js';
 import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
 import type { Usage } from './usage.js';
@@ -47,12 +49,6 @@ export interface ForwardEvents {
   onUpstreamFailure?(account: Account, reason: FailureReason, cooldownMs: number, request: FastifyRequest): void;
 }
 
-/**
- * Upstream response headers a client may see; everything else (cookies, the upstream's own rate limits) stays
- * here. The upstream's `x-request-id` goes back unchanged, so an SDK's `_request_id` names the provider's record.
- */
-const PASSED_HEADERS = ['content-type', 'openai-processing-ms', 'retry-after', 'x-request-id'] as const;
-const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 const JSON_TYPE = 'application/json';
 /** How long a stream whose client left after its finish chunk is read on for its usage. */
 const USAGE_DRAIN_MS = 5_000;
@@ -315,29 +311,6 @@ export class Forwarder {
 }
 
 /**
- * Client headers that go upstream unchanged: Codex's and the Agents SDK's session and beta headers (the
- * upstream routes and caches on them), and the conversation id (an upstream that is itself such a gateway
- * routes on it too). Nothing else: never the client's `authorization`, cookies or `accept-encoding` (a
- * compressed answer would hide its usage from the gateway).
- */
-const FORWARDED_HEADERS = ['openai-beta', 'session_id', 'session-id', 'thread-id', 'originator', 'x-conversation-id'] as const;
-
-/** The headers of every attempt of this request, before the account's own are added. */
-function forwardedHeaders(request: FastifyRequest, contentType: string | undefined): Record<string, string> {
-  const incoming = request.headers;
-  const headers: Record<string, string> = {};
-  if (contentType !== undefined) headers['content-type'] = contentType;
-  for (const name of FORWARDED_HEADERS) {
-    const value = incoming[name];
-    if (typeof value === 'string' && value !== '') headers[name] = value;
-  }
-  // The client's own id for its request when it sent one, else the gateway's (its X-Request-Id, or one made).
-  const clientRequestId = incoming['x-client-request-id'];
-  headers['x-client-request-id'] = typeof clientRequestId === 'string' && clientRequestId !== '' ? clientRequestId : request.id;
-  return headers;
-}
-
-/**
  * The account to try first: the one chosen for the request, unless this model rests on it (it refused the
  * model lately) and another account can take it.
  */
@@ -362,39 +335,4 @@ function countUpstreamUntilBodyEnds(context: RequestContext, body: Dispatcher.Re
   body.once('end', count);
   body.once('error', count);
   body.once('close', count);
-}
-
-function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function copyHeaders(reply: FastifyReply, headers: Dispatcher.ResponseData['headers']): void {
-  for (const name of PASSED_HEADERS) {
-    const value = header(headers, name);
-    if (value !== undefined) reply.header(name, value);
-  }
-}
-
-function isJsonObject(text: string): boolean {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value);
-  } catch {
-    return false;
-  }
-}
-
-async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_ERROR_BODY_BYTES) {
-      body.destroy();
-      break;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

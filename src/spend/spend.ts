@@ -79,6 +79,22 @@ export class Spend {
     return this.admitBudgeted(client.name, budget, this.now());
   }
 
+  /**
+   * The header of what is left of a key's budget as this instance last knew it, without asking the store:
+   * for the responses of requests that are not admitted against the budget (`GET /v1/models`, say).
+   */
+  knownRemaining(keyName: string): Record<string, string> | undefined {
+    const known = this.known.get(keyName);
+    if (known === undefined) return undefined;
+    this.roll(known, this.now());
+    let remaining = Infinity;
+    for (const period of BUDGET_PERIODS) {
+      const limit = known.limits[period];
+      if (limit !== undefined) remaining = Math.min(remaining, Math.max(0, limit - known.spent[period]));
+    }
+    return remaining === Infinity ? undefined : { [BUDGET_HEADER]: formatUsd(remaining) };
+  }
+
   /** Each key's spend today and this month, in dollars. */
   async usage(keyNames: readonly string[]): Promise<{ today: number; month: number }[]> {
     const now = this.now();
@@ -172,11 +188,19 @@ function budgetSpent(keyName: string, period: BudgetPeriod, limit: number, spent
   );
 }
 
-/** Refuses the API's POST requests of a key whose budget is spent, before any other limit is counted. */
+/**
+ * Refuses the API's POST requests of a key whose budget is spent, before any other limit is counted; every
+ * response of a key with a budget says what is left of it.
+ */
 export function enforceBudgets(app: FastifyInstance, spend: Spend): void {
   app.addHook('onRequest', (request, reply, done) => {
     const client = request.gateway.clientKey;
-    if (request.method !== 'POST' || client === undefined) return done();
+    if (client === undefined) return done();
+    if (request.method !== 'POST') {
+      const known = spend.knownRemaining(client.name);
+      if (known !== undefined) reply.headers(known);
+      return done();
+    }
     const admitted = spend.admit(client);
     if (admitted === undefined) return done();
     admitted.then((headers) => {

@@ -193,6 +193,19 @@ describe('the Responses API through the gateway', () => {
     expect(accounts.size).toBe(1);
   });
 
+  it('counts input tokens with or without a model, and compacts on the account that made the response', async () => {
+    const client = sdk(gateway.baseURL);
+    const withModel = await client.responses.inputTokens.count({ model: 'gpt-4o', input: 'Count these four words' });
+    expect(withModel.input_tokens).toBeGreaterThan(0);
+    const withoutModel = await client.responses.inputTokens.count({ input: 'Count these four words' });
+    expect(withoutModel.input_tokens).toBe(withModel.input_tokens);
+    expect(JSON.parse(mock.requests.at(-1)!.rawBody)).toEqual({ input: 'Count these four words' });
+
+    const { data: created, response } = await client.responses.create({ model: 'gpt-4o', input: 'Something to compact' }).withResponse();
+    const { response: compacted } = await client.responses.compact({ model: 'gpt-4o', previous_response_id: created.id }).withResponse();
+    expect(compacted.headers.get('x-gateway-account')).toBe(response.headers.get('x-gateway-account'));
+  });
+
   it('refuses image models and bad bodies before the upstream, and passes unknown item types through', async () => {
     const client = sdk(gateway.baseURL);
     await expect(client.responses.create({ model: 'gpt-image-2', input: 'x' })).rejects.toMatchObject({ status: 400, code: 'model_not_supported' });

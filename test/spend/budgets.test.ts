@@ -115,6 +115,14 @@ describe('spend budgets in one gateway', () => {
     expect(response.headers.get('x-ratelimit-limit-requests')).toBe('100');
   });
 
+  it('tells what is left on its other responses too, as last known (the models list)', async () => {
+    now = Date.UTC(2026, 11, 10, 9, 0, 0);
+    await gateway.client(keyOf('both')).chat.completions.create({ model: 'priced-chat', messages: hello });
+    const list = await fetch(`${gateway.baseURL}/models`, { headers: { authorization: `Bearer ${keyOf('both')}` } });
+    expect(list.status).toBe(200);
+    expect(list.headers.get('x-gateway-budget-remaining-usd')).toMatch(/^\d+(\.\d+)?$/);
+  });
+
   it('adds no budget header for a key without a budget', async () => {
     const { response } = await gateway.client(keyOf('free')).chat.completions.create({ model: 'priced-chat', messages: hello }).withResponse();
     expect(response.headers.get('x-gateway-budget-remaining-usd')).toBeNull();
