@@ -4,7 +4,7 @@ import type { GatewayError } from './errors.js';
 import type { TokenReservation } from './limits/limiter.js';
 import type { Usage } from './proxy/usage.js';
 import type { Account } from './routing/pool.js';
-import type { PinLookup } from './routing/sticky-selector.js';
+import type { PinLookup } from './routing/selector.js';
 import type { RequestTrace } from './tracing/request-trace.js';
 
 /** What the gateway learns about one request as it goes, for the log line and the metrics. */

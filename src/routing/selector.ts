@@ -1,6 +1,11 @@
 import type { ClientKey } from '../auth/client-keys.js';
 import type { Account, UpstreamPool } from './pool.js';
-import type { PinLookup } from './sticky-selector.js';
+
+/** A pin's lookup started before the request's body was read; `select` uses it when its key is the one. */
+export interface PinLookup {
+  readonly key: string;
+  readonly pinned: Promise<string | null>;
+}
 
 export interface Selection {
   account: Account;

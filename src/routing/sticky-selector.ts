@@ -1,6 +1,6 @@
 import { ANONYMOUS, type ClientKey } from '../auth/client-keys.js';
 import type { Account, UpstreamPool } from './pool.js';
-import type { AccountSelector, Selection } from './selector.js';
+import type { AccountSelector, PinLookup, Selection } from './selector.js';
 import type { MemoryStickyStore } from './sticky/memory-store.js';
 import { rendezvous } from './sticky/rendezvous.js';
 import { conversationKey, type StickyStore } from './sticky/store.js';
@@ -34,12 +34,6 @@ const ignore = (): void => {};
 export const INDEX_TOUCH_INTERVAL_MS = 1_000;
 /** Pins whose last index touch is remembered, at most; beyond that the memory starts afresh. */
 const TOUCHED_MAX = 10_000;
-
-/** A pin's lookup started before the request's body was read; `select` uses it when its key is the one. */
-export interface PinLookup {
-  readonly key: string;
-  readonly pinned: Promise<string | null>;
-}
 
 /**
  * Sends every request of a conversation (`X-Conversation-Id`) to the same account of its pool, so the
