@@ -1,117 +1,7 @@
-import type { RedisClient, RedisConnection } from '../redis/connection.js';
-import { decide, DAY_MS, hasLimits, minuteWindow, type Admission, type KeyLimits, type LimitStore, type TokenReservation, type WindowCounts } from './limiter.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { ADMIT_COMMAND, COUNT_COMMAND, defineLimitCommands, MOVE_COMMAND, READ_COMMAND, SETTLE_COMMAND, type Counted, type LimitClient } from './redis-scripts.js';
+import { decide, hasLimits, minuteWindow, type Admission, type KeyLimits, type LimitStore, type TokenReservation, type WindowCounts } from './limiter.js';
 
-/**
- * Every script starts here: it reads the clock of Redis (never the gateway's, so instances whose clocks
- * disagree share one window), shifted by ARGV[1] (0 but in tests), and the key's counts in the current
- * minute and UTC day. One hash per client key holds them: `m` and `d` name the windows that `r` (requests),
- * `t` (minute tokens) and `dt` (day tokens) count; a count of a window that has passed reads as 0.
- * `replicate_commands` lets a script that read TIME write on Redis before 5 (it is the default since).
- */
-const PRELUDE = `
-if redis.replicate_commands then redis.replicate_commands() end
-local time = redis.call('TIME')
-local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[1])
-local minute = math.floor(nowMs / 60000)
-local day = math.floor(minute / 1440)
-local stored = redis.call('HMGET', KEYS[1], 'm', 'r', 't', 'd', 'dt')
-local requests, minuteTokens, dayTokens = 0, 0, 0
-if tonumber(stored[1]) == minute then
-  requests = tonumber(stored[2]) or 0
-  minuteTokens = tonumber(stored[3]) or 0
-end
-if tonumber(stored[4]) == day then dayTokens = tonumber(stored[5]) or 0 end
-local function save(r, t, dt)
-  redis.call('HSET', KEYS[1], 'm', minute, 'r', r, 't', t, 'd', day, 'dt', dt)
-  redis.call('PEXPIRE', KEYS[1], ${2 * DAY_MS})
-end
-`;
-
-/**
- * Admission of one or more requests of a key, in order: ARGV[2..4] the limits (0: none), ARGV[5..] the
- * tokens each reserves. Each is decided on the counts the ones before it left: when no limit is spent (the
- * rule of `decide`, which then builds its headers from the same counts), it is counted and reserves. Returns
- * the counts each was decided on, three numbers per request, then Redis's time.
- */
-const ADMIT_SCRIPT = `${PRELUDE}
-local rpm, tpm, tpd = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local seen = {}
-local admitted = false
-for i = 5, #ARGV do
-  local reserve = tonumber(ARGV[i])
-  seen[#seen + 1] = requests
-  seen[#seen + 1] = minuteTokens
-  seen[#seen + 1] = dayTokens
-  if not ((rpm > 0 and requests >= rpm) or (tpm > 0 and minuteTokens >= tpm) or (tpd > 0 and dayTokens >= tpd)) then
-    requests, minuteTokens, dayTokens = requests + 1, minuteTokens + reserve, dayTokens + reserve
-    admitted = true
-  end
-end
-if admitted then save(requests, minuteTokens, dayTokens) end
-seen[#seen + 1] = nowMs
-return seen
-`;
-
-/**
- * Settles reservations when their requests end: for each triple ARGV[i..i+2] (the minute a reservation
- * was made in, its tokens, the tokens used), takes the reservation out of the windows that still hold it
- * and adds what was used to the current ones, as MOVE_SCRIPT does for one.
- */
-const SETTLE_SCRIPT = `${PRELUDE}
-for i = 2, #ARGV, 3 do
-  local reservedMinute, reserved, add = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  if reservedMinute == minute then minuteTokens = math.max(0, minuteTokens - reserved) end
-  if math.floor(reservedMinute / 1440) == day then dayTokens = math.max(0, dayTokens - reserved) end
-  minuteTokens, dayTokens = minuteTokens + add, dayTokens + add
-end
-save(requests, minuteTokens, dayTokens)
-return 1
-`;
-
-/**
- * Moves a reservation: takes ARGV[5] tokens reserved in minute ARGV[4] out of the windows that still hold
- * them and adds ARGV[6] tokens to the current ones. With ARGV[7] = 1 this is decided like an admission on
- * the token limits ARGV[2..3], and a refusal changes nothing. Returns the counts without the reservation.
- */
-const MOVE_SCRIPT = `${PRELUDE}
-local tpm, tpd = tonumber(ARGV[2]), tonumber(ARGV[3])
-local reservedMinute, reserved, add = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-if reservedMinute == minute then minuteTokens = math.max(0, minuteTokens - reserved) end
-if math.floor(reservedMinute / 1440) == day then dayTokens = math.max(0, dayTokens - reserved) end
-if ARGV[7] == '1' and ((tpm > 0 and minuteTokens >= tpm) or (tpd > 0 and dayTokens >= tpd)) then
-  return {requests, minuteTokens, dayTokens, nowMs}
-end
-save(requests, minuteTokens + add, dayTokens + add)
-return {requests, minuteTokens, dayTokens, nowMs}
-`;
-
-/** Adds ARGV[2] requests and ARGV[3] tokens to the current windows. */
-const COUNT_SCRIPT = `${PRELUDE}
-local tokens = tonumber(ARGV[3])
-save(requests + tonumber(ARGV[2]), minuteTokens + tokens, dayTokens + tokens)
-return 1
-`;
-
-/** Reads the current windows' counts. */
-const READ_SCRIPT = `${PRELUDE}
-return {requests, minuteTokens, dayTokens, nowMs}
-`;
-
-const ADMIT_COMMAND = 'gatewayLimitAdmit';
-const SETTLE_COMMAND = 'gatewayLimitSettle';
-const MOVE_COMMAND = 'gatewayLimitMove';
-const COUNT_COMMAND = 'gatewayLimitCount';
-const READ_COMMAND = 'gatewayLimitRead';
-
-type Counted = [requests: number, minuteTokens: number, dayTokens: number, nowMs: number];
-
-type LimitClient = RedisClient & {
-  [ADMIT_COMMAND](key: string, offsetMs: number, rpm: number, tpm: number, tpd: number, ...reserves: number[]): Promise<number[]>;
-  [SETTLE_COMMAND](key: string, offsetMs: number, ...reservations: number[]): Promise<number>;
-  [MOVE_COMMAND](key: string, offsetMs: number, tpm: number, tpd: number, minute: number, reserved: number, add: number, check: 0 | 1): Promise<Counted>;
-  [COUNT_COMMAND](key: string, offsetMs: number, requests: number, tokens: number): Promise<number>;
-  [READ_COMMAND](key: string, offsetMs: number): Promise<Counted>;
-};
 
 /**
  * How long the requests and tokens of keys without limits are added up in the process before they are
@@ -184,11 +74,7 @@ export class RedisLimitStore implements LimitStore {
   constructor(private readonly redis: RedisConnection) {
     this.prefix = `${redis.keyPrefix}limit:`;
     // EVALSHA, falling back to EVAL once per connection when Redis does not know a script yet.
-    redis.client.defineCommand(ADMIT_COMMAND, { numberOfKeys: 1, lua: ADMIT_SCRIPT });
-    redis.client.defineCommand(SETTLE_COMMAND, { numberOfKeys: 1, lua: SETTLE_SCRIPT });
-    redis.client.defineCommand(MOVE_COMMAND, { numberOfKeys: 1, lua: MOVE_SCRIPT });
-    redis.client.defineCommand(COUNT_COMMAND, { numberOfKeys: 1, lua: COUNT_SCRIPT });
-    redis.client.defineCommand(READ_COMMAND, { numberOfKeys: 1, lua: READ_SCRIPT });
+    defineLimitCommands(redis.client);
   }
 
   count(keyName: string, now: number): void {
