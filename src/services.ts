@@ -2,7 +2,7 @@ import type { ClientKeyring } from './auth/client-keys.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import type { RateLimiter } from './limits/plugin.js';
-import type { GatewayMetrics } from './metrics/registry.js';
+import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { Forwarder } from './proxy/forward.js';
 import type { RedisConnection } from './redis/connection.js';
 import type { UpstreamRouter } from './routing/pool.js';

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ClientKey } from '../auth/client-keys.js';
 import { GatewayError } from '../errors.js';
-import type { GatewayMetrics } from '../metrics/registry.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { RequestContext } from '../request-context.js';
 import { rateLimitHeaders } from './headers.js';
 import { refusedByRedis } from '../redis/connection.js';

@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearerToken, sha256 } from '../auth/client-keys.js';
 import type { MetricsConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import { ENDPOINTS, NONE, type EndpointLabel, type PrometheusMetrics } from './registry.js';
+import { ENDPOINTS, NONE, type EndpointLabel } from './gateway-metrics.js';
+import type { PrometheusMetrics } from './registry.js';
 
 /** Paths that are not counted at all: scrapes and health checks would drown the API traffic. */
 const UNCOUNTED = ['/healthz'];

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ClientKey } from '../auth/client-keys.js';
 import { GatewayError } from '../errors.js';
-import type { GatewayMetrics } from '../metrics/registry.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { RequestContext } from '../request-context.js';
 import type { BudgetStore, Spent } from './budget-store.js';
 import { imagesIn } from './image-count.js';

@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
-import { ENDPOINTS } from '../../src/metrics/registry.js';
+import { ENDPOINTS } from '../../src/metrics/gateway-metrics.js';
 import { CLIENT_KEY, GATEWAY_NODE_FLAGS, ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { dataPanels, familyOf, groupingLabels, loadDashboards, metricNames, panelQueries, selectors, variableQueries } from '../helpers/dashboard.js';
