@@ -99,38 +99,40 @@ export class KeyFinder {
   }
 }
 
-/** The text with JSON escapes and URL percent-escapes decoded, or itself when it has none worth decoding. */
+/** Every escape that is decoded, once one of ESCAPED is seen: JSON's (`\u0073`, `\/`, `\n`, ...) and URL's (`%2F`). */
+const ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|["\\/bfnrt])|%[0-9A-Fa-f]{2}/g;
+
+/**
+ * The text with JSON escapes and URL percent-escapes decoded, or itself when it has none worth decoding. The
+ * text between escapes is copied by slices and its offsets filled in bulk: a long answer with a few escaped
+ * characters costs about as much as one without.
+ */
 export function decodedView(text: string): View {
   if (!ESCAPED.test(text)) return { text, at: undefined };
   const at = new Int32Array(text.length + 1);
-  let out = '';
-  let i = 0;
-  while (i < text.length) {
-    at[out.length] = i;
-    const c = text[i]!;
-    if (c === '\\' && i + 1 < text.length) {
-      const next = text[i + 1]!;
-      if (next === 'u' && /^[0-9A-Fa-f]{4}$/.test(text.slice(i + 2, i + 6))) {
-        out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
-        i += 6;
-        continue;
-      }
-      const plain = JSON_ESCAPES[next];
-      if (plain !== undefined) {
-        out += plain;
-        i += 2;
-        continue;
-      }
-    } else if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
-      out += String.fromCharCode(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 3;
-      continue;
-    }
-    out += c;
-    i++;
+  const parts: string[] = [];
+  let length = 0;
+  let from = 0;
+  const copy = (to: number): void => {
+    if (to <= from) return;
+    parts.push(text.slice(from, to));
+    for (let i = from; i < to; i++) at[length++] = i;
+  };
+  ESCAPE.lastIndex = 0;
+  for (let match = ESCAPE.exec(text); match !== null; match = ESCAPE.exec(text)) {
+    copy(match.index);
+    const escape = match[0];
+    parts.push(
+      escape.charCodeAt(0) === 0x25 /* % */ || escape.charCodeAt(1) === 0x75 /* u */
+        ? String.fromCharCode(parseInt(escape.slice(escape.charCodeAt(0) === 0x25 ? 1 : 2), 16))
+        : JSON_ESCAPES[escape[1]!]!,
+    );
+    at[length++] = match.index;
+    from = match.index + escape.length;
   }
-  at[out.length] = text.length;
-  return { text: out, at: at.subarray(0, out.length + 1) };
+  copy(text.length);
+  at[length] = text.length;
+  return { text: parts.join(''), at: at.subarray(0, length + 1) };
 }
 
 /** A span of a view as a span of the text it was decoded from. */
