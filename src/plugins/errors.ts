@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
@@ -73,9 +74,11 @@ export function clientErrorHandler(this: FastifyInstance, error: Error & { code?
   // As Node does: no answer when a response on this connection has already begun, it would corrupt it.
   if (socket.writable && inFlight?.headersSent !== true) {
     const body = JSON.stringify(new GatewayError(status, 'invalid_request_error', message, { code }).toJSON());
+    // No request was made of it, so its id is a new one: still every answer of the gateway carries one.
+    const requestId = randomUUID();
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `X-Gateway-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(error);

@@ -22,6 +22,7 @@ describe('client errors at debug level', () => {
     try {
       const answer = parseRawResponse(await rawExchange(Number(new URL(gateway.url).port), request));
       expect(answer.status).toBe(400);
+      expect(answer.head).toMatch(/^x-gateway-request-id: [0-9a-f-]{36}$/im);
       const logged = gateway.logs.lines.find((l) => l.msg === 'client error');
       expect(logged, 'the parser error is logged at debug level').toBeDefined();
       expect(logged!.err).toMatchObject({ code: expect.stringMatching(/^HPE_/) });
