@@ -1,52 +1,39 @@
 // A conversation request of a limited key: its pin lookup and its admission go to Redis when the request
 // arrives, before its body does. A real gateway, a real Redis, the mock upstream, raw HTTP for the held body.
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
-import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { describe, expect, it, vi } from 'vitest';
+import { CLIENT_KEY, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { useGatewayWithRedis } from '../helpers/gateway-with-redis.js';
 
 const TTL_SECONDS = 3_600;
 const BODY = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 });
 
 describe('pin lookup and admission before the body', () => {
-  let redis: RedisServer;
-  let mock: MockUpstream;
-  let gateway: RunningGateway;
-
-  beforeAll(async () => {
-    [redis, mock] = await Promise.all([startRedis(), startMockUpstream()]);
-    gateway = await startGateway(
-      testConfig(mock.url, {
-        clientKeys: [{ name: 'team-alpha', key: CLIENT_KEY, limits: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000 } }],
-        upstreams: [
-          {
-            name: 'mock',
-            baseUrl: mock.url,
-            models: ['*'],
-            accounts: [
-              { name: 'acct-a', apiKey: 'sk-upstream-a-0123456789abcdef' },
-              { name: 'acct-b', apiKey: 'sk-upstream-b-0123456789abcdef' },
-            ],
-          },
-        ],
-        redis: { url: redis.url, timeoutMs: 1_000 },
-        sticky: { ttlSeconds: TTL_SECONDS },
-      }),
-    );
-    await vi.waitFor(() => expect(gateway.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
-  });
-  afterAll(async () => {
-    await gateway.close();
-    await Promise.all([mock.close(), redis.stop()]);
-  });
+  const running = useGatewayWithRedis((urls) =>
+    testConfig(urls.mock, {
+      clientKeys: [{ name: 'team-alpha', key: CLIENT_KEY, limits: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000 } }],
+      upstreams: [
+        {
+          name: 'mock',
+          baseUrl: urls.mock,
+          models: ['*'],
+          accounts: [
+            { name: 'acct-a', apiKey: 'sk-upstream-a-0123456789abcdef' },
+            { name: 'acct-b', apiKey: 'sk-upstream-b-0123456789abcdef' },
+          ],
+        },
+      ],
+      redis: { url: urls.redis, timeoutMs: 1_000 },
+      sticky: { ttlSeconds: TTL_SECONDS },
+    }),
+  );
 
   const run = <T>(fn: (c: NonNullable<RunningGateway['app']['services']['redis']>['client']) => Promise<T>): Promise<T> =>
-    gateway.app.services.redis!.run((c) => fn(c));
+    running.gateway.app.services.redis!.run((c) => fn(c));
 
   /** Sends the headers of a chat request now; the returned function sends its body and resolves with the answer. */
   function headersFirst(conversationId: string): () => Promise<{ status: number; body: string }> {
-    const req = http.request(`${gateway.url}/v1/chat/completions`, {
+    const req = http.request(`${running.gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${CLIENT_KEY}`,
@@ -88,6 +75,6 @@ describe('pin lookup and admission before the body', () => {
 
     const second = await sendBody();
     expect(second.status).toBe(200);
-    expect(mock.requests.at(-1)?.headers.authorization).toBe(`Bearer ${pinned === 'acct-a' ? 'sk-upstream-a-0123456789abcdef' : 'sk-upstream-b-0123456789abcdef'}`);
+    expect(running.mock.requests.at(-1)?.headers.authorization).toBe(`Bearer ${pinned === 'acct-a' ? 'sk-upstream-a-0123456789abcdef' : 'sk-upstream-b-0123456789abcdef'}`);
   });
 });
