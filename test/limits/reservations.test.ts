@@ -1,11 +1,11 @@
 // Token limits under concurrency, and a Redis that refuses to count: a real gateway, a real Redis, the mock
 // upstream and the official openai client.
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RedisLimitStore } from '../../src/limits/redis-store.js';
-import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
-import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
-import { sendCommand, startRedis, type RedisServer } from '../helpers/redis.js';
+import { testConfig } from '../helpers/gateway.js';
+import { useGatewayWithRedis } from '../helpers/gateway-with-redis.js';
+import { sendCommand } from '../helpers/redis.js';
 import { setRedisClock } from '../support/redis-clock.js';
 
 const MINUTE_START = Date.UTC(2026, 10, 22, 10, 30, 0);
@@ -16,38 +16,26 @@ const OPEN_KEY = 'gw-key-without-limits';
 const PROMPT = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
 
 describe('token limits with Redis', () => {
-  let redis: RedisServer;
-  let mock: MockUpstream;
-  let gateway: RunningGateway;
+  const running = useGatewayWithRedis((urls) =>
+    testConfig(urls.mock, {
+      redis: { url: urls.redis, timeoutMs: 1_000 },
+      clientKeys: [
+        { name: 'default-reserve', key: DEFAULT_KEY, limits: { tokensPerMinute: 500 } },
+        { name: 'small-reserve', key: SMALL_KEY, limits: { tokensPerMinute: 500, reserveTokens: 100 } },
+        { name: 'open', key: OPEN_KEY },
+      ],
+    }),
+  );
+  // The windows are Redis's: set its clock to the start of a minute, so the burst never straddles two.
+  beforeAll(() => setRedisClock(running.gateway.app.services.redis!, [running.gateway.app.services.limiter.store as RedisLimitStore], MINUTE_START));
 
-  beforeAll(async () => {
-    [redis, mock] = await Promise.all([startRedis(), startMockUpstream()]);
-    gateway = await startGateway(
-      testConfig(mock.url, {
-        redis: { url: redis.url, timeoutMs: 1_000 },
-        clientKeys: [
-          { name: 'default-reserve', key: DEFAULT_KEY, limits: { tokensPerMinute: 500 } },
-          { name: 'small-reserve', key: SMALL_KEY, limits: { tokensPerMinute: 500, reserveTokens: 100 } },
-          { name: 'open', key: OPEN_KEY },
-        ],
-      }),
-    );
-    await vi.waitFor(() => expect(gateway.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
-    // The windows are Redis's: set its clock to the start of a minute, so the burst never straddles two.
-    await setRedisClock(gateway.app.services.redis!, [gateway.app.services.limiter.store as RedisLimitStore], MINUTE_START);
-  });
-  afterAll(async () => {
-    await gateway.close();
-    await Promise.all([mock.close(), redis.stop()]);
-  });
-
-  const tokensThisMinute = async (name: string): Promise<number> => (await gateway.app.services.limiter.store.counts(name, Date.now())).tokensThisMinute;
+  const tokensThisMinute = async (name: string): Promise<number> => (await running.gateway.app.services.limiter.store.counts(name, Date.now())).tokensThisMinute;
 
   it.each([
     ['the default reservation', 'default-reserve', DEFAULT_KEY],
     ['reserveTokens', 'small-reserve', SMALL_KEY],
   ])('holds a burst of 40 concurrent requests within tokensPerMinute plus one request, with %s', async (_label, name, key) => {
-    const client = gateway.client(key);
+    const client = running.gateway.client(key);
     const outcomes = await Promise.allSettled(
       Array.from({ length: 40 }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }] })),
     );
@@ -64,20 +52,20 @@ describe('token limits with Redis', () => {
   });
 
   it('refuses keys with limits with 503 limits_unavailable while Redis is out of memory, and serves keys without', async () => {
-    await sendCommand(redis.port, 'CONFIG SET maxmemory-policy noeviction');
-    await sendCommand(redis.port, 'CONFIG SET maxmemory 1');
+    await sendCommand(running.redis.port, 'CONFIG SET maxmemory-policy noeviction');
+    await sendCommand(running.redis.port, 'CONFIG SET maxmemory 1');
     try {
-      const limited = await gateway.client(SMALL_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      const limited = await running.gateway.client(SMALL_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
       expect(limited).toBeInstanceOf(OpenAI.InternalServerError);
       expect((limited as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
       expect((limited as InstanceType<typeof OpenAI.APIError>).code).toBe('limits_unavailable');
       expect((limited as InstanceType<typeof OpenAI.APIError>).type).toBe('server_error');
-      await expect(gateway.client(OPEN_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
+      await expect(running.gateway.client(OPEN_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
       // Redis answered: it is not down, and the breaker stays closed.
-      expect(gateway.app.services.redis!.available).toBe(true);
+      expect(running.gateway.app.services.redis!.available).toBe(true);
     } finally {
-      await sendCommand(redis.port, 'CONFIG SET maxmemory 0');
+      await sendCommand(running.redis.port, 'CONFIG SET maxmemory 0');
     }
-    await expect(gateway.client(SMALL_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
+    await expect(running.gateway.client(SMALL_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
   });
 });
