@@ -48,7 +48,7 @@ node_bin_dir() {
 }
 
 # The integration tests: every test file that starts a gateway, in-process or as its own process.
-mapfile -t integration < <(grep -rlE 'startGateway|useGatewayWithMock|startGatewayProcess' test --include='*.test.ts' | sort)
+mapfile -t integration < <(grep -rlE 'startGateway|useGatewayWithMock|useGatewayWithRedis|startGatewayProcess' test --include='*.test.ts' | sort)
 [ "${#integration[@]}" -gt 0 ] || fail "found no integration test files"
 
 for major in "${NODE_MAJORS[@]}"; do
