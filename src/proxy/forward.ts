@@ -5,14 +5,10 @@ import { badGateway, GatewayError, gatewayTimeout, upstreamResponseFailed } from
 import { coolDown, coolDownModel, judgeUpstreamError, type FailureReason, type HealthOptions } from '../routing/health.js';
 import { UpstreamAbort, type RequestContext } from '../request-context.js';
 import type { Account, UpstreamPool } from '../routing/pool.js';
-import { JsonUsageTail } from './json-tap.js';
-import { watchResponseId } from './response-id.js';
-import type { SecretScrubber } from './scrub.js';
 import { isJsonObject, readText } from './error-body.js';
 import { copyHeaders, forwardedHeaders, header } from './headers.js';
-import { SseTap } from './sse-tap.js';
-import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
-import type { Usage } from './usage.js';
+import { relay, type RelayTarget } from './relay.js';
+import type { SecretScrubber } from './scrub.js';
 
 export interface ForwardOptions extends HealthOptions {
   upstreamMs: number;
@@ -20,7 +16,7 @@ export interface ForwardOptions extends HealthOptions {
   maxAttempts: number;
 }
 
-export interface ForwardTarget {
+export interface ForwardTarget extends RelayTarget {
   pool: UpstreamPool;
   /** Endpoint path below the pool's base URL, such as `/chat/completions`, with any query string. */
   path: string;
@@ -32,12 +28,6 @@ export interface ForwardTarget {
   contentType?: string | undefined;
   /** The request is bound to `first` (a stored response lives there): no other account is tried. */
   bound?: boolean;
-  /** Told the id of the response the upstream made (Responses API), read from the head of its answer. */
-  onResponseId?: (id: string, account: Account) => void;
-  /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
-  stripUsageChunk: boolean;
-  /** What the endpoint's stream looks like, should the answer be one; a chat completion stream by default. */
-  stream?: StreamFormat | undefined;
   /** The account to try first (chosen by weight, or the conversation's pinned one). */
   first: Account;
   /** Called with the account that answered, once it has; sticky routing re-pins on it. */
@@ -50,8 +40,6 @@ export interface ForwardEvents {
 }
 
 const JSON_TYPE = 'application/json';
-/** How long a stream whose client left after its finish chunk is read on for its usage. */
-const USAGE_DRAIN_MS = 5_000;
 
 /** An upstream answer with an error status, to be passed on to the client. */
 interface UpstreamError {
@@ -142,7 +130,7 @@ export class Forwarder {
       if (response.statusCode < 400) {
         target.onServed?.(account);
         countUpstreamUntilBodyEnds(context, response.body, startedAt);
-        return this.relay(request, reply, account, response, target);
+        return relay(request, reply, account, response, target, { log: this.log, scrubber: this.scrubber, streamIdleMs: this.options.streamIdleMs });
       }
 
       let body = '';
@@ -204,85 +192,6 @@ export class Forwarder {
       code: 'upstream_error',
     });
     return reply.code(status).type('application/json; charset=utf-8').send(error.toJSON());
-  }
-
-  private relay(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    account: Account,
-    response: Dispatcher.ResponseData,
-    target: ForwardTarget,
-  ): FastifyReply {
-    const context = request.gateway;
-    const body = response.body;
-    const scrubber = this.scrubber;
-    reply.code(response.statusCode).header('x-gateway-account', account.name);
-    copyHeaders(reply, response.headers);
-
-    const onUsage = (usage: Usage): void => {
-      context.usage = usage;
-    };
-
-    const onResponseId = target.onResponseId;
-    if (onResponseId !== undefined) watchResponseId(body, (id) => onResponseId(id, account));
-    const contentType = header(response.headers, 'content-type') ?? '';
-    if (contentType.startsWith('text/event-stream')) {
-      reply.header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
-      const tap = new SseTap(
-        target.stream ?? CHAT_STREAM,
-        target.stripUsageChunk,
-        {
-          onFirstToken: () => {
-            context.firstTokenAt = performance.now();
-          },
-          onUsage,
-        },
-        (events, text) => scrubber.maskComplete(events, text),
-      );
-      // A client that leaves after the finish chunk leaves only the usage chunk and `[DONE]` unread: they
-      // are read (for a few seconds at most) so the request's tokens are counted. Before it, the
-      // upstream is closed at once: the tokens still to come would be paid for nothing.
-      context.drainForUsage = () => (tap.finished && !tap.complete && context.usage === undefined ? tap.readRest(body, USAGE_DRAIN_MS) : undefined);
-      body.on('error', (err: Error & { code?: string }) => {
-        if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
-        const idle = err.code === 'UND_ERR_BODY_TIMEOUT';
-        this.log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream stream failed');
-        tap.fail(
-          idle ? `The upstream stream was silent for ${this.options.streamIdleMs} ms.` : 'The upstream stream failed.',
-          idle ? 'upstream_stream_idle' : 'upstream_stream_failed',
-        );
-      });
-      body.pipe(tap);
-      return reply.send(tap);
-    }
-
-    const contentLength = header(response.headers, 'content-length');
-    if (contentLength !== undefined) reply.header('content-length', contentLength);
-    // The body goes to the client through the scrubber (which keeps its length), piped by Fastify; the
-    // tail watches it as a second listener of the upstream body.
-    const tail = new JsonUsageTail();
-    const scrubbed = scrubber.stream();
-    body.on('data', tail.add);
-    body.pipe(scrubbed);
-    body.once('end', () => {
-      const usage = tail.usage();
-      if (usage !== undefined) onUsage(usage);
-    });
-    body.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) {
-        scrubbed.destroy();
-        return;
-      }
-      this.log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream response failed');
-      // Answered in the envelope when no byte has reached the client yet (the error handler takes it from
-      // here); otherwise its connection is cut.
-      context.upstreamFailure =
-        err.code === 'UND_ERR_BODY_TIMEOUT'
-          ? gatewayTimeout(`The upstream response was silent for ${this.options.streamIdleMs} ms.`)
-          : new GatewayError(502, 'server_error', 'The upstream response failed before it was complete.', { code: 'upstream_response_failed' });
-      scrubbed.destroy(err);
-    });
-    return reply.send(scrubbed);
   }
 
   private fail(request: FastifyRequest, account: Account, reason: FailureReason, retryAfter?: string, error?: Error): void {

@@ -1,0 +1,116 @@
+import { performance } from 'node:perf_hooks';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
+import { gatewayTimeout, upstreamResponseFailed } from '../errors.js';
+import type { Account } from '../routing/pool.js';
+import { copyHeaders, header } from './headers.js';
+import { JsonUsageTail } from './json-tap.js';
+import { watchResponseId } from './response-id.js';
+import type { SecretScrubber } from './scrub.js';
+import { SseTap } from './sse-tap.js';
+import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
+import type { Usage } from './usage.js';
+
+/** What the relay of a served answer needs to know of the request's endpoint. */
+export interface RelayTarget {
+  /** Told the id of the response the upstream made (Responses API), read from the head of its answer. */
+  onResponseId?: (id: string, account: Account) => void;
+  /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
+  stripUsageChunk: boolean;
+  /** What the endpoint's stream looks like, should the answer be one; a chat completion stream by default. */
+  stream?: StreamFormat | undefined;
+}
+
+export interface RelayOptions {
+  log: FastifyBaseLogger;
+  /** Masks upstream keys in what is relayed. */
+  scrubber: SecretScrubber;
+  streamIdleMs: number;
+}
+
+/** How long a stream whose client left after its finish chunk is read on for its usage. */
+const USAGE_DRAIN_MS = 5_000;
+
+/**
+ * Relays a served upstream answer to the client as it arrives, keys masked, its usage and first token read
+ * on the way: an SSE stream through the tap (whole events, the endpoint's stream format), anything else
+ * through the scrubber, with its usage read from the tail.
+ */
+export function relay(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  account: Account,
+  response: Dispatcher.ResponseData,
+  target: RelayTarget,
+  { log, scrubber, streamIdleMs }: RelayOptions,
+): FastifyReply {
+  const context = request.gateway;
+  const body = response.body;
+  reply.code(response.statusCode).header('x-gateway-account', account.name);
+  copyHeaders(reply, response.headers);
+
+  const onUsage = (usage: Usage): void => {
+    context.usage = usage;
+  };
+
+  const onResponseId = target.onResponseId;
+  if (onResponseId !== undefined) watchResponseId(body, (id) => onResponseId(id, account));
+  const contentType = header(response.headers, 'content-type') ?? '';
+  if (contentType.startsWith('text/event-stream')) {
+    reply.header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
+    const tap = new SseTap(
+      target.stream ?? CHAT_STREAM,
+      target.stripUsageChunk,
+      {
+        onFirstToken: () => {
+          context.firstTokenAt = performance.now();
+        },
+        onUsage,
+      },
+      (events, text) => scrubber.maskComplete(events, text),
+    );
+    // A client that leaves after the finish chunk leaves only the usage chunk and `[DONE]` unread: they
+    // are read (for a few seconds at most) so the request's tokens are counted. Before it, the
+    // upstream is closed at once: the tokens still to come would be paid for nothing.
+    context.drainForUsage = () => (tap.finished && !tap.complete && context.usage === undefined ? tap.readRest(body, USAGE_DRAIN_MS) : undefined);
+    body.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
+      const idle = err.code === 'UND_ERR_BODY_TIMEOUT';
+      log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream stream failed');
+      tap.fail(
+        idle ? `The upstream stream was silent for ${streamIdleMs} ms.` : 'The upstream stream failed.',
+        idle ? 'upstream_stream_idle' : 'upstream_stream_failed',
+      );
+    });
+    body.pipe(tap);
+    return reply.send(tap);
+  }
+
+  const contentLength = header(response.headers, 'content-length');
+  if (contentLength !== undefined) reply.header('content-length', contentLength);
+  // The body goes to the client through the scrubber (which keeps its length), piped by Fastify; the
+  // tail watches it as a second listener of the upstream body.
+  const tail = new JsonUsageTail();
+  const scrubbed = scrubber.stream();
+  body.on('data', tail.add);
+  body.pipe(scrubbed);
+  body.once('end', () => {
+    const usage = tail.usage();
+    if (usage !== undefined) onUsage(usage);
+  });
+  body.on('error', (err: Error & { code?: string }) => {
+    if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) {
+      scrubbed.destroy();
+      return;
+    }
+    log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream response failed');
+    // Answered in the envelope when no byte has reached the client yet (the error handler takes it from
+    // here); otherwise its connection is cut.
+    context.upstreamFailure =
+      err.code === 'UND_ERR_BODY_TIMEOUT'
+        ? gatewayTimeout(`The upstream response was silent for ${streamIdleMs} ms.`)
+        : upstreamResponseFailed('The upstream response failed before it was complete.');
+    scrubbed.destroy(err);
+  });
+  return reply.send(scrubbed);
+}
