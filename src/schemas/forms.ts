@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sizeProblem } from './images.js';
+import { imageSize } from './images.js';
 
 /**
  * Multipart bodies: every field arrives as text, so numbers and booleans are checked in their written form.
@@ -30,13 +30,7 @@ export const imageEditFormSchema = z.looseObject({
   model: z.string(),
   prompt: z.string().min(1, 'must not be empty').max(32_000, 'must be at most 32000 characters'),
   n: integer(1, 10).optional(),
-  size: z
-    .string()
-    .superRefine((size, ctx) => {
-      const problem = sizeProblem(size);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
+  size: imageSize.optional(),
   quality: z.enum(['high', 'medium', 'low', 'auto', 'standard']).optional(),
   stream: flag.optional(),
 });

@@ -21,17 +21,17 @@ export function sizeProblem(size: string): string | undefined {
   return undefined;
 }
 
+/** A `size` under the documented contract's rules. */
+export const imageSize = z.string().superRefine((size, ctx) => {
+  const problem = sizeProblem(size);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 export const imageRequestSchema = z.looseObject({
   model: z.string(),
   prompt: z.string().min(1, 'must not be empty').max(32_000, 'must be at most 32000 characters'),
   n: z.number().int().min(1).max(10).nullish(),
-  size: z
-    .string()
-    .superRefine((size, ctx) => {
-      const problem = sizeProblem(size);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .nullish(),
+  size: imageSize.nullish(),
   quality: z.enum(['high', 'medium', 'low', 'auto']).nullish(),
 });
 
