@@ -3,6 +3,7 @@ import type { Services } from '../services.js';
 import type { StickySource } from '../config/schema.js';
 import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
 import type { ForwardTarget } from '../proxy/forward.js';
+import { headerConversation } from '../routing/conversation-header.js';
 import type { Account } from '../routing/pool.js';
 
 export type UpstreamCall = Omit<ForwardTarget, 'first' | 'onServed' | 'bound'> & {
@@ -27,15 +28,14 @@ export async function selectAndForward(services: Services, request: FastifyReque
  */
 export function conversationOf(request: FastifyRequest, body: JsonObject, endpoint: EndpointDescription, sources: readonly StickySource[]): string | undefined {
   for (const source of sources) {
-    let id: string | undefined;
-    if (source === 'x-conversation-id') id = headerValue(request.headers['x-conversation-id']);
-    else if (source === 'session_id') id = headerValue(request.headers.session_id) ?? headerValue(request.headers['session-id']);
-    else if (endpoint.affinityFields?.includes(source) === true && typeof body[source] === 'string') id = body[source] as string;
+    const id = source === 'prompt_cache_key' ? bodyConversation(body, endpoint, source) : headerConversation(request.headers, source);
     if (id !== undefined && id !== '') return id;
   }
   return undefined;
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+/** A body field that carries the conversation, on an endpoint whose description names it. */
+function bodyConversation(body: JsonObject, endpoint: EndpointDescription, field: string): string | undefined {
+  const value = endpoint.affinityFields?.includes(field) === true ? body[field] : undefined;
+  return typeof value === 'string' ? value : undefined;
 }

@@ -1,13 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
+import { headerConversation } from './conversation-header.js';
 import { StickySelector } from './sticky-selector.js';
-
-/** The header each header source of `sticky.sources` reads (session_id also as session-id, as Codex sends it). */
-function headerId(request: { headers: Record<string, string | string[] | undefined> }, source: string): string | undefined {
-  const raw = source === 'session_id' ? (request.headers.session_id ?? request.headers['session-id']) : request.headers[source];
-  const id = Array.isArray(raw) ? raw[0] : raw;
-  return id === '' ? undefined : id;
-}
 
 /**
  * Starts a conversation's pin lookup when the request arrives, in the same turn as its limits' admission,
@@ -24,7 +18,7 @@ export function prefetchPins(app: FastifyInstance, services: Services): void {
     if (request.method !== 'POST' || router.pools.length !== 1 || !(selector instanceof StickySelector)) return done();
     for (const source of config.sticky.sources) {
       if (source !== 'x-conversation-id' && source !== 'session_id') break; // a body field may decide: wait for it
-      const id = headerId(request, source);
+      const id = headerConversation(request.headers, source);
       if (id === undefined) continue;
       request.gateway.pinLookup = selector.prefetch(router.pools[0]!, request.gateway.clientKey, id);
       break;
