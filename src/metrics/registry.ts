@@ -141,26 +141,21 @@ export class PrometheusMetrics implements GatewayMetrics {
       registers,
     });
     const costs = this.costs;
-    new Counter({
-      name: 'gateway_cost_usd_total',
-      help: 'What requests cost in US dollars at the configured prices, by catalog model, client key and upstream account.',
-      labelNames: ['model', 'client_key', 'account'],
-      registers,
-      collect: function (this: Counter<'model' | 'client_key' | 'account'>) {
-        this.reset();
-        for (const c of costs.values()) this.inc(c.labels, c.micros / 1_000_000);
-      },
-    });
-    new Counter({
-      name: 'gateway_cost_saved_usd_total',
-      help: 'What cached input tokens would have cost at the input price, less what they cost, in US dollars.',
-      labelNames: ['model', 'client_key', 'account'],
-      registers,
-      collect: function (this: Counter<'model' | 'client_key' | 'account'>) {
-        this.reset();
-        for (const c of costs.values()) this.inc(c.labels, c.savedMicros / 1_000_000);
-      },
-    });
+    /** A dollar counter over the cost series, kept in micro-dollars and converted only when scraped. */
+    const dollars = (name: string, help: string, micros: (c: CostSeries) => number): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['model', 'client_key', 'account'],
+        registers,
+        collect: function (this: Counter<'model' | 'client_key' | 'account'>) {
+          this.reset();
+          for (const c of costs.values()) this.inc(c.labels, micros(c) / 1_000_000);
+        },
+      });
+    };
+    dollars('gateway_cost_usd_total', 'What requests cost in US dollars at the configured prices, by catalog model, client key and upstream account.', (c) => c.micros);
+    dollars('gateway_cost_saved_usd_total', 'What cached input tokens would have cost at the input price, less what they cost, in US dollars.', (c) => c.savedMicros);
     const budgets = (): Iterable<BudgetRemaining> => this.readBudgets();
     new Gauge({
       name: 'gateway_budget_remaining_usd',
