@@ -1,7 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { gatewayTimeout, upstreamResponseFailed } from '../errors.js';
+import type { Readable } from 'node:stream';
+import { gatewayTimeout, type GatewayError, upstreamResponseFailed } from '../errors.js';
+import { CLIENT_CLOSED_REQUEST } from '../metrics/gateway-metrics.js';
+import { ImageCounter, withImages } from '../spend/image-count.js';
 import type { Account } from '../routing/pool.js';
 import { copyHeaders, header } from './headers.js';
 import { JsonUsageTail } from './json-tap.js';
@@ -9,7 +12,7 @@ import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
 import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
-import type { Usage } from './usage.js';
+import { usageFromJsonBody, type Usage } from './usage.js';
 
 /** What the relay of a served answer needs to know of the request's endpoint. */
 export interface RelayTarget {
@@ -30,6 +33,8 @@ export interface RelayOptions {
 
 /** How long a stream whose client left after its finish chunk is read on for its usage. */
 const USAGE_DRAIN_MS = 5_000;
+/** An answer of announced length up to this size is relayed whole (see {@link relayWhole}). */
+export const WHOLE_BODY_BYTES = 64 * 1024;
 
 /**
  * Relays a served upstream answer to the client as it arrives, keys masked, its usage and first token read
@@ -43,7 +48,7 @@ export function relay(
   response: Dispatcher.ResponseData,
   target: RelayTarget,
   { log, scrubber, streamIdleMs }: RelayOptions,
-): FastifyReply {
+): FastifyReply | Promise<FastifyReply> {
   const context = request.gateway;
   const body = response.body;
   reply.code(response.statusCode).header('x-gateway-account', account.name);
@@ -87,6 +92,8 @@ export function relay(
   }
 
   const contentLength = header(response.headers, 'content-length');
+  const length = contentLength === undefined ? Infinity : Number(contentLength);
+  if (length <= WHOLE_BODY_BYTES) return relayWhole(request, reply, account, body, { log, scrubber, streamIdleMs }, onUsage);
   if (contentLength !== undefined) reply.header('content-length', contentLength);
   // The body goes to the client through the scrubber (which keeps its length), piped by Fastify; the
   // tail watches it as a second listener of the upstream body.
@@ -103,14 +110,51 @@ export function relay(
       scrubbed.destroy();
       return;
     }
-    log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream response failed');
     // Answered in the envelope when no byte has reached the client yet (the error handler takes it from
     // here); otherwise its connection is cut.
-    context.upstreamFailure =
-      err.code === 'UND_ERR_BODY_TIMEOUT'
-        ? gatewayTimeout(`The upstream response was silent for ${streamIdleMs} ms.`)
-        : upstreamResponseFailed('The upstream response failed before it was complete.');
+    context.upstreamFailure = bodyFailure(request, account, err, log, streamIdleMs);
     scrubbed.destroy(err);
   });
   return reply.send(scrubbed);
+}
+
+/**
+ * A short answer of announced length (a chat completion, an embedding of a few vectors): read whole, its
+ * keys masked and its usage read in one pass each, and sent in one write with the response head. It
+ * arrives in one or two reads of the upstream's socket anyway, so holding it back costs the client
+ * nothing, and the gateway saves a stream stage and a write per request. A body that fails before its end
+ * is answered in the envelope: no byte of it has reached the client.
+ */
+function relayWhole(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  account: Account,
+  body: Readable,
+  { log, scrubber, streamIdleMs }: RelayOptions,
+  onUsage: (usage: Usage) => void,
+): Promise<FastifyReply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    body.once('end', () => {
+      const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const images = new ImageCounter();
+      images.add(whole);
+      const usage = withImages(usageFromJsonBody(whole), images.count);
+      if (usage !== undefined) onUsage(usage);
+      resolve(reply.send(scrubber.maskComplete(whole)));
+    });
+    body.once('error', (err: Error & { code?: string }) => {
+      if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) resolve(reply.code(CLIENT_CLOSED_REQUEST).send());
+      else reject(bodyFailure(request, account, err, log, streamIdleMs));
+    });
+  });
+}
+
+/** Logs a served upstream body that broke or went silent; the error its client is answered with. */
+function bodyFailure(request: FastifyRequest, account: Account, err: Error & { code?: string }, log: FastifyBaseLogger, streamIdleMs: number): GatewayError {
+  log.warn({ reqId: request.id, account: account.name, err: err.message }, 'upstream response failed');
+  return err.code === 'UND_ERR_BODY_TIMEOUT'
+    ? gatewayTimeout(`The upstream response was silent for ${streamIdleMs} ms.`)
+    : upstreamResponseFailed('The upstream response failed before it was complete.');
 }
