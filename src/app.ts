@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import { accessLog } from './access-log.js';
 import { Agent } from 'undici';
 import { requireClientKey } from './auth/plugin.js';
 import type { GatewayConfig } from './config/schema.js';
@@ -122,7 +123,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   // The request line's fields are names, numbers and the route: nothing the redaction could find, so it is
   // written without the redaction pass (which costs more than the rest of the line).
-  const accessLog = app.log.child({}, { redact: { paths: [] } });
+  const accessLogger = app.log.child({}, { redact: { paths: [] } });
+  const writeAccessLine = accessLog(accessLogger as Logger);
 
   const services: Services = {
     config,
@@ -154,7 +156,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       spend.prices = new PriceList(routing.catalog, routing.router, next.upstreams);
       if (spend.prices.unpriced().join() !== unpricedBefore) warnUnpriced(app.log, spend.prices);
       app.log.level = next.logLevel;
-      accessLog.level = next.logLevel;
+      accessLogger.level = next.logLevel;
       if (restart.length > 0) app.log.warn({ settings: restart }, 'config reloaded, but these settings only change on a restart');
       app.log.info(
         { upstreams: next.upstreams.map((u) => ({ name: u.name, accounts: u.accounts.map((a) => a.name) })), clientKeys: next.clientKeys.length },
@@ -184,21 +186,18 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     context.trace?.end(status, context);
     const endedAt = performance.now();
     const costMicros = spend.charge(context);
-    accessLog.info(
-      {
-        reqId: request.id,
-        requestId: request.id,
-        clientKey: context.clientKey?.name ?? 'none',
-        model: context.model ?? 'none',
-        account: context.account?.name ?? 'none',
-        status,
-        durationMs: Math.round((endedAt - context.startedAt) * 100) / 100,
-        tokens: context.usage ?? NO_USAGE,
-        costUsd: microsToUsd(costMicros),
-        upstreamErrors: context.upstreamErrors,
-      },
-      `${request.method} ${request.routeOptions.url ?? quoted(request.url)}`,
-    );
+    writeAccessLine({
+      requestId: request.id,
+      clientKey: context.clientKey?.name ?? 'none',
+      model: context.model ?? 'none',
+      account: context.account?.name ?? 'none',
+      status,
+      durationMs: Math.round((endedAt - context.startedAt) * 100) / 100,
+      tokens: context.usage ?? NO_USAGE,
+      costUsd: microsToUsd(costMicros),
+      upstreamErrors: context.upstreamErrors,
+      msg: `${request.method} ${request.routeOptions.url ?? quoted(request.url)}`,
+    });
     recordMetrics?.(request, status, endedAt);
     limiter.requestEnded(context, limiter.now());
   };
