@@ -11,6 +11,7 @@ import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
+import { writeTogether } from './write-together.js';
 import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
 import { usageFromJsonBody, type Usage } from './usage.js';
 
@@ -88,6 +89,7 @@ export function relay(
       );
     });
     body.pipe(tap);
+    writeTogether(tap, reply.raw);
     return reply.send(tap);
   }
 
