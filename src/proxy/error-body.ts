@@ -1,5 +1,5 @@
 // Reading an upstream's error answer, which is passed on to the client (keys masked) or replaced by an envelope.
-import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 
 /** The most of an upstream error body that is read; a longer one is cut there. */
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
@@ -15,7 +15,7 @@ export function isJsonObject(text: string): boolean {
 }
 
 /** An upstream error body, as text, up to {@link MAX_ERROR_BODY_BYTES}. */
-export async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
+export async function readText(body: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {

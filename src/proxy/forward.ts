@@ -8,6 +8,7 @@ import type { Account, UpstreamPool } from '../routing/pool.js';
 import { isJsonObject, readText } from './error-body.js';
 import { copyHeaders, forwardedHeaders, header } from './headers.js';
 import { relay, type RelayTarget } from './relay.js';
+import { requestUpstream, type UpstreamResponse } from './upstream-request.js';
 import type { SecretScrubber } from './scrub.js';
 
 export interface ForwardOptions extends HealthOptions {
@@ -45,7 +46,7 @@ const JSON_TYPE = 'application/json';
 interface UpstreamError {
   account: Account;
   status: number;
-  headers: Dispatcher.ResponseData['headers'];
+  headers: UpstreamResponse['headers'];
   body: string;
 }
 
@@ -97,15 +98,15 @@ export class Forwarder {
       const headers: Record<string, string> = { ...clientHeaders, ...account.headers };
       // With tracing on: this attempt's span, whose traceparent goes upstream in `headers`.
       const attempt = request.gateway.trace?.upstreamAttempt(account, target.method ?? 'POST', target.pool.basePath + target.path, headers);
-      let response: Dispatcher.ResponseData;
+      let response: UpstreamResponse;
       try {
-        response = await this.dispatcher.request({
+        response = await requestUpstream(this.dispatcher, {
           origin: target.pool.origin,
           path: target.pool.basePath + target.path,
           method: target.method ?? 'POST',
           headers,
           body: target.payload,
-          signal: abort,
+          abort,
           headersTimeout: this.options.upstreamMs,
           bodyTimeout: this.options.streamIdleMs,
         });
@@ -234,7 +235,7 @@ function firstUsable(target: ForwardTarget, model: string | undefined, now: numb
  * the body ends (or fails, or is closed before its end), which is before the response to the client ends and
  * the request is measured: the overhead histogram then holds the gateway's own time only.
  */
-function countUpstreamUntilBodyEnds(context: RequestContext, body: Dispatcher.ResponseData['body'], startedAt: number): void {
+function countUpstreamUntilBodyEnds(context: RequestContext, body: UpstreamResponse['body'], startedAt: number): void {
   let counted = false;
   const count = (): void => {
     if (counted) return;

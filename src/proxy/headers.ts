@@ -1,6 +1,6 @@
 // The headers that cross the gateway: which of the client's go upstream, which of the upstream's come back.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * Upstream response headers a client may see; everything else (cookies, the upstream's own rate limits) stays
@@ -32,13 +32,13 @@ export function forwardedHeaders(request: FastifyRequest, contentType: string | 
 }
 
 /** The first value of an upstream response header. */
-export function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
 /** Copies the upstream headers a client may see onto its reply. */
-export function copyHeaders(reply: FastifyReply, headers: Dispatcher.ResponseData['headers']): void {
+export function copyHeaders(reply: FastifyReply, headers: IncomingHttpHeaders): void {
   for (const name of PASSED_HEADERS) {
     const value = header(headers, name);
     if (value !== undefined) reply.header(name, value);

@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import type { Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import { gatewayTimeout, type GatewayError, upstreamResponseFailed } from '../errors.js';
 import { CLIENT_CLOSED_REQUEST } from '../metrics/gateway-metrics.js';
@@ -12,6 +11,7 @@ import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
 import { writeTogether } from './write-together.js';
+import type { UpstreamResponse } from './upstream-request.js';
 import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
 import { usageFromJsonBody, type Usage } from './usage.js';
 
@@ -46,7 +46,7 @@ export function relay(
   request: FastifyRequest,
   reply: FastifyReply,
   account: Account,
-  response: Dispatcher.ResponseData,
+  response: UpstreamResponse,
   target: RelayTarget,
   { log, scrubber, streamIdleMs }: RelayOptions,
 ): FastifyReply | Promise<FastifyReply> {

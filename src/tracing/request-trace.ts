@@ -10,7 +10,7 @@ import {
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
 import type { FastifyRequest } from 'fastify';
-import type { Dispatcher } from 'undici';
+import type { UpstreamResponse } from '../proxy/upstream-request.js';
 import type { Usage } from '../proxy/usage.js';
 import type { Account } from '../routing/pool.js';
 import { GATEWAY_ACCOUNT, GATEWAY_ATTEMPT, GATEWAY_CLIENT_KEY, GATEWAY_UPSTREAM, GATEWAY_UPSTREAM_ERRORS, GEN_AI_MODEL, GEN_AI_USAGE, GATEWAY_USAGE } from './attributes.js';
@@ -123,7 +123,7 @@ export class UpstreamAttempt {
   }
 
   /** The upstream answered: the span ends when the body closes, read to the end, cut or abandoned. */
-  answered(response: Dispatcher.ResponseData): void {
+  answered(response: UpstreamResponse): void {
     const span = this.span;
     span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.statusCode);
     if (response.statusCode >= 400) {

@@ -1,0 +1,95 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import { errors, type Dispatcher } from 'undici';
+import type { UpstreamAbort } from '../request-context.js';
+
+export interface UpstreamRequest {
+  origin: string;
+  path: string;
+  method: 'GET' | 'POST' | 'DELETE';
+  headers: Record<string, string>;
+  body: Buffer | string | undefined;
+  /** Cancels the request: before its answer it fails with `UND_ERR_ABORTED`, after it its body does. */
+  abort: UpstreamAbort;
+  headersTimeout: number;
+  bodyTimeout: number;
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: UpstreamBody;
+}
+
+/**
+ * Sends a request upstream through `dispatcher` and resolves with its answer once the head has arrived; the
+ * body follows as a stream. What undici's `request()` does, with what it does on top left out: an
+ * AsyncResource per request, an AbortSignal's listeners, a body that can also be consumed as text or JSON.
+ * The gateway needs none of them, and they cost about 15 µs per request, close to a tenth of the gateway's
+ * own work on a plain request. Its errors are undici's own (`UND_ERR_HEADERS_TIMEOUT`,
+ * `UND_ERR_BODY_TIMEOUT`, `UND_ERR_ABORTED`, socket errors), as with `request()`.
+ */
+export function requestUpstream(dispatcher: Dispatcher, request: UpstreamRequest): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const { origin, path, method, headers, body, headersTimeout, bodyTimeout } = request;
+    dispatcher.dispatch({ origin, path, method, headers, body, headersTimeout, bodyTimeout }, new UpstreamHandler(request.abort, resolve, reject));
+  });
+}
+
+/** An upstream answer's body: destroying it before its end aborts the upstream request. */
+export class UpstreamBody extends Readable {
+  constructor(private readonly controller: Dispatcher.DispatchController) {
+    // 64 KiB, as undici's own body: a slow client holds that much of an upstream answer at most here.
+    super({ highWaterMark: 64 * 1024 });
+  }
+
+  override _read(): void {
+    this.controller.resume();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    const cause = err ?? (this.readableEnded ? null : new errors.RequestAbortedError());
+    if (cause !== null && !this.controller.aborted) this.controller.abort(cause);
+    callback(cause);
+  }
+}
+
+class UpstreamHandler implements Dispatcher.DispatchHandler {
+  private body: UpstreamBody | undefined;
+  private controller: Dispatcher.DispatchController | undefined;
+  private readonly onAbort = (): void => {
+    this.controller?.abort(new errors.RequestAbortedError());
+  };
+
+  constructor(
+    private readonly abort: UpstreamAbort,
+    private readonly resolve: (response: UpstreamResponse) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abort.aborted) controller.abort(new errors.RequestAbortedError());
+    else this.abort.once('abort', this.onAbort);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.body = new UpstreamBody(controller);
+    this.resolve({ statusCode, headers, body: this.body });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.body !== undefined && !this.body.push(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.abort.off('abort', this.onAbort);
+    this.body?.push(null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.abort.off('abort', this.onAbort);
+    if (this.body === undefined) this.reject(err);
+    else if (!this.body.destroyed) this.body.destroy(err);
+  }
+}
