@@ -241,9 +241,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(adminUsageRoute);
   await app.register(async (v1) => {
     requireClientKey(v1, services);
+    // Before the hooks that wait for Redis: the pin lookup goes out in the same write as their commands.
+    prefetchPins(v1, services);
     enforceBudgets(v1, spend);
     enforceLimits(v1, limiter);
-    prefetchPins(v1, services);
     registerJsonBody(v1);
     registerMultipartBody(v1);
     for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });

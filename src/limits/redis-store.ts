@@ -10,6 +10,13 @@ import { decide, hasLimits, minuteWindow, type Admission, type KeyLimits, type L
  */
 export const UNLIMITED_FLUSH_MS = 250;
 
+/**
+ * How long the settle of a request that ended may wait for a command going to Redis anyway (the next
+ * admission, usually within a millisecond), so that it costs no write and no round trip of its own. Until
+ * it is written, its key's windows hold its reservation rather than the tokens it used: most often more.
+ */
+export const SETTLE_DEFER_MS = 10;
+
 /** Counts of one key not yet written to Redis. */
 interface PendingCounts {
   requests: number;
@@ -43,6 +50,12 @@ function groupByLimits(queue: QueuedAdmission[]): Map<KeyLimits, QueuedAdmission
   return groups;
 }
 
+function enqueue<T>(queues: Map<string, T[]>, keyName: string, item: T): void {
+  const queue = queues.get(keyName);
+  if (queue === undefined) queues.set(keyName, [item]);
+  else queue.push(item);
+}
+
 const windowCounts = ([requests, minuteTokens, dayTokens]: Counted): WindowCounts => ({
   requestsThisMinute: requests,
   tokensThisMinute: minuteTokens,
@@ -52,8 +65,9 @@ const windowCounts = ([requests, minuteTokens, dayTokens]: Counted): WindowCount
 /**
  * Limits counted in Redis, shared by every gateway on it, in windows of Redis's own clock.
  *
- * A key with limits costs a round trip at admission (the admission script), and one when its request ends
- * (settling its reservation), so that every instance decides on the same counts. A key without limits is
+ * A key with limits costs a round trip at admission (the admission script), so that every instance decides
+ * on the same counts; settling its reservation when its request ends rides along with a later admission's
+ * write (see {@link SETTLE_DEFER_MS}). A key without limits is
  * only counted, for /admin/usage: its requests and tokens are added up here and written every
  * {@link UNLIMITED_FLUSH_MS}, costing its requests no round trip at all.
  */
@@ -65,16 +79,16 @@ export class RedisLimitStore implements LimitStore {
   clockOffsetMs = 0;
   private readonly prefix: string;
   private readonly pending = new Map<string, PendingCounts>();
-  /** Admissions and settles asked for in this turn of the event loop, by client key: see sendBatches. */
+  /** Admissions asked for in this turn of the event loop, and settles not written yet, by client key: see sendBatches. */
   private admissions = new Map<string, QueuedAdmission[]>();
   private settles = new Map<string, QueuedSettle[]>();
-  private batchScheduled = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly redis: RedisConnection) {
     this.prefix = `${redis.keyPrefix}limit:`;
     // EVALSHA, falling back to EVAL once per connection when Redis does not know a script yet.
     defineLimitCommands(redis.client);
+    redis.addWriteBehind(() => void this.sendBatches());
   }
 
   count(keyName: string, now: number): void {
@@ -86,7 +100,10 @@ export class RedisLimitStore implements LimitStore {
       this.count(keyName, now);
       return decide(limits, { requestsThisMinute: 0, tokensThisMinute: 0, tokensToday: 0 }, now);
     }
-    return new Promise((resolve, reject) => this.enqueue(this.admissions, keyName, { limits, reserve, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      enqueue(this.admissions, keyName, { limits, reserve, resolve, reject });
+      this.redis.sendSoon();
+    });
   }
 
   async adjust(keyName: string, limits: KeyLimits, reservation: TokenReservation, tokens: number): Promise<Admission> {
@@ -96,35 +113,31 @@ export class RedisLimitStore implements LimitStore {
     return check === 1 ? admission : { ...admission, allowed: true, exceeded: undefined, retryAfterMs: 0 };
   }
 
+  /** Written with the next command that goes to Redis, within {@link SETTLE_DEFER_MS} at the latest. */
   settle(keyName: string, reservation: TokenReservation, used: number): Promise<void> {
-    return new Promise((resolve, reject) => this.enqueue(this.settles, keyName, { reservation, used, resolve, reject }));
-  }
-
-  private enqueue<T>(queues: Map<string, T[]>, keyName: string, item: T): void {
-    const queue = queues.get(keyName);
-    if (queue === undefined) queues.set(keyName, [item]);
-    else queue.push(item);
-    if (!this.batchScheduled) {
-      this.batchScheduled = true;
-      setImmediate(() => this.sendBatches());
-    }
+    return new Promise((resolve, reject) => {
+      enqueue(this.settles, keyName, { reservation, used, resolve, reject });
+      this.redis.writeWithin(SETTLE_DEFER_MS);
+    });
   }
 
   /**
-   * Sends what requests of limited keys asked for since the last turn of the event loop: one admission
-   * script per key (and limits) for all its new requests, decided in arrival order, and one settle script
-   * per key for all the reservations to settle. Under load many requests then share one command.
+   * Sends, in the connection's next write, what requests of limited keys asked for: one settle script per
+   * key for all the reservations to settle, then one admission script per key (and limits) for all its new
+   * requests, decided in arrival order. Under load many requests then share one command; at any load a
+   * settle costs no write of its own, and the admission after it is decided on the settled windows.
    */
   private sendBatches(): Promise<void>[] {
-    this.batchScheduled = false;
+    if (this.admissions.size === 0 && this.settles.size === 0) return [];
     const admissions = this.admissions;
     const settles = this.settles;
     this.admissions = new Map();
     this.settles = new Map();
+    const settled = [...settles].map(([keyName, queue]) => this.settleBatch(keyName, queue));
     for (const [keyName, queue] of admissions) {
       for (const [limits, group] of groupByLimits(queue)) this.admitBatch(keyName, limits, group);
     }
-    return [...settles].map(([keyName, queue]) => this.settleBatch(keyName, queue));
+    return settled;
   }
 
   private admitBatch(keyName: string, limits: KeyLimits, batch: QueuedAdmission[]): void {

@@ -19,9 +19,10 @@ const DAY_KEY_TTL_MS = 2 * 86_400_000;
 const MONTH_KEY_TTL_MS = 32 * 86_400_000;
 
 /**
- * How long the costs of finished requests are added up in the process before they are written: under load,
- * a key's requests that end within these milliseconds cost one command instead of one each. This instance
- * decides on them at once; the others see them this much later.
+ * How long the costs of finished requests may wait before they are written: they go with the next command
+ * sent to Redis anyway (a request's admission or pin lookup), or after these milliseconds at the latest.
+ * Under load, a key's requests that end meanwhile cost one command instead of one each, and none costs a
+ * write of its own. This instance decides on them at once; the others see them up to this much later.
  */
 export const SPEND_FLUSH_MS = 10;
 /** How soon amounts that could not be sent (Redis was away) are tried again. */
@@ -54,6 +55,10 @@ export class RedisBudgetStore implements BudgetStore {
   ) {
     this.prefix = `${redis.keyPrefix}spend:`;
     redis.client.defineCommand(ADD_COMMAND, { numberOfKeys: 2, lua: ADD_SCRIPT });
+    redis.addWriteBehind(() => {
+      // While Redis is away the retry timer sends them, not every batch.
+      if (this.pending.size > 0 && this.redis.available) void this.flush();
+    });
   }
 
   async spent(keyName: string, now: number): Promise<Spent> {
@@ -75,7 +80,7 @@ export class RedisBudgetStore implements BudgetStore {
   add(keyName: string, micros: number, now: number): void {
     if (micros <= 0) return;
     this.hold(keyName, dayIndex(now), monthIndex(now), micros);
-    this.flushIn(SPEND_FLUSH_MS);
+    this.redis.writeWithin(SPEND_FLUSH_MS);
   }
 
   /** Writes every amount held back now. */

@@ -1,9 +1,12 @@
 // A conversation request of a limited key: its pin lookup and its admission go to Redis when the request
 // arrives, before its body does. A real gateway, a real Redis, the mock upstream, raw HTTP for the held body.
 import http from 'node:http';
-import { describe, expect, it, vi } from 'vitest';
-import { CLIENT_KEY, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { useGatewayWithRedis } from '../helpers/gateway-with-redis.js';
+import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startRedisTap, type RedisTap } from '../helpers/redis-tap.js';
 
 const TTL_SECONDS = 3_600;
 const BODY = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 });
@@ -76,5 +79,48 @@ describe('pin lookup and admission before the body', () => {
     const second = await sendBody();
     expect(second.status).toBe(200);
     expect(running.mock.requests.at(-1)?.headers.authorization).toBe(`Bearer ${pinned === 'acct-a' ? 'sk-upstream-a-0123456789abcdef' : 'sk-upstream-b-0123456789abcdef'}`);
+  });
+});
+
+describe('pin lookup and admission in one write', () => {
+  let redis: RedisServer;
+  let tap: RedisTap;
+  let mock: MockUpstream;
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    [redis, mock] = await Promise.all([startRedis(), startMockUpstream()]);
+    tap = await startRedisTap(redis.port);
+    gateway = await startGateway(
+      testConfig(mock.url, {
+        clientKeys: [{ name: 'team-alpha', key: CLIENT_KEY, limits: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000 } }],
+        redis: { url: tap.url, timeoutMs: 1_000 },
+      }),
+    );
+    await vi.waitFor(() => expect(gateway.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await tap?.close();
+    await Promise.all([mock?.close(), redis?.stop()]);
+  });
+
+  const chat = (): Promise<Response> =>
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'x-conversation-id': 'one-write' },
+      body: BODY,
+    });
+
+  it('sends a conversation request’s pin lookup in the same write as its admission', async () => {
+    expect((await chat()).status).toBe(200); // pins the conversation, loads the scripts
+    expect((await chat()).status).toBe(200);
+    const before = tap.writes.length;
+    expect((await chat()).status).toBe(200);
+    // The admission's script call: the key, the clock offset, three limits and one reservation.
+    const admission = tap.writes.slice(before).filter((chunk) => chunk.includes('gw:limit:{team-alpha}') && /\*9\r\n\$7\r\nevalsha/i.test(chunk));
+    expect(admission).toHaveLength(1);
+    // Its write carries the pin lookup too, so the request waits for one round trip, not two after each other.
+    expect(admission[0]).toMatch(/\*5\r\n\$7\r\nevalsha\r\n\$40\r\n[0-9a-f]{40}\r\n\$1\r\n1\r\n\$\d+\r\ngw:pin:mock:team-alpha:/i);
   });
 });

@@ -1,0 +1,53 @@
+// A request's cost costs no write of its own: it goes out with the next command sent to Redis, or within
+// SPEND_FLUSH_MS. A real redis-server behind a relay that records the connection's writes.
+import type { FastifyBaseLogger } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisFromUrl } from '../../src/config/schema.js';
+import { createRedisConnection, type RedisConnection } from '../../src/redis/connection.js';
+import { RedisBudgetStore } from '../../src/spend/redis-budget-store.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { commandsIn, startRedisTap, type RedisTap } from '../helpers/redis-tap.js';
+
+const silent = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
+const NOW = Date.UTC(2026, 10, 22, 10, 30, 0);
+
+describe('spend written behind', () => {
+  let server: RedisServer;
+  let tap: RedisTap;
+  let redis: RedisConnection;
+  let store: RedisBudgetStore;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    tap = await startRedisTap(server.port);
+    redis = createRedisConnection({ ...redisFromUrl(tap.url), timeoutMs: 5_000 }, silent);
+    await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });
+    store = new RedisBudgetStore(redis, silent);
+    store.add('warm', 1, NOW);
+    await store.flush(); // the script is loaded: one EVALSHA from here on
+  });
+  afterAll(async () => {
+    await store.close();
+    await redis.close();
+    await tap.close();
+    await server.stop();
+  });
+
+  it('sends a cost with the next command that goes to Redis, in the same write', async () => {
+    const before = tap.writes.length;
+    store.add('team', 1_500, NOW);
+    expect(await redis.run((c) => c.ping())).toBe('PONG');
+    expect(tap.writes.slice(before)).toHaveLength(1);
+    expect(commandsIn(tap.writes[before]!)).toBe(2);
+    // Another instance (a store holding nothing) reads it from Redis.
+    const other = new RedisBudgetStore(redis, silent);
+    expect(await other.spent('team', NOW)).toEqual({ day: 1_500, month: 1_500 });
+  });
+
+  it('writes a cost that no command follows within SPEND_FLUSH_MS', async () => {
+    const other = new RedisBudgetStore(redis, silent);
+    store.add('quiet', 700, NOW);
+    await vi.waitFor(async () => expect(await other.spent('quiet', NOW)).toEqual({ day: 700, month: 700 }), { timeout: 5_000, interval: 5 });
+  });
+});
