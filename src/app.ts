@@ -213,7 +213,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     // was read), and the request is still logged and counted, as 499 (Fastify runs no onResponse hook
     // for it).
     const raw = reply.raw;
-    raw.once('close', () => {
+    raw.on('close', () => {
       if (raw.writableFinished) return;
       const draining = context.drainForUsage?.();
       const abort = (): void => context.upstreamAbort?.abort();
