@@ -24,8 +24,8 @@ import { API_ENDPOINTS } from './endpoints/index.js';
 import { createRedisConnection } from './redis/connection.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
+import { loadTracing } from './tracing/load.js';
 import { tracingPlugin } from './tracing/plugin.js';
-import { createTracing } from './tracing/tracing.js';
 import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
@@ -94,7 +94,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     : undefined;
   const metrics: GatewayMetrics = prometheus ?? disabledMetrics;
   // Undefined unless `tracing.otlpEndpoint` is set: then nothing of tracing is built, hooked or wrapped.
-  const tracing = createTracing(config.tracing, app.log);
+  const tracing = await loadTracing(config.tracing, app.log);
   const forwarder = new Forwarder(tracing?.detach(dispatcher) ?? dispatcher, forwardOptions(config), new SecretScrubber(router.secrets()), app.log, {
     onUpstreamFailure: (account, reason) => metrics.upstreamFailure(account.name, reason),
   });
@@ -212,7 +212,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     // was read), and the request is still logged and counted, as 499 (Fastify runs no onResponse hook
     // for it).
     const raw = reply.raw;
-    raw.once('close', () => {
+    raw.on('close', () => {
       if (raw.writableFinished) return;
       const draining = context.drainForUsage?.();
       const abort = (): void => context.upstreamAbort?.abort();

@@ -130,6 +130,7 @@ export class Forwarder {
 
       if (response.statusCode < 400) {
         target.onServed?.(account);
+        releaseRequestBody(request);
         countUpstreamUntilBodyEnds(context, response.body, startedAt);
         return relay(request, reply, account, response, target, { log: this.log, scrubber: this.scrubber, streamIdleMs: this.options.streamIdleMs });
       }
@@ -231,9 +232,20 @@ function firstUsable(target: ForwardTarget, model: string | undefined, now: numb
 }
 
 /**
+ * Drops the request's body, raw and parsed, once an upstream has answered it: nothing reads it again (it is
+ * never sent a second time), and a stream can stay open for minutes holding a prompt of many KiB.
+ */
+function releaseRequestBody(request: FastifyRequest): void {
+  request.rawBody = undefined;
+  request.body = undefined;
+  request.form = undefined;
+}
+
+/**
  * Counts the time up to the end of a served upstream body as time spent waiting on the upstream. Taken when
- * the body ends (or fails, or is closed before its end), which is before the response to the client ends and
- * the request is measured: the overhead histogram then holds the gateway's own time only.
+ * the body ends (or is closed before its end, failed or not), which is before the response to the client ends
+ * and the request is measured: the overhead histogram then holds the gateway's own time only. Plain listeners,
+ * not `once`: the count is taken once anyway, and every open stream would keep a `once` wrapper for each.
  */
 function countUpstreamUntilBodyEnds(context: RequestContext, body: UpstreamResponse['body'], startedAt: number): void {
   let counted = false;
@@ -242,7 +254,6 @@ function countUpstreamUntilBodyEnds(context: RequestContext, body: UpstreamRespo
     counted = true;
     context.upstreamMs += performance.now() - startedAt;
   };
-  body.once('end', count);
-  body.once('error', count);
-  body.once('close', count);
+  body.on('end', count);
+  body.on('close', count);
 }

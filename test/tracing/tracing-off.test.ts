@@ -1,5 +1,6 @@
 // Without `tracing.otlpEndpoint` nothing of tracing exists: no tracer provider, span processor or exporter is
-// built, no hook registered, no Redis wrapper set, no trace on a request, no traceparent sent upstream.
+// built, no hook registered, no Redis wrapper set, no trace on a request, no traceparent sent upstream; the SDK
+// and its exporter are not even loaded.
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -11,7 +12,7 @@ import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.j
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
-const built = vi.hoisted(() => ({ providers: 0, processors: 0, exporters: 0 }));
+const built = vi.hoisted(() => ({ loaded: 0, providers: 0, processors: 0, exporters: 0 }));
 
 vi.mock('@opentelemetry/sdk-trace-base', async (importOriginal) => {
   const real = await importOriginal<typeof import('@opentelemetry/sdk-trace-base')>();
@@ -31,6 +32,8 @@ vi.mock('@opentelemetry/sdk-trace-base', async (importOriginal) => {
 });
 
 vi.mock('@opentelemetry/exporter-trace-otlp-http', async (importOriginal) => {
+  // Runs when the module is first imported.
+  built.loaded += 1;
   const real = await importOriginal<typeof import('@opentelemetry/exporter-trace-otlp-http')>();
   class OTLPTraceExporter extends real.OTLPTraceExporter {
     constructor(...args: ConstructorParameters<typeof real.OTLPTraceExporter>) {
@@ -82,18 +85,18 @@ describe('tracing off', () => {
     }
   }
 
-  it('builds no provider, processor or exporter, registers no hook and wraps nothing', async () => {
+  it('loads no SDK, builds no provider, processor or exporter, registers no hook and wraps nothing', async () => {
     const untraced = await serveOne(testConfig(mock.url, { redis: { url: redis.url } }));
     expect(untraced).toEqual({ hasPlugin: false, redisWrapped: false, requestTraced: false, traceparent: undefined });
-    expect(built).toEqual({ providers: 0, processors: 0, exporters: 0 });
+    expect(built).toEqual({ loaded: 0, providers: 0, processors: 0, exporters: 0 });
     // An empty endpoint (an unset variable in the config file) is tracing off too.
     await serveOne(testConfig(mock.url, { redis: { url: redis.url }, tracing: { otlpEndpoint: '' } }));
-    expect(built).toEqual({ providers: 0, processors: 0, exporters: 0 });
+    expect(built).toEqual({ loaded: 0, providers: 0, processors: 0, exporters: 0 });
 
     // The same check sees tracing when it is on.
     const traced = await serveOne(testConfig(mock.url, { redis: { url: redis.url }, tracing: { otlpEndpoint: receiver.url } }));
     expect(traced).toMatchObject({ hasPlugin: true, redisWrapped: true, requestTraced: true, traceparent: expect.stringMatching(/^00-/) });
-    expect(built).toEqual({ providers: 1, processors: 1, exporters: 1 });
+    expect(built).toEqual({ loaded: 1, providers: 1, processors: 1, exporters: 1 });
   });
 
   it('validates the tracing settings and defaults the service name', () => {
