@@ -48,10 +48,10 @@ export interface RequestContext {
 }
 
 /**
- * What cancels an upstream request when its client leaves. undici takes an EventEmitter as a request's
- * `signal` (anything with `on`, `once` and `removeListener`) as well as an AbortSignal; this holds the one
- * or two listeners undici adds in an array, far cheaper to keep for every open stream than an
- * AbortController or an EventEmitter (whose listener table and `once` wrappers each stream would keep).
+ * What cancels an upstream request when its client leaves (see `requestUpstream`). An emitter of one event
+ * that fires at most once, with its one or two listeners in an array: far cheaper to keep for every open
+ * stream than an AbortController or an EventEmitter (whose listener table and `once` wrappers each stream
+ * would keep).
  */
 export class UpstreamAbort {
   aborted = false;

@@ -24,7 +24,7 @@ export interface UpstreamResponse {
 /**
  * Sends a request upstream through `dispatcher` and resolves with its answer once the head has arrived; the
  * body follows as a stream. What undici's `request()` does, with what it does on top left out: an
- * AsyncResource per request, an AbortSignal's listeners, a body that can also be consumed as text or JSON.
+ * AsyncResource per request, an AbortSignal's plumbing (the request's {@link UpstreamAbort} is cheaper), a body that can also be consumed as text or JSON.
  * The gateway needs none of them, and they cost about 15 µs per request, close to a tenth of the gateway's
  * own work on a plain request. Its errors are undici's own (`UND_ERR_HEADERS_TIMEOUT`,
  * `UND_ERR_BODY_TIMEOUT`, `UND_ERR_ABORTED`, socket errors), as with `request()`.
@@ -70,7 +70,7 @@ class UpstreamHandler implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.abort.aborted) controller.abort(new errors.RequestAbortedError());
-    else this.abort.once('abort', this.onAbort);
+    else this.abort.on('abort', this.onAbort);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -83,12 +83,12 @@ class UpstreamHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.abort.off('abort', this.onAbort);
+    this.abort.removeListener('abort', this.onAbort);
     this.body?.push(null);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.abort.off('abort', this.onAbort);
+    this.abort.removeListener('abort', this.onAbort);
     if (this.body === undefined) this.reject(err);
     else if (!this.body.destroyed) this.body.destroy(err);
   }

@@ -64,6 +64,12 @@ describe('requestUpstream', () => {
     await closed.get('silent');
   });
 
+  it('fails at once with UND_ERR_ABORTED when its abort fired before it was sent', async () => {
+    const abort = new UpstreamAbort();
+    abort.abort();
+    await expect(call('answer', abort)).rejects.toMatchObject({ code: 'UND_ERR_ABORTED' });
+  });
+
   it('ends the body with UND_ERR_ABORTED when aborted after the head, and closes the upstream connection', async () => {
     const abort = new UpstreamAbort();
     const response = await call('stream', abort);
