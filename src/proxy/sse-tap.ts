@@ -220,8 +220,10 @@ export class SseTap extends Duplex {
       this.sawFirstToken = true;
       this.observer.onFirstToken();
     }
-    if (!this.sawFinish && format.hasFinish(text)) this.sawFinish = true;
-    if (!this.sawDone && format.hasEnd(text)) this.sawDone = true;
+    const ended = !this.sawDone && format.hasEnd(text);
+    if (ended) this.sawDone = true;
+    // Streams whose finish is their end (typed events) are searched once for both.
+    if (!this.sawFinish && (format.hasFinish === format.hasEnd ? ended : format.hasFinish(text))) this.sawFinish = true;
     if (format.lastSequence !== undefined) this.sequence = format.lastSequence(text) ?? this.sequence;
 
     const kept: Buffer[] = [];
