@@ -30,6 +30,10 @@ export interface View {
   at: Int32Array | undefined;
 }
 
+/** Int32Array reads bytes in the platform's order; the index is built for little-endian reads. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const EMPTY_BLOCKS = new Int32Array(0);
+
 const ESCAPED = /\\[u/]|%[0-9A-Fa-f]{2}/;
 const JSON_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
@@ -67,25 +71,56 @@ export class KeyFinder {
       const gram = gramAt(text, q);
       if (seen[gramHash(gram)] === 0) continue;
       const candidates = this.grams.get(gram);
-      if (candidates === undefined) continue;
-      for (const { anchor, offset } of candidates) {
-        const p = q - offset;
-        if (p < 0 || !text.startsWith(anchor.text, p)) continue;
-        const { form } = anchor;
-        if (anchor.head) {
-          let end = p + ANCHOR;
-          while (end < text.length && end - p < form.length && text.charCodeAt(end) === form.charCodeAt(end - p)) end++;
-          if (end === text.length && end - p < form.length) open?.(p);
-          spans.push([p, end]);
-        } else {
-          const end = p + ANCHOR;
-          let start = p;
-          while (start > 0 && end - start < form.length && text.charCodeAt(start - 1) === form.charCodeAt(form.length - (end - start) - 1)) start--;
-          spans.push([start, end]);
-        }
-      }
+      if (candidates !== undefined) this.extend(candidates, q, text.length, (i) => text.charCodeAt(i), spans, open);
     }
     return merge(spans);
+  }
+
+  /**
+   * What {@link find} answers for the latin1 text of `bytes`, read from the bytes themselves: the blocks are
+   * read four bytes at a time through an aligned Int32Array view (any anchor still covers one of them), and
+   * no string is made.
+   */
+  findInBytes(bytes: Buffer, open?: (start: number) => void): Span[] {
+    if (!LITTLE_ENDIAN) return this.find(bytes.toString('latin1'), open);
+    const spans: Span[] = [];
+    const seen = this.seen;
+    const first = -bytes.byteOffset & (GRAM - 1);
+    const blocks = bytes.length > first ? new Int32Array(bytes.buffer, bytes.byteOffset + first, (bytes.length - first) >>> 2) : EMPTY_BLOCKS;
+    for (let b = 0; b < blocks.length; b++) {
+      const gram = blocks[b]!;
+      if (seen[gramHash(gram)] === 0) continue;
+      const candidates = this.grams.get(gram);
+      if (candidates !== undefined) this.extend(candidates, first + b * GRAM, bytes.length, (i) => bytes[i]!, spans, open);
+    }
+    return merge(spans);
+  }
+
+  /** Adds to `spans` each candidate anchor found around the block at `q`, extended as far as its form goes. */
+  private extend(
+    candidates: readonly { anchor: Anchor; offset: number }[],
+    q: number,
+    length: number,
+    codeAt: (i: number) => number,
+    spans: Span[],
+    open: ((start: number) => void) | undefined,
+  ): void {
+    for (const { anchor, offset } of candidates) {
+      const p = q - offset;
+      if (p < 0 || p + ANCHOR > length || !sameAt(anchor.text, p, codeAt)) continue;
+      const { form } = anchor;
+      if (anchor.head) {
+        let end = p + ANCHOR;
+        while (end < length && end - p < form.length && codeAt(end) === form.charCodeAt(end - p)) end++;
+        if (end === length && end - p < form.length) open?.(p);
+        spans.push([p, end]);
+      } else {
+        const end = p + ANCHOR;
+        let start = p;
+        while (start > 0 && end - start < form.length && codeAt(start - 1) === form.charCodeAt(form.length - (end - start) - 1)) start--;
+        spans.push([start, end]);
+      }
+    }
   }
 
   private index(anchor: Anchor): void {
@@ -101,6 +136,23 @@ export class KeyFinder {
 
 /** Every escape that is decoded, once one of ESCAPED is seen: JSON's (`\u0073`, `\/`, `\n`, ...) and URL's (`%2F`). */
 const ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|["\\/bfnrt])|%[0-9A-Fa-f]{2}/g;
+
+const BACKSLASH_U = Buffer.from('\\u');
+const BACKSLASH_SLASH = Buffer.from('\\/');
+const PERCENT = 0x25;
+
+/** True when the latin1 text of `bytes` holds an escape that {@link decodedView} decodes (what ESCAPED tests). */
+export function hasEscape(bytes: Buffer): boolean {
+  if (bytes.includes(BACKSLASH_U) || bytes.includes(BACKSLASH_SLASH)) return true;
+  for (let at = bytes.indexOf(PERCENT); at >= 0; at = bytes.indexOf(PERCENT, at + 1)) {
+    if (isHexDigit(bytes[at + 1]) && isHexDigit(bytes[at + 2])) return true;
+  }
+  return false;
+}
+
+function isHexDigit(byte: number | undefined): boolean {
+  return byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66));
+}
 
 /**
  * The text with JSON escapes and URL percent-escapes decoded, or itself when it has none worth decoding. The
@@ -156,9 +208,18 @@ function formsOf(secret: string): string[] {
   return forms;
 }
 
-/** Four characters as one small integer (31 bits, so V8 keeps it unboxed); collisions are checked later. */
+/**
+ * Four characters as one integer: the value a little-endian Int32Array reads from their latin1 bytes, so
+ * both searches share one index. Characters past latin1 keep their low byte; collisions are checked later.
+ */
 function gramAt(text: string, at: number): number {
-  return (text.charCodeAt(at) & 0xff) | ((text.charCodeAt(at + 1) & 0xff) << 8) | ((text.charCodeAt(at + 2) & 0xff) << 16) | ((text.charCodeAt(at + 3) & 0x7f) << 24);
+  return (text.charCodeAt(at) & 0xff) | ((text.charCodeAt(at + 1) & 0xff) << 8) | ((text.charCodeAt(at + 2) & 0xff) << 16) | (text.charCodeAt(at + 3) << 24);
+}
+
+/** True when `text` is at `p` of what `codeAt` reads. */
+function sameAt(text: string, p: number, codeAt: (i: number) => number): boolean {
+  for (let i = 0; i < text.length; i++) if (codeAt(p + i) !== text.charCodeAt(i)) return false;
+  return true;
 }
 
 /** A 16-bit hash of a gram, for the bitmap that turns most text away before the map is asked. */

@@ -74,7 +74,7 @@ export function relay(
         },
         onUsage,
       },
-      (events, text) => scrubber.maskComplete(events, text),
+      (events) => scrubber.maskComplete(events),
     );
     // A client that leaves after the finish chunk leaves only the usage chunk and `[DONE]` unread: they
     // are read (for a few seconds at most) so the request's tokens are counted. Before it, the

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { decodedView, KeyFinder, originalSpan, type Span } from './key-finder.js';
+import { decodedView, hasEscape, KeyFinder, originalSpan, type Span } from './key-finder.js';
 
 const MASK = '***';
 const MASK_BYTE = 0x2a; // *
@@ -41,9 +41,9 @@ export class SecretScrubber {
    * The bytes of a whole answer or of complete SSE events (a key cannot span two events), keys masked in
    * place with as many `*` as they took, so lengths do not change. The same buffer when there is none.
    */
-  maskComplete(bytes: Buffer, text?: string): Buffer {
+  maskComplete(bytes: Buffer): Buffer {
     if (this.finder.empty) return bytes;
-    const spans = this.spansIn(text ?? bytes.toString('latin1'));
+    const spans = this.spansInBytes(bytes);
     return spans.length === 0 ? bytes : masked(bytes, spans);
   }
 
@@ -60,6 +60,15 @@ export class SecretScrubber {
     const view = decodedView(text);
     const spans = this.finder.find(view.text, open === undefined ? undefined : (start) => (open.at = Math.min(open.at, originalSpan(view, [start, start])[0])));
     return view.at === undefined ? spans : spans.map((span) => originalSpan(view, span));
+  }
+
+  /**
+   * {@link spansIn} for the latin1 text of `bytes`. Without an escape to decode, the bytes are searched as
+   * they are and no string is made.
+   */
+  spansInBytes(bytes: Buffer, open?: { at: number }): Span[] {
+    if (hasEscape(bytes)) return this.spansIn(bytes.toString('latin1'), open);
+    return this.finder.findInBytes(bytes, open === undefined ? undefined : (start) => (open.at = Math.min(open.at, start)));
   }
 
   private scrubText(text: string): string {
@@ -96,7 +105,7 @@ class ScrubStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const data = this.held === undefined ? chunk : Buffer.concat([this.held, chunk]);
     const open = { at: data.length };
-    const spans = this.scrubber.spansIn(data.toString('latin1'), open);
+    const spans = this.scrubber.spansInBytes(data, open);
     // A match that may go on is left for the next chunk, which searches it again whole.
     const settled = spans.filter(([start]) => start < open.at);
     const out = settled.length === 0 ? data : masked(data, settled);

@@ -69,8 +69,8 @@ export class SseTap extends Duplex {
     private readonly format: StreamFormat,
     private readonly stripUsageChunk: boolean,
     private readonly observer: StreamObserver,
-    /** Applied to the bytes of complete events (and their latin1 text) before they are released (keys masked). */
-    private readonly release: (events: Buffer, text: string) => Buffer = (events) => events,
+    /** Applied to the bytes of complete events before they are released (keys masked). */
+    private readonly release: (events: Buffer) => Buffer = (events) => events,
   ) {
     super({ allowHalfOpen: true });
   }
@@ -177,8 +177,7 @@ export class SseTap extends Duplex {
       const events = end === region.length ? region : region.subarray(0, end);
       const text = events.toString('latin1');
       const kept = this.inspect(events, text);
-      // The text is read once per batch, and reused to mask it: a stream's bytes are not copied twice.
-      if (kept.length > 0 && !this.discarding) this.push(this.release(kept, kept === events ? text : kept.toString('latin1')));
+      if (kept.length > 0 && !this.discarding) this.push(this.release(kept));
     }
     if (end < region.length) {
       const rest = region.subarray(end);
@@ -194,7 +193,7 @@ export class SseTap extends Duplex {
     this.carry = [];
     this.carryBytes = 0;
     this.sawDone = true;
-    if (!this.discarding) this.push(this.release(last, text));
+    if (!this.discarding) this.push(this.release(last));
   }
 
   private carryOn(bytes: Buffer): void {
@@ -221,8 +220,10 @@ export class SseTap extends Duplex {
       this.sawFirstToken = true;
       this.observer.onFirstToken();
     }
-    if (!this.sawFinish && format.hasFinish(text)) this.sawFinish = true;
-    if (!this.sawDone && format.hasEnd(text)) this.sawDone = true;
+    const ended = !this.sawDone && format.hasEnd(text);
+    if (ended) this.sawDone = true;
+    // Streams whose finish is their end (typed events) are searched once for both.
+    if (!this.sawFinish && (format.hasFinish === format.hasEnd ? ended : format.hasFinish(text))) this.sawFinish = true;
     if (format.lastSequence !== undefined) this.sequence = format.lastSequence(text) ?? this.sequence;
 
     const kept: Buffer[] = [];

@@ -26,14 +26,21 @@ export interface StreamFormat {
 
 /** Where a usage object starts; with `include_usage` on every chat chunk has a `"usage"` key, mostly `null`. */
 const USAGE_OBJECT = new RegExp(`"usage"${GAP}:${GAP}\\{`, 'g');
-/** The `data: [DONE]` line that ends OpenAI's older streams; the space after the colon is optional. */
-const DONE = /(?:^|[\r\n])data: ?\[DONE\](?:\r\n|\r|\n)/;
 /** A line break and the `data:` prefix of a continuation line, inside a multi-line field. */
 const CONTINUATION = /(?:\r\n|\r|\n)data: ?/g;
 
-/** True when the events hold a `data: [DONE]` line. */
+/**
+ * True when the events hold the `data: [DONE]` line that ends OpenAI's older streams (the space after the
+ * colon is optional). Found from `[DONE]` by a plain search: a pattern that starts with a line break would
+ * be tried at every character.
+ */
 export function hasDone(text: string): boolean {
-  return DONE.test(text);
+  for (let at = text.indexOf('[DONE]'); at >= 0; at = text.indexOf('[DONE]', at + 1)) {
+    if (!isLineBreak(text.charCodeAt(at + 6))) continue;
+    const line = at >= 6 && text.startsWith('data: ', at - 6) ? at - 6 : at >= 5 && text.startsWith('data:', at - 5) ? at - 5 : -1;
+    if (line === 0 || (line > 0 && isLineBreak(text.charCodeAt(line - 1)))) return true;
+  }
+  return false;
 }
 
 /**
@@ -62,7 +69,6 @@ export function typedEventStream(endTypes: readonly string[], firstTokenTypes = 
   const typeIs = (pattern: string): RegExp => new RegExp(`"type"${GAP}:${GAP}"(?:${pattern})"`);
   const firstToken = typeIs(firstTokenTypes);
   const end = typeIs(endTypes.map((t) => t.replaceAll('.', String.raw`\.`)).join('|'));
-  const sequence = new RegExp(`"sequence_number"${GAP}:${GAP}(\\d+)`, 'g');
   const hasEnd = (text: string): boolean => end.test(text) || hasDone(text);
   return {
     hasFirstToken: (text) => firstToken.test(text),
@@ -70,10 +76,12 @@ export function typedEventStream(endTypes: readonly string[], firstTokenTypes = 
     hasEnd,
     isUsageOnly: () => false,
     lastSequence(text) {
-      let last: number | undefined;
-      sequence.lastIndex = Math.max(0, text.lastIndexOf('"sequence_number"'));
-      for (let match = sequence.exec(text); match !== null; match = sequence.exec(text)) last = Number(match[1]);
-      return last;
+      const at = text.lastIndexOf('"sequence_number"');
+      const value = at < 0 ? -1 : valueAt(text, at, '"sequence_number"');
+      if (value < 0) return undefined;
+      let end = value;
+      while (end < text.length && text.charCodeAt(end) >= 0x30 && text.charCodeAt(end) <= 0x39) end++;
+      return end > value ? Number(text.slice(value, end)) : undefined;
     },
     // Both shapes at once: the Responses API's `type: "error"` event, and an `error` object, which is what
     // the official SDK's plain `for await` over a stream looks for before it raises APIError.
@@ -85,8 +93,11 @@ export function typedEventStream(endTypes: readonly string[], firstTokenTypes = 
 /** The Responses API: `response.completed`, `response.incomplete` or `response.failed` ends it, with the usage. */
 export const RESPONSES_STREAM = typedEventStream(['response.completed', 'response.incomplete', 'response.failed'], String.raw`response\.[a-z_.]*delta`);
 
+const NONE: readonly { at: number; usage: Usage }[] = [];
+
 /** Each usage object in the events, with where it starts, so its event can be found. */
-export function* usageObjects(text: string): Generator<{ at: number; usage: Usage }> {
+export function usageObjects(text: string): readonly { at: number; usage: Usage }[] {
+  let found: { at: number; usage: Usage }[] | undefined;
   USAGE_OBJECT.lastIndex = 0;
   for (let match = USAGE_OBJECT.exec(text); match !== null; match = USAGE_OBJECT.exec(text)) {
     const open = match.index + match[0].length - 1;
@@ -95,11 +106,12 @@ export function* usageObjects(text: string): Generator<{ at: number; usage: Usag
     USAGE_OBJECT.lastIndex = close;
     try {
       const usage = normaliseUsage(JSON.parse(text.slice(open, close).replace(CONTINUATION, '\n')));
-      if (usage !== undefined) yield { at: match.index, usage };
+      if (usage !== undefined) (found ??= []).push({ at: match.index, usage });
     } catch {
       // Not JSON after all: no usage here.
     }
   }
+  return found ?? NONE;
 }
 
 /** Index just past the `}` closing the object that opens at `open`, or -1; braces inside strings do not count. */
@@ -116,4 +128,23 @@ function objectEnd(text: string, open: number): number {
     else if (c === 0x7d /* } */ && --depth === 0) return i + 1;
   }
   return -1;
+}
+
+const isLineBreak = (code: number): boolean => code === 0x0a || code === 0x0d;
+
+/** Index of the first character at or after `at` past the GAP there. */
+function skipGap(text: string, at: number): number {
+  let i = at;
+  for (;;) {
+    const code = text.charCodeAt(i);
+    if (code === 0x20 || code === 0x09 || isLineBreak(code)) i++;
+    else if (code === 0x64 /* d */ && i > 0 && isLineBreak(text.charCodeAt(i - 1)) && text.startsWith('data:', i)) i += 5;
+    else return i;
+  }
+}
+
+/** Index of the value of the key (`"name"`, quoted) that starts at `keyAt`; -1 when no `:` follows it. */
+function valueAt(text: string, keyAt: number, key: string): number {
+  const colon = skipGap(text, keyAt + key.length);
+  return text.charCodeAt(colon) === 0x3a /* : */ ? skipGap(text, colon + 1) : -1;
 }

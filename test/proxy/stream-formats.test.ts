@@ -1,9 +1,10 @@
 // Each endpoint's stream format, through the one SSE tap: where the first token, the finish and the end of
 // its stream are, and what error event ends a stream the gateway had to cut.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { imagesGenerations } from '../../src/endpoints/images-generations.js';
 import { SseTap } from '../../src/proxy/sse-tap.js';
-import { CHAT_STREAM, RESPONSES_STREAM, type StreamFormat } from '../../src/proxy/stream-formats.js';
+import { CHAT_STREAM, hasDone, RESPONSES_STREAM, usageObjects, type StreamFormat } from '../../src/proxy/stream-formats.js';
 import type { Usage } from '../../src/proxy/usage.js';
 
 interface Run {
@@ -91,5 +92,43 @@ describe('stream formats', () => {
     expect(run.output).toBe(
       `${chunk}event: error\ndata: {"error":{"message":"The upstream ended the stream before it was complete.","type":"server_error","param":null,"code":"upstream_stream_incomplete"}}\n\n`,
     );
+  });
+});
+
+/** What the searches by hand stand for: a GAP is whitespace or a continuation line's `data:`. */
+const GAP = String.raw`(?:[ \t\r\n]|(?<=[\r\n])data:)*`;
+const DONE_LINE = /(?:^|[\r\n])data: ?\[DONE\](?:\r\n|\r|\n)/;
+
+function sequenceByPattern(text: string): number | undefined {
+  const sequence = new RegExp(`"sequence_number"${GAP}:${GAP}(\\d+)`, 'g');
+  let last: number | undefined;
+  sequence.lastIndex = Math.max(0, text.lastIndexOf('"sequence_number"'));
+  for (let match = sequence.exec(text); match !== null; match = sequence.exec(text)) last = Number(match[1]);
+  return last;
+}
+
+const TOKENS = ['"sequence_number"', ':', ' ', '\t', '\n', '\r', '\r\n', 'data:', 'data: ', 'data', '12', '7', 'x', '"', '[DONE]', '[DONE', 'DONE]', '\n\n'];
+const texts = fc.array(fc.constantFrom(...TOKENS), { maxLength: 20 }).map((parts) => parts.join(''));
+
+describe('stream formats, read without patterns', () => {
+  it('find `data: [DONE]` lines and the last sequence number where the patterns they stand for do', () => {
+    fc.assert(
+      fc.property(texts, (text) => {
+        expect(hasDone(text)).toBe(DONE_LINE.test(text));
+        expect(RESPONSES_STREAM.lastSequence!(text)).toBe(sequenceByPattern(text));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const text of ['data: [DONE]\n', 'data:[DONE]\r', 'x\r\ndata: [DONE]\r\n']) expect(hasDone(text), text).toBe(true);
+    for (const text of ['data: [DONE]', 'xdata: [DONE]\n', 'data:  [DONE]\n', '"[DONE]"\n']) expect(hasDone(text), text).toBe(false);
+    expect(RESPONSES_STREAM.lastSequence!('"sequence_number":3,"x":{"sequence_number":\ndata: 41}')).toBe(41);
+  });
+
+  it('reads the usage object after chunks whose usage is null, and not a "usage" inside a string value', () => {
+    const chunk = 'data: {"choices":[{"delta":{"content":"say \\"usage\\": {} and \\"usage\\":{\\"total_tokens\\":1}"}}],"usage":null}\n\n';
+    const last = 'data: {"choices":[],"usage":\n{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}\n\n';
+    const text = chunk.repeat(3) + last;
+    expect(usageObjects(text)).toEqual([{ at: text.lastIndexOf('"usage"'), usage: { prompt: 3, completion: 4, cached: 0, reasoning: 0, total: 7 } }]);
+    expect(usageObjects(chunk.repeat(3))).toEqual([]);
   });
 });
