@@ -21,7 +21,7 @@ import { enforceLimits, RateLimiter } from './limits/plugin.js';
 import { batchedStdout } from './logging.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { API_ENDPOINTS } from './endpoints/index.js';
-import { createRedisConnection } from './redis/connection.js';
+import { createRedisConnection } from './redis/client.js';
 import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } from './reload.js';
 import { newRequestContext } from './request-context.js';
 import { loadTracing } from './tracing/load.js';

@@ -1,6 +1,7 @@
 import type { ClientKey } from './auth/client-keys.js';
 import type { GatewayError } from './errors.js';
 import type { TokenReservation } from './limits/limiter.js';
+import type { UpstreamAbort } from './proxy/upstream-request.js';
 import type { Usage } from './proxy/usage.js';
 import type { Account } from './routing/pool.js';
 import type { PinLookup } from './routing/selector.js';
@@ -45,42 +46,6 @@ export interface RequestContext {
   drainForUsage: (() => Promise<void> | undefined) | undefined;
   /** The request's server span, when tracing is on (set by the tracing plugin; absent otherwise). */
   trace?: RequestTrace;
-}
-
-/**
- * What cancels an upstream request when its client leaves (see `requestUpstream`). An emitter of one event
- * that fires at most once, with its one or two listeners in an array: far cheaper to keep for every open
- * stream than an AbortController or an EventEmitter (whose listener table and `once` wrappers each stream
- * would keep).
- */
-export class UpstreamAbort {
-  aborted = false;
-  private listeners: (() => void)[] | undefined;
-
-  on(_event: 'abort', listener: () => void): this {
-    (this.listeners ??= []).push(listener);
-    return this;
-  }
-
-  /** The same as `on`: the event fires at most once. */
-  once(event: 'abort', listener: () => void): this {
-    return this.on(event, listener);
-  }
-
-  removeListener(_event: 'abort', listener: () => void): this {
-    const listeners = this.listeners;
-    const at = listeners?.indexOf(listener) ?? -1;
-    if (at >= 0) listeners!.splice(at, 1);
-    return this;
-  }
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listeners = this.listeners;
-    this.listeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener();
-  }
 }
 
 export function newRequestContext(startedAt: number): RequestContext {

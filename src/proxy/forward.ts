@@ -3,12 +3,12 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { badGateway, GatewayError, gatewayTimeout, upstreamResponseFailed } from '../errors.js';
 import { coolDown, coolDownModel, judgeUpstreamError, type FailureReason, type HealthOptions } from '../routing/health.js';
-import { UpstreamAbort, type RequestContext } from '../request-context.js';
+import type { RequestContext } from '../request-context.js';
 import type { Account, UpstreamPool } from '../routing/pool.js';
 import { isJsonObject, readText } from './error-body.js';
 import { copyHeaders, forwardedHeaders, header } from './headers.js';
 import { relay, type RelayTarget } from './relay.js';
-import { requestUpstream, type UpstreamResponse } from './upstream-request.js';
+import { requestUpstream, UpstreamAbort, type UpstreamResponse } from './upstream-request.js';
 import type { SecretScrubber } from './scrub.js';
 
 export interface ForwardOptions extends HealthOptions {

@@ -1,7 +1,42 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
-import type { UpstreamAbort } from '../request-context.js';
+
+/**
+ * What cancels an upstream request when its client leaves (see `requestUpstream`). An emitter of one event
+ * that fires at most once, with its one or two listeners in an array: far cheaper to keep for every open
+ * stream than an AbortController or an EventEmitter (whose listener table and `once` wrappers each stream
+ * would keep).
+ */
+export class UpstreamAbort {
+  aborted = false;
+  private listeners: (() => void)[] | undefined;
+
+  on(_event: 'abort', listener: () => void): this {
+    (this.listeners ??= []).push(listener);
+    return this;
+  }
+
+  /** The same as `on`: the event fires at most once. */
+  once(event: 'abort', listener: () => void): this {
+    return this.on(event, listener);
+  }
+
+  removeListener(_event: 'abort', listener: () => void): this {
+    const listeners = this.listeners;
+    const at = listeners?.indexOf(listener) ?? -1;
+    if (at >= 0) listeners!.splice(at, 1);
+    return this;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
+  }
+}
 
 export interface UpstreamRequest {
   origin: string;

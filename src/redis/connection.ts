@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { Cluster, Redis, ReplyError, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config/schema.js';
+import { Redis, ReplyError, type Cluster } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
 /** One command (or script, or several at once) as given to {@link RedisConnection.run}. */
@@ -41,11 +40,6 @@ export const BREAKER_MIN_FAILURES = 5;
 export const BREAKER_FAILURE_RATIO = 0.5;
 /** Outcomes are counted in buckets of this length; the current and the previous one are looked at. */
 const OUTCOME_BUCKET_MS = 1_000;
-
-/** Reconnect after 100 ms, doubling up to 1 s, forever: Redis coming back is noticed within a second. */
-export function reconnectDelay(times: number): number {
-  return Math.min(100 * 2 ** Math.min(Math.max(times - 1, 0), 4), 1_000);
-}
 
 export interface RedisConnectionOptions {
   timeoutMs: number;
@@ -316,57 +310,4 @@ export class RedisConnection {
     this.down = false;
     this.log.info('redis available again');
   }
-}
-
-/** Builds the client for a `redis` config and wraps it. Connects in the background: never throws for an unreachable Redis. */
-export function createRedisConnection(config: RedisConfig, log: FastifyBaseLogger): RedisConnection {
-  // ioredis's own timeout only cleans up commands that never got an answer; requests stop waiting after
-  // `timeoutMs` through `run`. (Were it `timeoutMs` itself, its timer could fire before a reply already read.)
-  const backstopMs = Math.max(1_000, config.timeoutMs * 10);
-  const perNode: RedisOptions = {
-    maxRetriesPerRequest: 1,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: backstopMs,
-    connectTimeout: 5_000,
-  };
-  // `run` sends the commands of a turn of the event loop (the pins, admissions and settles of every request that
-  // turn handled) as one write to a single node. On a Cluster, ioredis's auto-pipelining groups them per node.
-  let client: RedisClient;
-  if ('url' in config) {
-    client = new Redis(config.url, { ...perNode, enableOfflineQueue: false, retryStrategy: reconnectDelay });
-  } else if ('cluster' in config) {
-    const options: ClusterOptions = {
-      enableAutoPipelining: true,
-      enableOfflineQueue: false,
-      clusterRetryStrategy: reconnectDelay,
-      slotsRefreshTimeout: 2_000,
-      redisOptions: { ...perNode, ...clusterAuth(config.cluster[0]!) },
-    };
-    client = new Cluster(config.cluster, options);
-  } else {
-    client = new Redis({
-      ...perNode,
-      sentinels: config.sentinels,
-      name: config.name,
-      ...(config.password !== undefined ? { password: config.password } : {}),
-      enableOfflineQueue: false,
-      retryStrategy: reconnectDelay,
-    });
-  }
-  return new RedisConnection(client, config, log);
-}
-
-/** Credentials and TLS of a cluster's first startup URL, which apply to every node it discovers. */
-function clusterAuth(url: string): RedisOptions {
-  let parsed: URL;
-  try {
-    parsed = new URL(url.includes('://') ? url : `redis://${url}`);
-  } catch {
-    return {};
-  }
-  const options: RedisOptions = {};
-  if (parsed.username !== '') options.username = decodeURIComponent(parsed.username);
-  if (parsed.password !== '') options.password = decodeURIComponent(parsed.password);
-  if (parsed.protocol === 'rediss:') options.tls = {};
-  return options;
 }

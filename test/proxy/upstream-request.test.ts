@@ -4,8 +4,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UpstreamAbort } from '../../src/request-context.js';
-import { requestUpstream, type UpstreamRequest } from '../../src/proxy/upstream-request.js';
+import { requestUpstream, UpstreamAbort, type UpstreamRequest } from '../../src/proxy/upstream-request.js';
 
 describe('requestUpstream', () => {
   let server: Server;

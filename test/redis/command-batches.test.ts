@@ -5,7 +5,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisFromUrl } from '../../src/config/schema.js';
-import { createRedisConnection, type RedisConnection } from '../../src/redis/connection.js';
+import { createRedisConnection } from '../../src/redis/client.js';
+import type { RedisConnection } from '../../src/redis/connection.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { commandsIn, startRedisTap, type RedisTap } from '../helpers/redis-tap.js';
 

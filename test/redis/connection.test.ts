@@ -4,7 +4,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { redisFromUrl } from '../../src/config/schema.js';
-import { BREAKER_MIN_FAILURES, createRedisConnection, reconnectDelay, RedisTimeoutError, RedisUnavailableError, type RedisConnection } from '../../src/redis/connection.js';
+import { createRedisConnection, reconnectDelay } from '../../src/redis/client.js';
+import { BREAKER_MIN_FAILURES, RedisTimeoutError, RedisUnavailableError, type RedisConnection } from '../../src/redis/connection.js';
 import { captureLogs, type LogCapture } from '../helpers/gateway.js';
 import { getFreePort, sendCommand, startRedis, type RedisServer } from '../helpers/redis.js';
 

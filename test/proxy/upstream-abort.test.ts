@@ -1,6 +1,6 @@
 // UpstreamAbort, what cancels every upstream request: an emitter of one event that fires at most once.
 import { describe, expect, it } from 'vitest';
-import { UpstreamAbort } from '../src/request-context.js';
+import { UpstreamAbort } from '../../src/proxy/upstream-request.js';
 
 describe('UpstreamAbort', () => {
   it('calls each listener once, and none that was removed', () => {
