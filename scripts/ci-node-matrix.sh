@@ -47,8 +47,9 @@ node_bin_dir() {
   echo "$dir/package/bin"
 }
 
-# The integration tests: every test file that starts a gateway, in-process or as its own process.
-mapfile -t integration < <(grep -rlE 'startGateway|useGatewayWithMock|useGatewayWithRedis|startGatewayProcess' test --include='*.test.ts' | sort)
+# The integration tests: every test file that starts a gateway, in-process or as its own process, or a
+# server of Node's own HTTP (whose behaviour differs between majors).
+mapfile -t integration < <(grep -rlE 'startGateway|useGatewayWithMock|useGatewayWithRedis|startGatewayProcess|createServer\(' test --include='*.test.ts' | sort)
 [ "${#integration[@]}" -gt 0 ] || fail "found no integration test files"
 
 for major in "${NODE_MAJORS[@]}"; do

@@ -11,7 +11,6 @@ import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
-import { writeTogether } from './write-together.js';
 import type { UpstreamResponse } from './upstream-request.js';
 import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
 import { usageFromJsonBody, type Usage } from './usage.js';
@@ -134,7 +133,6 @@ function sendStream(reply: FastifyReply, tap: SseTap): FastifyReply {
   raw.once('close', () => {
     if (!tap.readableEnded) tap.destroy();
   });
-  writeTogether(tap, raw);
   tap.pipe(raw);
   return reply;
 }
