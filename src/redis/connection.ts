@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis, ReplyError, type Cluster } from 'ioredis';
+import { BREAKER_FAILURE_RATIO, BREAKER_MIN_FAILURES, FailureWindow } from './failure-window.js';
 
 export type RedisClient = Redis | Cluster;
 /** One command (or script, or several at once) as given to {@link RedisConnection.run}. */
@@ -34,13 +35,6 @@ export function refusedByRedis(err: unknown): boolean {
   return err instanceof ReplyError && !OUTAGE_REPLY.test((err as Error).message);
 }
 
-/** The breaker opens when, over the last one to two seconds, at least this many commands failed... */
-export const BREAKER_MIN_FAILURES = 5;
-/** ...and they were at least this share of the commands that ended: one slow reply never opens it. */
-export const BREAKER_FAILURE_RATIO = 0.5;
-/** Outcomes are counted in buckets of this length; the current and the previous one are looked at. */
-const OUTCOME_BUCKET_MS = 1_000;
-
 export interface RedisConnectionOptions {
   timeoutMs: number;
   breakerMs: number;
@@ -54,12 +48,6 @@ interface QueuedCommand {
   settled: boolean;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
-}
-
-/** Successes and failures of the commands that ended in one bucket of time. */
-interface Outcomes {
-  failures: number;
-  total: number;
 }
 
 /**
@@ -92,9 +80,7 @@ export class RedisConnection {
   /** A half-open probe is in flight: the other commands still fail fast. */
   private probing = false;
   private closing = false;
-  private bucketStart = 0;
-  private current: Outcomes = { failures: 0, total: 0 };
-  private previous: Outcomes = { failures: 0, total: 0 };
+  private readonly failures = new FailureWindow();
   /** Set when tracing is on: wraps each command in a span under the request that issued it. */
   traceCommand: (<T>(command: RedisCommand<T>) => RedisCommand<T>) | undefined = undefined;
   /** Commands asked for in this turn of the event loop, sent together at its end. */
@@ -260,32 +246,16 @@ export class RedisConnection {
     }
     // While the breaker is open, only commands sent before it opened end here: none of them says anything new.
     if (this.openUntil !== 0) return;
-    const outcomes = this.outcomes(Date.now());
-    outcomes.total++;
-    if (failure === undefined) return;
-    outcomes.failures++;
-    const failures = outcomes.failures + this.previous.failures;
-    if (failures >= BREAKER_MIN_FAILURES && failures >= BREAKER_FAILURE_RATIO * (outcomes.total + this.previous.total)) {
+    if (this.failures.record(Date.now(), failure !== undefined)) {
       this.openUntil = Date.now() + this.breakerMs;
-      this.markDown(failure);
+      this.markDown(failure!);
     }
-  }
-
-  /** The current bucket of outcomes, after moving on to a new one when its time is up. */
-  private outcomes(now: number): Outcomes {
-    if (now - this.bucketStart >= OUTCOME_BUCKET_MS) {
-      this.previous = now - this.bucketStart >= 2 * OUTCOME_BUCKET_MS ? { failures: 0, total: 0 } : this.current;
-      this.current = { failures: 0, total: 0 };
-      this.bucketStart = now;
-    }
-    return this.current;
   }
 
   private closeBreaker(): void {
     this.openUntil = 0;
     this.probing = false;
-    this.current = { failures: 0, total: 0 };
-    this.previous = { failures: 0, total: 0 };
+    this.failures.reset();
     this.markUp();
   }
 

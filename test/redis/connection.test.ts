@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { redisFromUrl } from '../../src/config/schema.js';
 import { createRedisConnection, reconnectDelay } from '../../src/redis/client.js';
-import { BREAKER_MIN_FAILURES, RedisTimeoutError, RedisUnavailableError, type RedisConnection } from '../../src/redis/connection.js';
+import { RedisTimeoutError, RedisUnavailableError, type RedisConnection } from '../../src/redis/connection.js';
+import { BREAKER_MIN_FAILURES } from '../../src/redis/failure-window.js';
 import { captureLogs, type LogCapture } from '../helpers/gateway.js';
 import { getFreePort, sendCommand, startRedis, type RedisServer } from '../helpers/redis.js';
 
