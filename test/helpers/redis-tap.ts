@@ -1,6 +1,12 @@
 // A TCP relay in front of a Redis server that records each chunk a client writes to it, and can hold back
 // Redis's replies: to see how many writes a connection makes, and whether it waits for replies before the next.
 import net from 'node:net';
+import type { FastifyBaseLogger } from 'fastify';
+import { pino } from 'pino';
+import { redisFromUrl } from '../../src/config/schema.js';
+import { createRedisConnection } from '../../src/redis/client.js';
+import type { RedisConnection } from '../../src/redis/connection.js';
+import { startRedis } from './redis.js';
 
 export interface RedisTap {
   /** `redis://127.0.0.1:<port>` of the relay. */
@@ -58,4 +64,33 @@ export async function startRedisTap(redisPort: number): Promise<RedisTap> {
 /** How many commands a chunk of RESP carries (each is an array: `*<n>\r\n$...`). */
 export function commandsIn(chunk: string): number {
   return chunk.match(/(^|\r\n)\*\d+\r\n\$/g)?.length ?? 0;
+}
+
+export const silentLog = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
+
+export interface TappedRedis {
+  tap: RedisTap;
+  /** The gateway's connection, ready, writing through the tap. */
+  redis: RedisConnection;
+  /** Closes the connection, the tap and the server. */
+  close(): Promise<void>;
+}
+
+/** A real redis-server, a tap in front of it, and the gateway's connection through the tap, once ready. */
+export async function startTappedRedis(): Promise<TappedRedis> {
+  const server = await startRedis();
+  const tap = await startRedisTap(server.port);
+  const redis = createRedisConnection({ ...redisFromUrl(tap.url), timeoutMs: 5_000 }, silentLog);
+  for (const started = Date.now(); !redis.ready; await new Promise((resolve) => setTimeout(resolve, 20))) {
+    if (Date.now() - started > 10_000) throw new Error('the Redis connection through the tap did not become ready');
+  }
+  return {
+    tap,
+    redis,
+    close: async () => {
+      await redis.close();
+      await tap.close();
+      await server.stop();
+    },
+  };
 }

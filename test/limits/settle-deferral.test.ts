@@ -1,32 +1,24 @@
 // A request's settle costs no write of its own: it goes out with the next admission, which is decided on the
 // settled windows, or within SETTLE_DEFER_MS when none comes, and on close. A real redis-server behind a
 // relay that records the connection's writes; the windows' clock is set by the test.
-import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { redisFromUrl } from '../../src/config/schema.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLimitStore } from '../../src/limits/redis-store.js';
-import { createRedisConnection } from '../../src/redis/client.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { commandsIn, startRedisTap, type RedisTap } from '../helpers/redis-tap.js';
+import { commandsIn, startTappedRedis, type RedisTap, type TappedRedis } from '../helpers/redis-tap.js';
 import { setRedisClock } from '../support/redis-clock.js';
 
-const silent = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
 const MINUTE_START = Date.UTC(2026, 10, 22, 10, 30, 0);
 const LIMITS = { requestsPerMinute: 100, tokensPerMinute: 1_000 };
 
 describe('settles of the Redis limit store', () => {
-  let server: RedisServer;
+  let tapped: TappedRedis;
   let tap: RedisTap;
   let redis: RedisConnection;
   let store: RedisLimitStore;
 
   beforeAll(async () => {
-    server = await startRedis();
-    tap = await startRedisTap(server.port);
-    redis = createRedisConnection({ ...redisFromUrl(tap.url), timeoutMs: 5_000 }, silent);
-    await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });
+    tapped = await startTappedRedis();
+    ({ tap, redis } = tapped);
     store = new RedisLimitStore(redis);
     await setRedisClock(redis, [store], MINUTE_START + 10_000);
     await store.admit('warm', LIMITS, MINUTE_START, 1); // the scripts are loaded: one EVALSHA each from here on
@@ -34,9 +26,7 @@ describe('settles of the Redis limit store', () => {
   });
   afterAll(async () => {
     await store.close();
-    await redis.close();
-    await tap.close();
-    await server.stop();
+    await tapped.close();
   });
 
   it('sends a settle with the next admission, in one write, and decides that admission on the settled window', async () => {

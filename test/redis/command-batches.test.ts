@@ -1,33 +1,23 @@
 // How the shared connection writes: the commands of one turn of the event loop in one write, a later turn's
 // without waiting for the earlier replies, and held-back writes along with the next command. A real
 // redis-server behind a relay that records the connection's writes.
-import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { redisFromUrl } from '../../src/config/schema.js';
-import { createRedisConnection } from '../../src/redis/client.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { commandsIn, startRedisTap, type RedisTap } from '../helpers/redis-tap.js';
+import { commandsIn, startTappedRedis, type RedisTap, type TappedRedis } from '../helpers/redis-tap.js';
 
-const silent = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
 
 describe('command batches', () => {
-  let server: RedisServer;
+  let tapped: TappedRedis;
   let tap: RedisTap;
   let redis: RedisConnection;
 
   beforeAll(async () => {
-    server = await startRedis();
-    tap = await startRedisTap(server.port);
-    redis = createRedisConnection({ ...redisFromUrl(tap.url), timeoutMs: 5_000 }, silent);
-    await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });
+    tapped = await startTappedRedis();
+    ({ tap, redis } = tapped);
   });
   afterEach(() => tap.release());
   afterAll(async () => {
-    await redis.close();
-    await tap.close();
-    await server.stop();
+    await tapped.close();
   });
 
   it('sends the commands asked for in one turn in one write', async () => {

@@ -1,38 +1,28 @@
 // A request's cost costs no write of its own: it goes out with the next command sent to Redis, or within
 // SPEND_FLUSH_MS. A real redis-server behind a relay that records the connection's writes.
-import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { redisFromUrl } from '../../src/config/schema.js';
-import { createRedisConnection } from '../../src/redis/client.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { RedisBudgetStore } from '../../src/spend/redis-budget-store.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { commandsIn, startRedisTap, type RedisTap } from '../helpers/redis-tap.js';
+import { commandsIn, silentLog as silent, startTappedRedis, type RedisTap, type TappedRedis } from '../helpers/redis-tap.js';
 
-const silent = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
 const NOW = Date.UTC(2026, 10, 22, 10, 30, 0);
 
 describe('spend written behind', () => {
-  let server: RedisServer;
+  let tapped: TappedRedis;
   let tap: RedisTap;
   let redis: RedisConnection;
   let store: RedisBudgetStore;
 
   beforeAll(async () => {
-    server = await startRedis();
-    tap = await startRedisTap(server.port);
-    redis = createRedisConnection({ ...redisFromUrl(tap.url), timeoutMs: 5_000 }, silent);
-    await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });
+    tapped = await startTappedRedis();
+    ({ tap, redis } = tapped);
     store = new RedisBudgetStore(redis, silent);
     store.add('warm', 1, NOW);
     await store.flush(); // the script is loaded: one EVALSHA from here on
   });
   afterAll(async () => {
     await store.close();
-    await redis.close();
-    await tap.close();
-    await server.stop();
+    await tapped.close();
   });
 
   it('sends a cost with the next command that goes to Redis, in the same write', async () => {
