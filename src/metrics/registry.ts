@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../routing/health.js';
 import type { StickyResult } from '../routing/sticky-selector.js';
@@ -17,6 +17,7 @@ import {
   type PoolAvailability,
 } from './gateway-metrics.js';
 import { Histogram, type HistogramSeries } from './histogram.js';
+import { sharedProcessRegistry } from './process-registry.js';
 
 /** Running cost totals of one (model, client key, account), in micro-dollars: whole numbers that do not drift. */
 interface CostSeries {
@@ -24,7 +25,6 @@ interface CostSeries {
   micros: number;
   savedMicros: number;
 }
-
 
 /**
  * Running totals for one (endpoint, model, client key, account). Counters are plain numbers here and
@@ -49,21 +49,6 @@ interface Series {
   readonly duration: HistogramSeries;
   readonly overhead: HistogramSeries;
   readonly ttft: HistogramSeries;
-}
-
-let processRegistry: Registry | undefined;
-
-/**
- * Node's process metrics (CPU, memory, event loop, GC), collected once per process: they describe the
- * process, not one app, and every collection starts monitors that are never stopped, so gateways built in
- * the same process (as tests do) share one set instead of each starting its own.
- */
-function sharedProcessRegistry(): Registry {
-  if (processRegistry === undefined) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
-  }
-  return processRegistry;
 }
 
 /** The gateway's Prometheus metrics, in a registry of its own (not prom-client's global one). */
