@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { accessLog } from './access-log.js';
 import { Agent } from 'undici';
+import { accessLog } from './access-log.js';
 import { requireClientKey } from './auth/plugin.js';
 import type { GatewayConfig } from './config/schema.js';
 import { registerMetricsRoute, requestRecorder } from './metrics/plugin.js';

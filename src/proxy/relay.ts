@@ -4,7 +4,6 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { gatewayTimeout, type GatewayError, upstreamResponseFailed } from '../errors.js';
 import { CLIENT_CLOSED_REQUEST } from '../metrics/gateway-metrics.js';
-import { ImageCounter, withImages } from '../spend/image-count.js';
 import type { Account } from '../routing/pool.js';
 import { copyHeaders, header } from './headers.js';
 import { JsonUsageTail } from './json-tap.js';
@@ -13,7 +12,7 @@ import type { SecretScrubber } from './scrub.js';
 import { SseTap } from './sse-tap.js';
 import type { UpstreamResponse } from './upstream-request.js';
 import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
-import { usageFromJsonBody, type Usage } from './usage.js';
+import type { Usage } from './usage.js';
 
 /** What the relay of a served answer needs to know of the request's endpoint. */
 export interface RelayTarget {
@@ -157,9 +156,9 @@ function relayWhole(
     body.on('data', (chunk: Buffer) => chunks.push(chunk));
     body.once('end', () => {
       const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const images = new ImageCounter();
-      images.add(whole);
-      const usage = withImages(usageFromJsonBody(whole), images.count);
+      const tail = new JsonUsageTail();
+      tail.add(whole);
+      const usage = tail.usage();
       if (usage !== undefined) onUsage(usage);
       resolve(reply.send(scrubber.maskComplete(whole)));
     });
