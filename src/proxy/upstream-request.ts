@@ -59,9 +59,9 @@ export interface UpstreamResponse {
 /**
  * Sends a request upstream through `dispatcher` and resolves with its answer once the head has arrived; the
  * body follows as a stream. What undici's `request()` does, with what it does on top left out: an
- * AsyncResource per request, an AbortSignal's plumbing (the request's {@link UpstreamAbort} is cheaper), a body that can also be consumed as text or JSON.
- * The gateway needs none of them, and they cost about 15 µs per request, close to a tenth of the gateway's
- * own work on a plain request. Its errors are undici's own (`UND_ERR_HEADERS_TIMEOUT`,
+ * AsyncResource per request, an AbortSignal's plumbing (the request's {@link UpstreamAbort} is cheaper),
+ * a body that can also be consumed as text or JSON. The gateway needs none of them, and they cost about
+ * 15 µs per request, close to a tenth of the gateway's own work on a plain request. Its errors are undici's own (`UND_ERR_HEADERS_TIMEOUT`,
  * `UND_ERR_BODY_TIMEOUT`, `UND_ERR_ABORTED`, socket errors), as with `request()`.
  */
 export function requestUpstream(dispatcher: Dispatcher, request: UpstreamRequest): Promise<UpstreamResponse> {
