@@ -58,10 +58,14 @@ export class SseTap extends Duplex {
   private readonly handleIncoming = (): void => {
     this.handling = false;
     const incoming = this.incoming;
-    if (incoming.length === 0) return;
-    this.incoming = [];
-    if (this.failed) return;
-    this.takeBytes(incoming.length === 1 ? incoming[0]! : Buffer.concat(incoming), false);
+    if (incoming.length > 0) {
+      this.incoming = [];
+      if (!this.failed) this.takeBytes(incoming.length === 1 ? incoming[0]! : Buffer.concat(incoming), false);
+    }
+    // A write held back while the client caught up is released here when there is room again. Waiting for
+    // `_read` alone is not enough: a read that finds nothing to take waits for the next push, and bytes
+    // that end no event push nothing, so tap and client would wait on each other for ever.
+    if (this.held !== undefined && this.readableLength < this.readableHighWaterMark) this._read();
   };
 
   constructor(

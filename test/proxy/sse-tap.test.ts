@@ -2,6 +2,8 @@
 // modes), then through a gateway, comparing the client's raw bytes with the upstream's.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';
 import { request } from 'undici';
@@ -399,6 +401,63 @@ describe('SseTap with large events', () => {
     const text = Buffer.concat(pushed).toString();
     expect(text.startsWith(head.toString())).toBe(true);
     expect(text.slice(head.length)).toMatch(/^event: error\ndata: \{"error":\{[^\n]*"code":"upstream_event_too_large"/);
+  });
+});
+
+describe('SseTap and a client slower than its upstream', () => {
+  const event = (i: number): string => `data: {"choices":[{"index":0,"delta":{"content":"${'x'.repeat(900)}${i}"},"finish_reason":null}]}\n\n`;
+  const stream = Buffer.from(Array.from({ length: 300 }, (_, i) => event(i)).join('') + 'data: [DONE]\n\n');
+  const afterTurns = (turns: number, then: () => void): void => {
+    if (turns === 0) then();
+    else setImmediate(() => afterTurns(turns - 1, then));
+  };
+  const newTap = (): SseTap => new SseTap(CHAT_STREAM, false, { onFirstToken: () => undefined, onUsage: () => undefined });
+
+  it('goes on when the writes released by a read end no event (no read follows to release the next one)', async () => {
+    const tap = newTap();
+    const head = stream.subarray(0, 200 * 1024);
+    const cut = head.length - 400; // inside an event
+    // The client reads nothing yet: the first write is taken, the second held, the rest queued behind it.
+    tap.write(head.subarray(0, cut));
+    await delay(0);
+    expect(tap.readableLength).toBeGreaterThanOrEqual(tap.readableHighWaterMark);
+    tap.write(head.subarray(cut, cut + 100));
+    tap.write(head.subarray(cut + 100, cut + 200));
+    tap.write(Buffer.concat([head.subarray(cut + 200), stream.subarray(head.length)]));
+    tap.end();
+    // The client reads: its read releases the held write, and the next one is held in the same read.
+    const chunks: Buffer[] = [];
+    for await (const chunk of tap) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(stream)).toBe(true);
+  });
+
+  it('delivers every byte, in order, whatever the pieces and however long the client waits between its reads', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 80_000 }), { minLength: 1, maxLength: 60 }), fc.array(fc.nat({ max: 8 }), { minLength: 1, maxLength: 32 }), async (sizes, waits) => {
+        const pieces: Buffer[] = [];
+        for (let at = 0, i = 0; at < stream.length; at += sizes[i % sizes.length]!, i++) pieces.push(stream.subarray(at, at + sizes[i % sizes.length]!));
+        let next = 0;
+        const source = new Readable({
+          read() {
+            const piece = pieces[next++];
+            setImmediate(() => this.push(piece ?? null));
+          },
+        });
+        let writes = 0;
+        const received: Buffer[] = [];
+        const client = new Writable({
+          highWaterMark: 16 * 1024,
+          write(chunk: Buffer, _encoding, callback) {
+            received.push(chunk);
+            // The upstream goes on sending while the client waits this many turns of the event loop.
+            afterTurns(waits[writes++ % waits.length]!, callback);
+          },
+        });
+        await pipeline(source, newTap(), client);
+        expect(Buffer.concat(received).equals(stream)).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 
