@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { gatewayTimeout, type GatewayError, upstreamResponseFailed } from '../errors.js';
 import { CLIENT_CLOSED_REQUEST } from '../metrics/gateway-metrics.js';
@@ -51,6 +52,7 @@ export function relay(
 ): FastifyReply | Promise<FastifyReply> {
   const context = request.gateway;
   const body = response.body;
+  watchForStalledClient(request.raw.socket, reply.raw, streamIdleMs);
   reply.code(response.statusCode).header('x-gateway-account', account.name);
   copyHeaders(reply, response.headers);
 
@@ -116,6 +118,25 @@ export function relay(
     scrubbed.destroy(err);
   });
   return reply.send(scrubbed);
+}
+
+/**
+ * A client that has bytes of its answer waiting and takes none of them for `idleMs` (as long as an upstream
+ * may stay silent) has its connection closed, as one that left: the upstream request is aborted and
+ * nothing is held for it any longer. Node restarts the socket's timer at each write the client takes;
+ * when it fires with nothing waiting, it is the upstream that is slow (its own timeout covers that), and
+ * the timer is set again. Once the answer is complete, Node sets its keep-alive timeout in its place.
+ */
+function watchForStalledClient(socket: Socket, response: ServerResponse, idleMs: number): void {
+  if (typeof socket.setTimeout !== 'function') return; // the simulated socket of `inject`
+  socket.setTimeout(idleMs);
+  response.on('timeout', onSocketTimeout);
+}
+
+/** Node emits a socket's timeout on the response it is serving, with the socket. */
+function onSocketTimeout(socket: Socket): void {
+  if (socket.writableLength > 0) socket.destroy();
+  else socket.setTimeout(socket.timeout ?? 0);
 }
 
 /**
