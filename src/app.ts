@@ -10,6 +10,7 @@ import { CLIENT_CLOSED_REQUEST, disabledMetrics, type GatewayMetrics } from './m
 import { PrometheusMetrics } from './metrics/registry.js';
 import { quoted } from './errors.js';
 import { clientErrorHandler, registerErrorHandling } from './plugins/errors.js';
+import { refuseEncodedBodies } from './plugins/content-encoding.js';
 import { registerJsonBody } from './plugins/json-body.js';
 import { registerMultipartBody } from './plugins/multipart-body.js';
 import { registerRequestId, requestIdFor } from './plugins/request-id.js';
@@ -245,6 +246,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     prefetchPins(v1, services);
     enforceBudgets(v1, spend);
     enforceLimits(v1, limiter);
+    refuseEncodedBodies(v1);
     registerJsonBody(v1);
     registerMultipartBody(v1);
     for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });

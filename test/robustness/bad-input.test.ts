@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_KEY, testConfig, useGatewayWithMock } from '../helpers/gateway.js';
 import { expectEnvelope, parseRawResponse, rawExchange, rawPost } from '../helpers/raw-http.js';
@@ -59,6 +60,10 @@ const cases: Case[] = [
   { name: 'Content-Type multipart/form-data', path: IMAGES, body: '--x\r\n\r\n--x--', headers: { 'content-type': 'multipart/form-data; boundary=x' }, why: 'unsupported_media_type', status: 415 },
   { name: 'Content-Type application/xml', path: IMAGES, body: '<prompt>otter</prompt>', headers: { 'content-type': 'application/xml' }, why: 'unsupported_media_type', status: 415 },
   { name: 'no Content-Type and no body', path: IMAGES, body: undefined, headers: {}, why: 'unsupported_media_type', status: 415 },
+  // Content-Encoding: compressed bodies are refused before they are read
+  { name: 'a gzip body', path: CHAT, body: gzipSync(chat({})), headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, why: 'unsupported_content_encoding', status: 415 },
+  { name: 'Content-Encoding br (images)', path: IMAGES, body: image({}), headers: { ...JSON_TYPE, 'content-encoding': 'br' }, why: 'unsupported_content_encoding', status: 415 },
+  { name: 'Content-Encoding gzip on a form', path: '/v1/audio/transcriptions', body: '--x\r\n\r\n--x--', headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-encoding': 'gzip' }, why: 'unsupported_content_encoding', status: 415 },
   // A wrong type at each field
   { name: 'model as a number', path: CHAT, body: chat({ model: 4 }), why: 'model', status: 400 },
   { name: 'model as an object', path: IMAGES, body: image({ model: { id: 'gpt-image-2' } }), why: 'model', status: 400 },
@@ -154,6 +159,12 @@ describe('bad input', () => {
     const { status, body } = parseRawResponse(raw);
     expect(status).toBe(431);
     expectEnvelope(body);
+  });
+
+  it('accepts Content-Encoding: identity, which means the body is not encoded', async () => {
+    const response = await rawPost(running.gateway.url + CHAT, chat({}), { authorization: `Bearer ${CLIENT_KEY}`, ...JSON_TYPE, 'content-encoding': 'identity' });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.text)).toMatchObject({ object: 'chat.completion' });
   });
 
   it('still serves a valid request on both endpoints afterwards', async () => {
