@@ -213,14 +213,23 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     // was read), and the request is still logged and counted, as 499 (Fastify runs no onResponse hook
     // for it).
     const raw = reply.raw;
-    raw.on('close', () => {
+    const clientGone = (): void => {
       if (raw.writableFinished) return;
       const draining = context.drainForUsage?.();
       const abort = (): void => context.upstreamAbort?.abort();
       if (draining === undefined) abort();
       else void draining.then(abort);
       requestEnded(request, CLIENT_CLOSED_REQUEST, draining);
-    });
+    };
+    raw.on('close', clientGone);
+    // A response queued behind an earlier one on a connection that pipelines its requests gets no 'close'
+    // when that connection closes on Node 20 and 22 (Node 24 emits one), so its upstream request would
+    // run on unread: the connection's own 'close' is listened to until the response has one.
+    if (raw.socket === null) {
+      const socket = request.raw.socket;
+      socket.once('close', clientGone);
+      raw.once('close', () => socket.off('close', clientGone));
+    }
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {

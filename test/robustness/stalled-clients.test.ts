@@ -4,6 +4,7 @@
 // that pauses between events, restarts that clock and is never cut.
 import { once } from 'node:events';
 import { Agent, request, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
@@ -18,6 +19,8 @@ function sseOf(bytes: number): Buffer {
   return Buffer.from(event.repeat(Math.ceil(bytes / event.length)) + finishChunk() + DONE_EVENT);
 }
 
+const userContent = (body: Record<string, unknown>): string => (body.messages as { content: string }[])[0]!.content;
+
 function jsonOf(bytes: number): Buffer {
   const content = 'y'.repeat(bytes);
   return Buffer.from(JSON.stringify({ id: 'chatcmpl-big', object: 'chat.completion', model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] }));
@@ -29,14 +32,24 @@ describe('a client that takes nothing of its answer', () => {
   const smallStream = sseOf(512 * 1024);
   /** Per request (by its user message): whether the upstream's response was closed before it was complete. */
   const abortedUpstream = new Map<string, Promise<boolean>>();
+  /** The user messages of the requests whose upstream response has closed, complete or not. */
+  const closedUpstream = new Set<string>();
   let upstream: ScriptedUpstream;
   let gateway: RunningGateway;
   const agent = new Agent({ keepAlive: false });
 
   beforeAll(async () => {
     upstream = await startScriptedUpstream(async (body, res) => {
-      const content = (body.messages as { content: string }[])[0]!.content;
-      abortedUpstream.set(content, new Promise((resolve) => res.once('close', () => resolve(!res.writableFinished))));
+      const content = userContent(body);
+      abortedUpstream.set(
+        content,
+        new Promise((resolve) =>
+          res.once('close', () => {
+            closedUpstream.add(content);
+            resolve(!res.writableFinished);
+          }),
+        ),
+      );
       if (content === 'slow body') {
         // A short answer of announced length whose body comes in pieces, each within streamIdleMs.
         const answer = jsonOf(1000);
@@ -115,6 +128,48 @@ describe('a client that takes nothing of its answer', () => {
       expect(response.complete).toBe(false);
     });
   }
+
+  /** Five chat requests in one write, on a connection that reads nothing; resolves once the upstream has some. */
+  async function pipelined(name: string, stream: boolean): Promise<{ socket: Socket; seen: number; logged: number }> {
+    const logged = logLine().length;
+    const seen = upstream.requests.length;
+    const requests = Array.from({ length: 5 }, (_, i) => {
+      const text = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: `${name} ${i}` }], stream });
+      return `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${CLIENT_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+    });
+    const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    socket.pause();
+    socket.write(requests.join(''));
+    await expect.poll(() => upstream.requests.length, { timeout: 5_000 }).toBeGreaterThan(seen + 1);
+    return { socket, seen, logged };
+  }
+
+  /** Every upstream request since `seen` closed, and each logged: none left running for a connection gone. */
+  async function noneLeftOpen(seen: number, logged: number): Promise<void> {
+    const open = (): string[] => upstream.requests.slice(seen).map(userContent).filter((content) => !closedUpstream.has(content));
+    await expect.poll(open, { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => logLine().length - logged, { timeout: 10_000 }).toBe(upstream.requests.length - seen);
+  }
+
+  it('aborts and logs every request of a connection that pipelined them and hung up, queued answers included', async () => {
+    const { socket, seen, logged } = await pipelined('hung up', true);
+    socket.destroy();
+    await noneLeftOpen(seen, logged);
+    expect(logLine().slice(logged).map((l) => l.status)).toEqual(logLine().slice(logged).map(() => 499));
+  });
+
+  it('closes a connection that pipelines requests and reads none of the answers, leaving none of them open', async () => {
+    const { socket, seen, logged } = await pipelined('pipelined', false);
+    // The gateway ends every request it started for this connection, and logs each one.
+    await noneLeftOpen(seen, logged);
+    expect(logLine().slice(logged).map((l) => l.status)).toContain(499);
+    // Reading again, the client finds its connection closed.
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.resume();
+    await closed;
+  }, 30_000);
 
   it('does not cut a client that reads slowly, taking a little every while', async () => {
     const response = await post('small', true);
