@@ -27,6 +27,7 @@ import { buildRouting, carryOverHealth, forwardOptions, restartOnlyChanges } fro
 import { newRequestContext } from './request-context.js';
 import { loadTracing } from './tracing/load.js';
 import { tracingPlugin } from './tracing/plugin.js';
+import { onQueuedResponseLost } from './server/queued-responses.js';
 import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
@@ -222,14 +223,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       requestEnded(request, CLIENT_CLOSED_REQUEST, draining);
     };
     raw.on('close', clientGone);
-    // A response queued behind an earlier one on a connection that pipelines its requests gets no 'close'
-    // when that connection closes on Node 20 and 22 (Node 24 emits one), so its upstream request would
-    // run on unread: the connection's own 'close' is listened to until the response has one.
-    if (raw.socket === null) {
-      const socket = request.raw.socket;
-      socket.once('close', clientGone);
-      raw.once('close', () => socket.off('close', clientGone));
-    }
+    // Queued behind an earlier answer on a pipelining connection: without this, its upstream request would
+    // run on unread once the connection closed (see onQueuedResponseLost).
+    if (raw.socket === null) onQueuedResponseLost(request.raw.socket, raw, clientGone);
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {

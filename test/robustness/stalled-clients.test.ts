@@ -129,11 +129,11 @@ describe('a client that takes nothing of its answer', () => {
     });
   }
 
-  /** Five chat requests in one write, on a connection that reads nothing; resolves once the upstream has some. */
-  async function pipelined(name: string, stream: boolean): Promise<{ socket: Socket; seen: number; logged: number }> {
+  /** `count` chat requests in one write, on a connection that reads nothing; resolves once the upstream has some. */
+  async function pipelined(name: string, stream: boolean, count = 5): Promise<{ socket: Socket; seen: number; logged: number }> {
     const logged = logLine().length;
     const seen = upstream.requests.length;
-    const requests = Array.from({ length: 5 }, (_, i) => {
+    const requests = Array.from({ length: count }, (_, i) => {
       const text = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: `${name} ${i}` }], stream });
       return `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${CLIENT_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
     });
@@ -154,10 +154,20 @@ describe('a client that takes nothing of its answer', () => {
   }
 
   it('aborts and logs every request of a connection that pipelined them and hung up, queued answers included', async () => {
-    const { socket, seen, logged } = await pipelined('hung up', true);
-    socket.destroy();
-    await noneLeftOpen(seen, logged);
-    expect(logLine().slice(logged).map((l) => l.status)).toEqual(logLine().slice(logged).map(() => 499));
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      // More than an EventEmitter's default of ten listeners, should each queued answer add one to the connection.
+      const { socket, seen, logged } = await pipelined('hung up', true, 20);
+      await expect.poll(() => upstream.requests.length - seen, { timeout: 5_000 }).toBeGreaterThan(10);
+      socket.destroy();
+      await noneLeftOpen(seen, logged);
+      expect(logLine().slice(logged).map((l) => l.status)).toEqual(logLine().slice(logged).map(() => 499));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('closes a connection that pipelines requests and reads none of the answers, leaving none of them open', async () => {
