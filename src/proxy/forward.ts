@@ -81,8 +81,9 @@ export class Forwarder {
     const abort = new UpstreamAbort();
     const context = request.gateway;
     context.upstreamAbort = abort;
-    // A client that left while the request was being checked or routed has nothing to wait for.
-    if (reply.raw.destroyed) abort.abort();
+    // A client that left while the request was being checked or routed has nothing to wait for (its
+    // request has ended; a queued answer's response is not destroyed, see onQueuedResponseLost).
+    if (reply.raw.destroyed || context.ended) abort.abort();
 
     const model = context.model;
     const clientHeaders = forwardedHeaders(request, target.payload === undefined ? undefined : (target.contentType ?? JSON_TYPE));
