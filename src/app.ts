@@ -29,6 +29,7 @@ import { loadTracing } from './tracing/load.js';
 import { tracingPlugin } from './tracing/plugin.js';
 import { onQueuedResponseLost } from './server/queued-responses.js';
 import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
+import { adminPricesRoute } from './routes/admin-prices.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
 import { healthRoute } from './routes/health.js';
@@ -39,7 +40,8 @@ import { MemoryBudgetStore } from './spend/budget-store.js';
 import { PriceList } from './spend/price-list.js';
 import { microsToUsd } from './spend/pricing.js';
 import { RedisBudgetStore } from './spend/redis-budget-store.js';
-import { enforceBudgets, Spend, warnUnpriced } from './spend/spend.js';
+import { logPriceSources } from './spend/price-log.js';
+import { enforceBudgets, Spend } from './spend/spend.js';
 import { MemoryStickyStore } from './routing/sticky/memory-store.js';
 import { RedisStickyStore } from './routing/sticky/redis-store.js';
 import { ResponseOwners } from './routing/response-owners.js';
@@ -121,7 +123,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     log: app.log,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
-  warnUnpriced(app.log, spend.prices);
+  logPriceSources(app.log, spend.prices);
 
   // The request line's fields are names, numbers and the route: nothing the redaction could find, so it is
   // written without the redaction pass (which costs more than the rest of the line).
@@ -154,9 +156,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       services.catalog = routing.catalog;
       services.keyring = routing.keyring;
       services.router = routing.router;
-      const unpricedBefore = spend.prices.unpriced().join();
+      const pricesBefore = spend.prices;
       spend.prices = new PriceList(routing.catalog, routing.router, next.upstreams);
-      if (spend.prices.unpriced().join() !== unpricedBefore) warnUnpriced(app.log, spend.prices);
+      logPriceSources(app.log, spend.prices, pricesBefore);
       app.log.level = next.logLevel;
       accessLogger.level = next.logLevel;
       if (restart.length > 0) app.log.warn({ settings: restart }, 'config reloaded, but these settings only change on a restart');
@@ -245,6 +247,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
   await app.register(adminUsageRoute);
+  await app.register(adminPricesRoute);
   await app.register(async (v1) => {
     requireClientKey(v1, services);
     // Before the hooks that wait for Redis: the pin lookup goes out in the same write as their commands.
