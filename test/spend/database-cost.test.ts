@@ -5,6 +5,7 @@ import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { normaliseUsage } from '../../src/proxy/usage.js';
+import { priceDatabase } from '../../src/spend/price-database.js';
 import { costCheck } from '../helpers/cost-check.js';
 import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { databaseUsd } from '../helpers/genai-prices.js';
@@ -118,5 +119,33 @@ describe('the cost of catalog models priced by the price database', () => {
     // 5,000 × $1/M + 5,000 × $0.10/M + 1,000 × $3/M; the database's $2 / $0.50 / $8 would make it $0.0205.
     expect(expected(upstream.chatUsage, 'gpt-4.1')).toBe(0.0205);
     await expectCost('pinned', 'gpt-4.1', 0.0085);
+  });
+});
+
+describe('the start-up log of prices', () => {
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway(config('http://127.0.0.1:1/v1'));
+  });
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  it('names where each model’s price comes from, with the data date of the price database', () => {
+    const lines = gateway.logs.lines.filter((l) => l.priceSources !== undefined);
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line.level).toBe(30);
+    expect(line.priceDatabase).toEqual({ package: '@pydantic/genai-prices', version: priceDatabase.version, dataDate: priceDatabase.dataDate });
+    expect(line.priceSources).toMatchObject({ 'gpt-4.1': 'config', 'gpt-4o': 'price-database', 'gpt-image-2': 'price-database', 'Doubao-pro-32k': 'none' });
+    expect(line.msg).toBe(`model prices: 1 from config, 32 from the price database (@pydantic/genai-prices ${priceDatabase.version}, data of ${priceDatabase.dataDate}), 7 unpriced`);
+  });
+
+  it('warns only about the models no source prices', () => {
+    const warnings = gateway.logs.lines.filter((l) => l.level === 40 && Array.isArray(l.models));
+    expect(warnings).toHaveLength(1);
+    const unpriced = ['Doubao-1.5-lite-32k', 'Doubao-1.5-pro-256k', 'Doubao-1.5-pro-32k', 'Doubao-pro-32k', 'chat-latest', 'tts-1', 'tts-1-hd'];
+    expect([...(warnings[0]!.models as string[])].sort()).toEqual(unpriced.sort());
   });
 });
