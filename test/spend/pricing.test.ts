@@ -69,6 +69,14 @@ describe('request cost', () => {
     expect(requestCost({ ...usage(0, 0), seconds: 95 }, toMicroPricing({ perAudioMinute: 0.006 })).micros).toBe(9_500);
   });
 
+  it('never counts more cache-write, image or audio tokens than the input tokens left for them', () => {
+    const price = toMicroPricing({ inputPerMillion: 1, cachedInputPerMillion: 0.5, cacheWritePerMillion: 2, cacheWrite1hPerMillion: 4, imageInputPerMillion: 8, audioInputPerMillion: 16 });
+    // 100 input tokens: 60 cached, 40 written (of which "500" for an hour: 40), none left for images or audio.
+    const lying = { ...usage(100, 0, 60), cacheWrite: 70, cacheWrite1h: 500, imageInput: 1_000, audioInput: 1_000 };
+    // 60 × $0.50/M + 40 × $4/M
+    expect(requestCost(lying, price).micros).toBe(30 + 160);
+  });
+
   it("bills a request past a tier's input tokens at the tier's prices, all of its tokens", () => {
     const tiered = toMicroPricing({ inputPerMillion: 2.5, cachedInputPerMillion: 0.25, outputPerMillion: 15, tiers: [{ aboveInputTokens: 271_999, inputPerMillion: 5, outputPerMillion: 22.5 }] });
     expect(requestCost(usage(271_999, 1_000), tiered).micros).toBe(Math.round(271_999 * 2.5 + 1_000 * 15));
