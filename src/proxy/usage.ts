@@ -1,5 +1,6 @@
 /** Token counts of one response, whichever endpoint produced them. */
 export interface Usage {
+  /** Input tokens, all of them: the cached, cache-write, image and audio ones below are parts of it. */
   prompt: number;
   completion: number;
   cached: number;
