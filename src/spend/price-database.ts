@@ -112,5 +112,7 @@ function lookUp(model: string, ownedBy: string): DatabasePrice | null {
   }
   // The database finds a provider by a loose match on its name too: only the provider so named counts.
   if (result === null || result.provider.id !== ownedBy) return null;
+  // A price that changes with the hour (off-peak rates) cannot be read once at start: the config must give it.
+  if (Array.isArray(result.model.prices) && result.model.prices.some((p) => p.constraint?.type === 'time_of_date')) return null;
   return { pricing: fromDatabase(result.model_price), matched: `${result.provider.id}/${result.model.id}` };
 }

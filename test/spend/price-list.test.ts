@@ -76,6 +76,11 @@ describe('the price list', () => {
     expect(prices.unpriced()).toEqual(expect.arrayContaining(['gpt-4o-house', 'claude-haiku-4-5']));
   });
 
+  it('takes no price that changes with the hour of the day, which a price read once at start would get wrong', () => {
+    const prices = priceList({ models: [{ id: 'deepseek-chat', kind: 'chat', ownedBy: 'deepseek' }] });
+    expect(prices.unpriced()).toContain('deepseek-chat');
+  });
+
   it("takes Claude's cache-write prices, five-minute and one-hour, from the database", () => {
     const prices = priceList({ models: [...CLAUDE] });
     expect(prices.priceOf('claude-haiku-4-5', 'pool-a')).toMatchObject({ input: 1_000_000, cachedInput: 100_000, cacheWrite: 1_250_000, cacheWrite1h: 2_000_000, output: 5_000_000 });
