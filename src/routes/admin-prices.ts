@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { priceDatabaseInfo } from '../spend/price-log.js';
+import { priceDatabaseInfo } from '../spend/price-database.js';
 import type { PriceEntry } from '../spend/price-list.js';
 import { microsToUsd, type MicroRates } from '../spend/pricing.js';
 import { admitAdmin } from './admin-auth.js';

@@ -22,6 +22,13 @@ export const priceDatabase: { readonly version: string; readonly dataDate: strin
   return { version, dataDate: DATA_DATES[version] };
 })();
 
+/** The price database as the start-up log and `/admin/prices` name it: the package, its release and the day of its data. */
+export const priceDatabaseInfo = (): { package: string; version: string; dataDate?: string } => ({
+  package: PRICE_DATABASE,
+  version: priceDatabase.version,
+  ...(priceDatabase.dataDate !== undefined ? { dataDate: priceDatabase.dataDate } : {}),
+});
+
 /** The database's keys that the gateway's usage counts, and the price fields they become. */
 const TOKEN_FIELDS = {
   input_mtok: 'inputPerMillion',

@@ -1,13 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { PRICE_DATABASE, priceDatabase } from './price-database.js';
+import { priceDatabaseInfo } from './price-database.js';
 import type { PriceList, PriceSource } from './price-list.js';
-
-/** What the start-up log says of the price database: the package, its release and the day of its data. */
-export const priceDatabaseInfo = (): { package: string; version: string; dataDate?: string } => ({
-  package: PRICE_DATABASE,
-  version: priceDatabase.version,
-  ...(priceDatabase.dataDate !== undefined ? { dataDate: priceDatabase.dataDate } : {}),
-});
 
 /** Each model a pool serves, and where its price comes from. */
 function sources(prices: PriceList): Record<string, PriceSource> {
