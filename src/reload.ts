@@ -1,15 +1,51 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ClientKeyring } from './auth/client-keys.js';
 import { Catalog, readCatalogFile } from './catalog/catalog.js';
+import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig } from './config/schema.js';
 import type { ForwardOptions } from './proxy/forward.js';
-import { UpstreamRouter } from './routing/pool.js';
+import { SecretScrubber } from './proxy/scrub.js';
+import { UpstreamRouter } from './accounts/pool.js';
+import type { Services } from './services.js';
+import { PriceList } from './spend/price-list.js';
+import { warnUnpriced } from './spend/spend.js';
 
 /** What a config decides per request, rebuilt whole on a reload and swapped in at once. */
 export interface Routing {
   catalog: Catalog;
   keyring: ClientKeyring;
   router: UpstreamRouter;
+}
+
+/**
+ * Applies a new config to running services (on SIGHUP): accounts, weights, client keys, models, prices,
+ * timeouts, retries, the pin TTL, the log level, `adminToken` and `metrics.bearerToken`. Everything is built
+ * first and swapped in at once, between two requests; settings that need a restart are logged and left as
+ * they are. Throws, changing nothing, when the new config cannot be built.
+ */
+export function reloadServices(services: Services, next: GatewayConfig, log: FastifyBaseLogger): void {
+  const routing = buildRouting(next);
+  carryOverHealth(services.router, routing.router);
+  const restart = restartOnlyChanges(services.config, next);
+  // Keys of the old config stay masked too: a request still running may quote one.
+  services.forwarder.update(forwardOptions(next), new SecretScrubber([...routing.router.secrets(), ...services.router.secrets()]));
+  services.selector.ttlSeconds = next.sticky.ttlSeconds;
+  services.responses.ttlSeconds = next.sticky.ttlSeconds;
+  services.config = next;
+  services.catalog = routing.catalog;
+  services.keyring = routing.keyring;
+  services.router = routing.router;
+  const { spend } = services;
+  const unpricedBefore = spend.prices.unpriced().join();
+  spend.prices = new PriceList(routing.catalog, routing.router, next.upstreams);
+  if (spend.prices.unpriced().join() !== unpricedBefore) warnUnpriced(log, spend.prices);
+  log.level = next.logLevel;
+  services.accessLogger.level = next.logLevel;
+  if (restart.length > 0) log.warn({ settings: restart }, 'config reloaded, but these settings only change on a restart');
+  log.info(
+    { upstreams: next.upstreams.map((u) => ({ name: u.name, accounts: u.accounts.map((a) => a.name) })), clientKeys: next.clientKeys.length },
+    'config reloaded',
+  );
 }
 
 /** Throws (a ConfigError for a bad catalog file) without side effects, so a failed reload changes nothing. */
@@ -60,6 +96,8 @@ export function restartOnlyChanges(current: GatewayConfig, next: GatewayConfig):
   check('timeouts.clientBodyMs', current.timeouts.clientBodyMs, next.timeouts.clientBodyMs);
   check('timeouts.headersMs', current.timeouts.headersMs, next.timeouts.headersMs);
   check('sticky.maxEntries', current.sticky.maxEntries, next.sticky.maxEntries);
+  // The Redis pin store takes its per-key cap when it is built.
+  check('sticky.maxPinsPerKey', current.sticky.maxPinsPerKey, next.sticky.maxPinsPerKey);
   // The scrape route and the request counting are set up once; only the scrape token follows a reload.
   check('metrics.enabled', current.metrics.enabled, next.metrics.enabled);
   check('metrics.path', current.metrics.path, next.metrics.path);

@@ -3,8 +3,8 @@ import type { GatewayError } from './errors.js';
 import type { TokenReservation } from './limits/limiter.js';
 import type { UpstreamAbort } from './proxy/upstream-request.js';
 import type { Usage } from './proxy/usage.js';
-import type { Account } from './routing/pool.js';
-import type { PinLookup } from './routing/selector.js';
+import type { Account } from './accounts/pool.js';
+import type { PinLookup } from './accounts/selector.js';
 import type { RequestTrace } from './tracing/request-trace.js';
 
 /** What the gateway learns about one request as it goes, for the log line and the metrics. */
@@ -36,7 +36,7 @@ export interface RequestContext {
   tokenReservation: TokenReservation | undefined;
   /** A smaller reservation on its way to the store; the request's end settles once it is there. */
   reservationMoving?: Promise<void> | undefined;
-  /** The conversation's pin lookup, started with the admission (src/routing/pin-prefetch.ts). */
+  /** The conversation's pin lookup, started with the admission (src/accounts/pin-prefetch.ts). */
   pinLookup?: PinLookup | undefined;
   /**
    * Set while a stream is relayed. Called when its client left first: returns a promise while the rest of
