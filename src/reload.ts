@@ -71,7 +71,7 @@ export function forwardOptions(config: GatewayConfig): ForwardOptions {
  * Keeps the cool-downs of accounts that survive a reload: same name, same key. (A new key, or a renamed
  * account, starts healthy: that is usually the fix for what cooled it.)
  */
-export function carryOverHealth(from: UpstreamRouter, to: UpstreamRouter): void {
+function carryOverHealth(from: UpstreamRouter, to: UpstreamRouter): void {
   const old = new Map(from.pools.flatMap((pool) => pool.accounts.map((a) => [a.name, a] as const)));
   for (const pool of to.pools) {
     for (const account of pool.accounts) {

@@ -85,7 +85,7 @@ export function validateBody(schema: z.ZodType, body: JsonObject): void {
 }
 
 /** `messages[0].content[1].image_url.url`, the way SDK users write the field. */
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
