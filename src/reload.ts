@@ -1,14 +1,16 @@
 import { isDeepStrictEqual } from 'node:util';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
+import { UpstreamRouter } from './accounts/pool.js';
+import type { ResponseOwners } from './accounts/response-owners.js';
+import type { StickySelector } from './accounts/sticky-selector.js';
 import { ClientKeyring } from './auth/client-keys.js';
 import { Catalog, readCatalogFile } from './catalog/catalog.js';
-import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig } from './config/schema.js';
-import type { ForwardOptions } from './proxy/forward.js';
+import type { Forwarder, ForwardOptions } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
-import { UpstreamRouter } from './accounts/pool.js';
-import type { Services } from './services.js';
 import { PriceList } from './spend/price-list.js';
-import { warnUnpriced } from './spend/spend.js';
+import { warnUnpriced, type Spend } from './spend/spend.js';
 
 /** What a config decides per request, rebuilt whole on a reload and swapped in at once. */
 export interface Routing {
@@ -17,13 +19,23 @@ export interface Routing {
   router: UpstreamRouter;
 }
 
+/** What a reload replaces or updates: the gateway's services (src/services.ts) have all of it. */
+export interface Reloadable extends Routing {
+  config: GatewayConfig;
+  readonly forwarder: Forwarder;
+  readonly selector: StickySelector;
+  readonly responses: ResponseOwners;
+  readonly spend: Spend;
+  readonly accessLogger: Logger;
+}
+
 /**
  * Applies a new config to running services (on SIGHUP): accounts, weights, client keys, models, prices,
  * timeouts, retries, the pin TTL, the log level, `adminToken` and `metrics.bearerToken`. Everything is built
  * first and swapped in at once, between two requests; settings that need a restart are logged and left as
  * they are. Throws, changing nothing, when the new config cannot be built.
  */
-export function reloadServices(services: Services, next: GatewayConfig, log: FastifyBaseLogger): void {
+export function reloadServices(services: Reloadable, next: GatewayConfig, log: FastifyBaseLogger): void {
   const routing = buildRouting(next);
   carryOverHealth(services.router, routing.router);
   const restart = restartOnlyChanges(services.config, next);
