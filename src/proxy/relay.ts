@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { gatewayTimeout, type GatewayError, upstreamResponseFailed } from '../errors.js';
 import { CLIENT_CLOSED_REQUEST } from '../metrics/gateway-metrics.js';
-import type { Account } from '../routing/pool.js';
+import type { Account } from '../accounts/pool.js';
 import { copyHeaders, header } from './headers.js';
 import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';

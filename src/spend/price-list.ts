@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { UpstreamConfig } from '../config/schema.js';
-import type { UpstreamRouter } from '../routing/pool.js';
+import type { UpstreamRouter } from '../accounts/pool.js';
 import { databasePrice } from './price-database.js';
 import { toMicroPricing, type MicroPricing, type Pricing } from './pricing.js';
 

@@ -2,12 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { mayUseModel } from '../auth/client-keys.js';
 import type { Catalog, CatalogModel, ModelKind } from '../catalog/catalog.js';
-import { endpointForKind } from '../endpoints/index.js';
-import type { JsonObject } from '../endpoints/endpoint.js';
-
-export type { JsonObject };
+import { endpointForKind } from './index.js';
+import type { JsonObject } from './endpoint.js';
 import { GatewayError, invalidRequest, modelNotAllowed, modelNotFound } from '../errors.js';
-import type { UpstreamPool, UpstreamRouter } from '../routing/pool.js';
+import type { UpstreamPool, UpstreamRouter } from '../accounts/pool.js';
 
 /** The text fields of a multipart form, one of whose `fileFields` must be a file. */
 export function formBody(request: FastifyRequest, fileFields: readonly string[]): JsonObject {
@@ -87,7 +85,7 @@ export function validateBody(schema: z.ZodType, body: JsonObject): void {
 }
 
 /** `messages[0].content[1].image_url.url`, the way SDK users write the field. */
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;

@@ -87,7 +87,7 @@ function cooldownFor(reason: FailureReason, now: number, options: HealthOptions,
   return (retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, now)) ?? options.cooldownMs;
 }
 
-export function parseRetryAfter(value: string, now: number): number | undefined {
+function parseRetryAfter(value: string, now: number): number | undefined {
   const seconds = Number(value);
   if (value.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(value);

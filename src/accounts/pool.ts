@@ -1,7 +1,7 @@
 import type { AccountConfig, UpstreamConfig } from '../config/schema.js';
 
 /** Shortest organization, project or header value of an account treated as a secret to mask in upstream bodies. */
-export const MIN_HEADER_SECRET = 8;
+const MIN_HEADER_SECRET = 8;
 
 /**
  * One upstream API key. Its secrets live only in `authorization` and `headers`, which are sent upstream and

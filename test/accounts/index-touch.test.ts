@@ -2,9 +2,9 @@
 // moved pin is written at once. A clock the test moves, a real in-memory store that counts the writes.
 import { describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/auth/client-keys.js';
-import type { UpstreamPool } from '../../src/routing/pool.js';
-import { INDEX_TOUCH_INTERVAL_MS, StickySelector } from '../../src/routing/sticky-selector.js';
-import { MemoryStickyStore } from '../../src/routing/sticky/memory-store.js';
+import type { UpstreamPool } from '../../src/accounts/pool.js';
+import { INDEX_TOUCH_INTERVAL_MS, StickySelector } from '../../src/accounts/sticky-selector.js';
+import { MemoryStickyStore } from '../../src/accounts/sticky/memory-store.js';
 import { poolWithWeights } from '../helpers/pools.js';
 
 class CountingStore extends MemoryStickyStore {

@@ -1,7 +1,7 @@
 // Weighted rendezvous hashing: the fallback (and first) choice of a conversation's account.
 import { describe, expect, it } from 'vitest';
-import type { UpstreamPool } from '../../../src/routing/pool.js';
-import { hashString, rendezvous } from '../../../src/routing/sticky/rendezvous.js';
+import type { UpstreamPool } from '../../../src/accounts/pool.js';
+import { hashString, rendezvous } from '../../../src/accounts/sticky/rendezvous.js';
 import { poolWithWeights } from '../../helpers/pools.js';
 
 const NOW = 1_700_000_000_000;

@@ -1,12 +1,12 @@
 // StickySelector decisions, with in-memory stores and a store that always fails.
 import { describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/auth/client-keys.js';
-import type { Account, UpstreamPool } from '../../src/routing/pool.js';
-import type { Selection } from '../../src/routing/selector.js';
-import { StickySelector, type StickyResult } from '../../src/routing/sticky-selector.js';
-import { MemoryStickyStore } from '../../src/routing/sticky/memory-store.js';
-import { rendezvous } from '../../src/routing/sticky/rendezvous.js';
-import { conversationKey, type StickyStore } from '../../src/routing/sticky/store.js';
+import type { Account, UpstreamPool } from '../../src/accounts/pool.js';
+import type { Selection } from '../../src/accounts/selector.js';
+import { StickySelector, type StickyResult } from '../../src/accounts/sticky-selector.js';
+import { MemoryStickyStore } from '../../src/accounts/sticky/memory-store.js';
+import { rendezvous } from '../../src/accounts/sticky/rendezvous.js';
+import { conversationKey, type StickyStore } from '../../src/accounts/sticky/store.js';
 import { poolWithWeights } from '../helpers/pools.js';
 
 const TTL = 3600;

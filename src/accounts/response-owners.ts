@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { GatewayError } from '../errors.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { MemoryStickyStore } from './sticky/memory-store.js';
 
@@ -51,6 +52,20 @@ export class ResponseOwners {
     if (stored === null) return undefined;
     this.local.setLocal(key, stored, this.ttlSeconds);
     return parse(stored);
+  }
+
+  /**
+   * As `find`, for a request: when only Redis could tell and it cannot be reached, the request is refused
+   * (503 `affinity_unavailable`) rather than sent to an account that may hold another key's response.
+   */
+  async findForRequest(clientKey: string, responseId: string): Promise<ResponseOwner | undefined> {
+    try {
+      return await this.find(clientKey, responseId);
+    } catch {
+      throw new GatewayError(503, 'server_error', 'Which account holds this response is kept in Redis, which cannot be reached right now.', {
+        code: 'affinity_unavailable',
+      });
+    }
   }
 
   /** Forgets a deleted response. */

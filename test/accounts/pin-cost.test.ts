@@ -2,7 +2,7 @@
 // official openai client.
 import OpenAI from 'openai';
 import { describe, expect, it, vi } from 'vitest';
-import { conversationKey } from '../../src/routing/sticky/store.js';
+import { conversationKey } from '../../src/accounts/sticky/store.js';
 import { testConfig } from '../helpers/gateway.js';
 import { useGatewayWithRedis } from '../helpers/gateway-with-redis.js';
 

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
-import { headerConversation } from './conversation-header.js';
-import { StickySelector } from './sticky-selector.js';
+import { conversationOf } from './conversation.js';
 
 /**
  * Starts a conversation's pin lookup when the request arrives, in the same turn as its limits' admission,
@@ -15,14 +14,9 @@ import { StickySelector } from './sticky-selector.js';
 export function prefetchPins(app: FastifyInstance, services: Services): void {
   app.addHook('onRequest', (request, _reply, done) => {
     const { selector, router, config } = services;
-    if (request.method !== 'POST' || router.pools.length !== 1 || !(selector instanceof StickySelector)) return done();
-    for (const source of config.sticky.sources) {
-      if (source !== 'x-conversation-id' && source !== 'session_id') break; // a body field may decide: wait for it
-      const id = headerConversation(request.headers, source);
-      if (id === undefined) continue;
-      request.gateway.pinLookup = selector.prefetch(router.pools[0]!, request.gateway.clientKey, id);
-      break;
-    }
+    if (request.method !== 'POST' || router.pools.length !== 1) return done();
+    const id = conversationOf(request.headers, config.sticky.sources, undefined);
+    if (id !== undefined) request.gateway.pinLookup = selector.prefetch(router.pools[0]!, request.gateway.clientKey, id);
     done();
   });
 }

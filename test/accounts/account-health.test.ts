@@ -2,8 +2,8 @@
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { judgeUpstreamError } from '../../src/routing/health.js';
-import { UpstreamPool } from '../../src/routing/pool.js';
+import { judgeUpstreamError } from '../../src/accounts/account-health.js';
+import { UpstreamPool } from '../../src/accounts/pool.js';
 import { testConfig, useGatewayWithMock } from '../helpers/gateway.js';
 import type { Fault } from '../helpers/mock-upstream.js';
 

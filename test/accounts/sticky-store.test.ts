@@ -1,9 +1,9 @@
 // One suite for every StickyStore: in memory, on a real Redis, and on a real three-node Redis Cluster.
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStickyStore } from '../../src/routing/sticky/memory-store.js';
-import { RedisStickyStore } from '../../src/routing/sticky/redis-store.js';
-import { conversationKey, type StickyStore } from '../../src/routing/sticky/store.js';
+import { MemoryStickyStore } from '../../src/accounts/sticky/memory-store.js';
+import { RedisStickyStore } from '../../src/accounts/sticky/redis-store.js';
+import { conversationKey, type StickyStore } from '../../src/accounts/sticky/store.js';
 import { connectRedis, redisBackends } from '../helpers/redis-connection.js';
 import { startRedis } from '../helpers/redis.js';
 

@@ -1,7 +1,7 @@
 // Lookups of one pin sent at the same time share one Redis command and one answer; a lookup sent after the
 // answer asks again. A real Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisStickyStore } from '../../src/routing/sticky/redis-store.js';
+import { RedisStickyStore } from '../../src/accounts/sticky/redis-store.js';
 import { connectRedis, type RedisBackend } from '../helpers/redis-connection.js';
 import { startRedis } from '../helpers/redis.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foldCase, JSON_SHAPE_LIMITS, jsonShapeProblem } from '../../src/plugins/json-scan.js';
+import { foldCase, JSON_SHAPE_LIMITS, jsonShapeProblem } from '../../src/body/json-scan.js';
 
 const problem = (text: string, limits = JSON_SHAPE_LIMITS): string | undefined => jsonShapeProblem(Buffer.from(text), limits);
 const small = { maxDepth: 4, maxArrayItems: 3, maxEntries: 10 };

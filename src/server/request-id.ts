@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
 /** The response header that carries the gateway's id of a request, on every response. */
-export const GATEWAY_REQUEST_ID_HEADER = 'x-gateway-request-id';
+const GATEWAY_REQUEST_ID_HEADER = 'x-gateway-request-id';
 
 /**
  * A client's `X-Request-Id` that the gateway takes as it is: 1 to 128 letters, digits and `-_.:` (UUIDs,
