@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance }
 import type { DestinationStream } from 'pino';
 import type { GatewayConfig } from './config/schema.js';
 import { batchedStdout } from './logging.js';
+import { adminPricesRoute } from './routes/admin-prices.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -45,6 +46,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   if (services.prometheus !== undefined) await app.register(metricsRoute, { metrics: services.prometheus, path: config.metrics.path });
   await app.register(healthRoute);
   await app.register(adminUsageRoute);
+  await app.register(adminPricesRoute);
   await app.register(v1Routes);
 
   app.addHook('onClose', () => services.close());

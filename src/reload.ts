@@ -10,7 +10,8 @@ import type { GatewayConfig } from './config/schema.js';
 import type { Forwarder, ForwardOptions } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
 import { PriceList } from './spend/price-list.js';
-import { warnUnpriced, type Spend } from './spend/spend.js';
+import { logPriceSources } from './spend/price-log.js';
+import type { Spend } from './spend/spend.js';
 
 /** What a config decides per request, rebuilt whole on a reload and swapped in at once. */
 export interface Routing {
@@ -48,9 +49,9 @@ export function reloadServices(services: Reloadable, next: GatewayConfig, log: F
   services.keyring = routing.keyring;
   services.router = routing.router;
   const { spend } = services;
-  const unpricedBefore = spend.prices.unpriced().join();
+  const pricesBefore = spend.prices;
   spend.prices = new PriceList(routing.catalog, routing.router, next.upstreams);
-  if (spend.prices.unpriced().join() !== unpricedBefore) warnUnpriced(log, spend.prices);
+  logPriceSources(log, spend.prices, pricesBefore);
   log.level = next.logLevel;
   services.accessLogger.level = next.logLevel;
   if (restart.length > 0) log.warn({ settings: restart }, 'config reloaded, but these settings only change on a restart');

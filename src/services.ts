@@ -22,7 +22,8 @@ import { buildRouting, forwardOptions, reloadServices } from './reload.js';
 import { MemoryBudgetStore } from './spend/budget-store.js';
 import { PriceList } from './spend/price-list.js';
 import { RedisBudgetStore } from './spend/redis-budget-store.js';
-import { Spend, warnUnpriced } from './spend/spend.js';
+import { logPriceSources } from './spend/price-log.js';
+import { Spend } from './spend/spend.js';
 import { loadTracing } from './tracing/load.js';
 import type { Tracing } from './tracing/tracing.js';
 
@@ -104,7 +105,7 @@ export async function createServices(config: GatewayConfig, log: FastifyBaseLogg
     log,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
-  warnUnpriced(log, spend.prices);
+  logPriceSources(log, spend.prices);
 
   const services: Services = {
     config,
