@@ -1,0 +1,112 @@
+// A micro-benchmark of the key scrubber alone, on bodies that hold no key (the common case): a short chat
+// completion, a batch of SSE events, a 1 MiB JSON answer streamed in 64 KiB chunks, 64 KiB of text with JSON
+// \u escapes (the decoded path) and upstream response headers. With --against <git ref> the scrubber of that
+// commit runs in the same process, rounds alternating, so a loaded machine slows both alike.
+//   node --import tsx bench/scrub.ts [--against main] [--rounds 15]
+import { join } from 'node:path';
+import type { Transform } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { checkout } from './lib/checkout.js';
+import { ROOT } from './lib/procs.js';
+
+const { values: args } = parseArgs({ options: { against: { type: 'string' }, rounds: { type: 'string', default: '15' } } });
+const rounds = Number(args.rounds);
+/** The bench gateway's three upstream keys, with an organization and a project: what the scrubber masks. */
+const SECRETS = [
+  'sk-bench-upstream-a-0123456789',
+  'sk-bench-upstream-b-0123456789',
+  'sk-bench-upstream-c-0123456789',
+  'org-Bench0rganizati0nValue1',
+  'proj_BenchPr0jectValue000001',
+];
+
+interface Scrubber {
+  maskComplete(bytes: Buffer): Buffer;
+  stream(): Transform;
+  maskText?(text: string): string;
+}
+interface Variant {
+  name: string;
+  scrubber: Scrubber;
+}
+
+async function loadVariant(name: string, srcDir: string): Promise<Variant> {
+  const module = (await import(pathToFileURL(join(srcDir, 'proxy', 'scrub.ts')).href)) as { SecretScrubber: new (secrets: string[]) => Scrubber };
+  return { name, scrubber: new module.SecretScrubber(SECRETS) };
+}
+
+const chat = Buffer.from(
+  JSON.stringify({
+    id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
+    object: 'chat.completion',
+    created: 1741569952,
+    model: 'gpt-4o-2024-08-06',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello! How can I assist you today? '.repeat(8), refusal: null }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 19, completion_tokens: 10, total_tokens: 29, prompt_tokens_details: { cached_tokens: 0 } },
+    system_fingerprint: 'fp_44709d6fcb',
+  }),
+);
+const event = (text: string): string =>
+  `data: {"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk","created":1741569952,"model":"gpt-4o","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`;
+const events = Buffer.from(Array.from({ length: 20 }, (_, i) => event(` token${i}`)).join(''));
+const bigJson = Buffer.from(JSON.stringify({ data: Array.from({ length: 4000 }, (_, i) => ({ object: 'embedding', index: i, embedding: [0.0123, -0.0456, 0.0789, 0.1011, -0.1213, 0.1415, -0.1617, 0.1819, 0.0021] })) }).slice(0, 1 << 20));
+const escaped = Buffer.from(JSON.stringify({ text: 'caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u2014 '.repeat(2400) }).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).slice(0, 64 * 1024));
+const headers = ['req_8c1f2a7b0e9d4c3a', '2024-02-01', '843', 'application/json', '10000', '9999', '6ms', '30000000', '29999985', '0s'];
+
+async function streamed(scrubber: Scrubber, body: Buffer): Promise<number> {
+  const stream = scrubber.stream();
+  let bytes = 0;
+  stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  const ended = new Promise((resolve) => stream.once('end', resolve));
+  for (let at = 0; at < body.length; at += 64 * 1024) stream.write(body.subarray(at, at + 64 * 1024));
+  stream.end();
+  await ended;
+  return bytes;
+}
+
+interface Case {
+  name: string;
+  /** Bytes (or header values) per operation, for the per-KiB figure. */
+  bytes: number;
+  iterations: number;
+  run(scrubber: Scrubber): number | Promise<number>;
+}
+
+const cases: Case[] = [
+  { name: `chat completion (${chat.length} B), whole`, bytes: chat.length, iterations: 20_000, run: (s) => s.maskComplete(chat).length },
+  { name: `20 SSE events (${events.length} B), whole`, bytes: events.length, iterations: 5_000, run: (s) => s.maskComplete(events).length },
+  { name: `JSON with \\u escapes (${escaped.length} B), whole`, bytes: escaped.length, iterations: 100, run: (s) => s.maskComplete(escaped).length },
+  { name: `JSON (${bigJson.length} B), streamed in 64 KiB chunks`, bytes: bigJson.length, iterations: 20, run: (s) => streamed(s, bigJson) },
+  {
+    name: `${headers.length} upstream header values`,
+    bytes: headers.join('').length,
+    iterations: 20_000,
+    run: (s) => headers.reduce((n, value) => n + (s.maskText === undefined ? value.length : s.maskText(value).length), 0),
+  },
+];
+
+async function main(): Promise<void> {
+  const variants = [await loadVariant('this tree', join(ROOT, 'src'))];
+  if (args.against !== undefined) variants.unshift(await loadVariant(args.against, checkout(args.against, 'scrub')));
+  for (const c of cases) {
+    const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    for (let round = -1; round < rounds; round++) {
+      for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
+        const start = performance.now();
+        for (let i = 0; i < c.iterations; i++) await c.run(v.scrubber);
+        const perOp = ((performance.now() - start) * 1000) / c.iterations;
+        if (round >= 0) samples.get(v.name)!.push(perOp); // round -1 warms up
+      }
+    }
+    console.log(`\n${c.name}: µs per operation, µs per KiB (median, p25-p75 of ${rounds} rounds)`);
+    for (const [name, values] of samples) {
+      values.sort((a, b) => a - b);
+      const at = (q: number): number => values[Math.floor(q * (values.length - 1))]!;
+      const perKiB = (at(0.5) * 1024) / c.bytes;
+      console.log(`  ${name.padEnd(12)} ${at(0.5).toFixed(2).padStart(9)}  (${at(0.25).toFixed(2)}-${at(0.75).toFixed(2)})  ${perKiB.toFixed(2).padStart(7)} /KiB`);
+    }
+  }
+}
+
+await main();
