@@ -2,7 +2,8 @@
 // bytes in memory, for keys in every form, fragments, escapes and near misses.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasEscape, KeyFinder } from '../../src/proxy/key-finder.js';
+import { hasEscape } from '../../src/proxy/decoded-view.js';
+import { KeyFinder } from '../../src/proxy/key-finder.js';
 import { SecretScrubber } from '../../src/proxy/scrub.js';
 
 const KEYS = ['sk-proj-Zq9xW/8vTz0K1mNp4QrS7uVb2YcD5eFg', 'sk-bench-upstream-a-0123456789'];
