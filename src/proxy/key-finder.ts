@@ -49,7 +49,7 @@ export class KeyFinder {
       grams += form.text.length - GRAM + 1;
       pending = Math.max(pending, form.run);
     }
-    const bits = Math.min(22, Math.max(16, Math.ceil(Math.log2(grams * 16))));
+    const bits = Math.min(22, Math.max(16, Math.ceil(Math.log2(grams * 64))));
     this.seen = new Uint8Array(1 << bits);
     this.shift = 32 - bits;
     this.pendingChars = pending;

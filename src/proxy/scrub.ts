@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { decodedView, hasEscape, LONGEST_ESCAPE, originalSpan, type Span } from './decoded-view.js';
 import { KeyFinder, mergeSpans } from './key-finder.js';
+import { FRAGMENT } from './key-forms.js';
 
 const MASK = '***';
 const MASK_BYTE = 0x2a; // *
@@ -52,7 +53,8 @@ export class SecretScrubber {
 
   /** A header value (latin1, as Node reads it) masked as {@link maskComplete} masks bytes; itself when clean. */
   maskText(text: string): string {
-    if (this.finder.empty) return text;
+    // No match is shorter than a fragment (most header values are a few digits).
+    if (this.finder.empty || text.length < FRAGMENT) return text;
     const spans = this.spansIn(text);
     let out = text;
     for (let i = spans.length - 1; i >= 0; i--) out = out.slice(0, spans[i]![0]) + '*'.repeat(spans[i]![1] - spans[i]![0]) + out.slice(spans[i]![1]);
@@ -126,7 +128,8 @@ class ScrubStream extends Transform {
     const spans = this.spansOf(data, open);
     const release = Math.min(open.at, Math.max(0, data.length - this.scrubber.overlapBytes));
     let heldMasked = 0;
-    for (const [start, end] of spans) if (start < release && end > release) heldMasked = end - release;
+    // A match found is a match in the whole body too: what of it is held stays masked, whatever comes next.
+    for (const [start, end] of spans) if (start <= release && end > release) heldMasked = end - release;
     this.held = release < data.length ? Buffer.from(data.subarray(release)) : undefined;
     this.heldMasked = heldMasked;
     if (release === 0) return callback();
