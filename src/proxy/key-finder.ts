@@ -23,6 +23,8 @@ interface Indexed extends KeyForm {
 interface Entry {
   form: Indexed;
   offset: number;
+  /** The form's gram at `offset`, unfolded (a caseless form is lower-case already). */
+  gram: number;
 }
 
 /** Int32Array reads bytes in the platform's order; the index is built for little-endian reads. */
@@ -55,11 +57,12 @@ export class KeyFinder {
     this.pendingChars = pending;
     for (const form of forms.values()) {
       for (let offset = 0; offset + GRAM <= form.text.length; offset++) {
-        const gram = gramAt(form.text, offset) | FOLD;
+        const exact = gramAt(form.text, offset);
+        const gram = exact | FOLD;
         this.seen[Math.imul(gram, 0x9e3779b1) >>> this.shift] = 1;
         let list = this.grams.get(gram);
         if (list === undefined) this.grams.set(gram, (list = []));
-        list.push({ form, offset });
+        list.push({ form, offset, gram: exact });
       }
     }
   }
@@ -77,10 +80,11 @@ export class KeyFinder {
     const { seen, shift } = this;
     const search = ++searches;
     for (let q = 0; q + GRAM <= text.length; q += GRAM) {
-      const gram = gramAt(text, q) | FOLD;
+      const block = gramAt(text, q);
+      const gram = block | FOLD;
       if (seen[Math.imul(gram, 0x9e3779b1) >>> shift] === 0) continue;
       const entries = this.grams.get(gram);
-      if (entries !== undefined) this.extend(entries, q, text.length, (i) => text.charCodeAt(i), spans, open, search);
+      if (entries !== undefined) this.extend(entries, q, block, text.length, (i) => text.charCodeAt(i), spans, open, search);
     }
     return mergeSpans(spans);
   }
@@ -98,29 +102,34 @@ export class KeyFinder {
     const first = -bytes.byteOffset & (GRAM - 1);
     const blocks = bytes.length > first ? new Int32Array(bytes.buffer, bytes.byteOffset + first, (bytes.length - first) >>> 2) : EMPTY_BLOCKS;
     for (let b = 0; b < blocks.length; b++) {
-      const gram = blocks[b]! | FOLD;
+      const block = blocks[b]!;
+      const gram = block | FOLD;
       if (seen[Math.imul(gram, 0x9e3779b1) >>> shift] === 0) continue;
       const entries = this.grams.get(gram);
-      if (entries !== undefined) this.extend(entries, first + b * GRAM, bytes.length, (i) => bytes[i]!, spans, open, search);
+      if (entries !== undefined) this.extend(entries, first + b * GRAM, block, bytes.length, (i) => bytes[i]!, spans, open, search);
     }
     return mergeSpans(spans);
   }
 
   /**
-   * Extends each form whose gram the block at `q` may be, as far as text and form agree both ways, and adds
-   * the run to `spans` when it is long enough. A run is the same from every block it covers: a block inside
-   * the run last extended for its form, on the same diagonal, is skipped.
+   * Extends each form whose gram `block` (at `q`) is, as far as text and form agree both ways, and adds the
+   * run to `spans` when it is long enough. A run is the same from every block it covers: a block inside the
+   * run last extended for its form, on the same diagonal, is skipped.
    */
   private extend(
     entries: readonly Entry[],
     q: number,
+    block: number,
     length: number,
     codeAt: (i: number) => number,
     spans: Span[],
     open: ((start: number) => void) | undefined,
     search: number,
   ): void {
-    for (const { form, offset } of entries) {
+    const lower = lowerCaseGram(block);
+    for (const { form, offset, gram } of entries) {
+      // Most entries are told apart by the gram alone (another case, another alphabet, a hash collision).
+      if ((form.caseless ? lower : block) !== gram) continue;
       const diagonal = q - offset;
       if (form.search === search && form.diagonal === diagonal && q < form.until) continue;
       const { text, caseless } = form;
@@ -130,7 +139,7 @@ export class KeyFinder {
         end++;
         j++;
       }
-      if (end - q < GRAM) continue; // another gram that folds or hashes alike
+      if (end - q < GRAM) continue; // a character past latin1 whose low byte is the gram's
       let start = q;
       let i = offset;
       while (start > 0 && i > 0 && same(codeAt(start - 1), text.charCodeAt(i - 1), caseless)) {
@@ -147,6 +156,16 @@ export class KeyFinder {
       }
     }
   }
+}
+
+/** A gram with its ASCII capitals made small, byte by byte. */
+function lowerCaseGram(gram: number): number {
+  let lower = gram;
+  for (let shift = 0; shift < 32; shift += 8) {
+    const code = (gram >>> shift) & 0xff;
+    if (code >= 0x41 && code <= 0x5a) lower |= 0x20 << shift;
+  }
+  return lower;
 }
 
 function same(code: number, formCode: number, caseless: boolean): boolean {
