@@ -1,7 +1,8 @@
-// A micro-benchmark of the key scrubber alone, on bodies that hold no key (the common case): a short chat
-// completion, a batch of SSE events, a 1 MiB JSON answer streamed in 64 KiB chunks, 64 KiB of text with JSON
-// \u escapes (the decoded path), 64 KiB of hex digests (the worst case) and upstream response headers. With --against <git ref> the scrubber of that
-// commit runs in the same process, rounds alternating, so a loaded machine slows both alike.
+// A micro-benchmark of the key scrubber alone, on bodies that hold no secret (the common case): a short chat
+// completion, a batch of SSE events, 64 KiB of text with JSON \u escapes (the decoded path), 64 KiB of hex
+// digests (the worst case), a 450 KiB JSON answer streamed in 64 KiB chunks and upstream response headers.
+// With --against <git ref> the scrubber of that commit runs in the same process, rounds alternating, so a
+// loaded machine slows both alike.
 //   node --import tsx bench/scrub.ts [--against main] [--rounds 15]
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
