@@ -143,6 +143,15 @@ describe('runs of secrets in every encoding', () => {
     expect(scrubber.overlapBytes).toBeLessThanOrEqual(32 * 12);
   });
 
+  it('masks a secret shorter than 16 characters whole, or a fragment of 8 that begins or ends it, not its inner runs', () => {
+    const short = new SecretScrubber(['eu-Dep10yment7']);
+    expect(short.maskText('deployment eu-Dep10yment7 is busy')).toBe(`deployment ${'*'.repeat(14)} is busy`);
+    expect(short.maskText('EU-DEP10YMENT7')).toBe('*'.repeat(14));
+    expect(short.maskText('at eu-Dep10y.')).toBe(`at ${'*'.repeat(9)}.`);
+    expect(short.maskText('at p10yment7.')).toBe(`at ${'*'.repeat(9)}.`);
+    expect(short.maskText('at -Dep10ymen.')).toBe('at -Dep10ymen.');
+  });
+
   it('leaves short runs, other text and near misses alone', () => {
     const text = `${KEY.slice(4, 19)} ${hex(KEY).slice(4, 34)} ${ORGANIZATION.slice(5, 20)} 0123456789abcdef0123456789abcdef &#65;&#66; %2541`;
     expect(scrubber.maskComplete(Buffer.from(text)).toString()).toBe(text);
