@@ -189,7 +189,7 @@ export class Forwarder {
    */
   private sendUpstreamError(reply: FastifyReply, { account, status, headers, body }: UpstreamError): FastifyReply {
     reply.header('x-gateway-account', account.name);
-    copyHeaders(reply, headers);
+    copyHeaders(reply, headers, this.scrubber);
     if (isJsonObject(body)) return reply.code(status).send(this.scrubber.scrub(body));
     const error = new GatewayError(status, status >= 500 ? 'server_error' : 'invalid_request_error', `The upstream returned ${status} with a body that is not JSON.`, {
       code: 'upstream_error',

@@ -54,7 +54,7 @@ export function relay(
   const body = response.body;
   watchForStalledClient(request.raw.socket, reply.raw, streamIdleMs);
   reply.code(response.statusCode).header('x-gateway-account', account.name);
-  copyHeaders(reply, response.headers);
+  copyHeaders(reply, response.headers, scrubber);
 
   const onUsage = (usage: Usage): void => {
     context.usage = usage;
