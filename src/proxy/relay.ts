@@ -56,8 +56,9 @@ export function relay(
   reply.code(response.statusCode).header('x-gateway-account', account.name);
   copyHeaders(reply, response.headers, scrubber);
 
+  const merge = target.stream?.mergeUsage;
   const onUsage = (usage: Usage): void => {
-    context.usage = usage;
+    context.usage = merge === undefined || context.usage === undefined ? usage : merge(context.usage, usage);
   };
 
   const onResponseId = target.onResponseId;

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError, quoted } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
+import { envelopeFor } from './error-envelope.js';
 
 /** Fastify's own errors, turned into OpenAI's envelope with a fitting status and code. */
 const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
@@ -22,14 +23,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (gatewayError.headers !== undefined) reply.headers(gatewayError.headers);
     // Headers copied from an upstream response that was then abandoned must not leak into this one.
     reply.removeHeader('content-length');
-    return reply.code(gatewayError.statusCode).type('application/json; charset=utf-8').send(gatewayError.toJSON());
+    return reply.code(gatewayError.statusCode).type('application/json; charset=utf-8').send(envelopeFor(request, gatewayError));
   });
 
   // Registered where no content-type parser is: the request's body, if any, is never read (Node discards it).
   app.setNotFoundHandler((request, reply) => {
     const url = quoted(request.url);
     const error = new GatewayError(404, 'invalid_request_error', `Unknown request URL: ${request.method} ${url}.`, { code: 'unknown_url' });
-    return reply.code(404).send(error.toJSON());
+    return reply.code(404).send(envelopeFor(request, error));
   });
 }
 
