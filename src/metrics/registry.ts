@@ -45,6 +45,8 @@ interface Series {
   cached: number;
   /** Reasoning tokens, a part of `completion`. */
   reasoning: number;
+  /** Input tokens written to the prompt cache (Anthropic's), a part of `prompt`; exported once there are some. */
+  cacheWrite: number;
   /** This series' slots in the histograms, made with it. */
   readonly duration: HistogramSeries;
   readonly overhead: HistogramSeries;
@@ -83,7 +85,7 @@ export class PrometheusMetrics implements GatewayMetrics {
     });
     new Counter({
       name: 'gateway_tokens_total',
-      help: 'Tokens the upstream reported, by endpoint, catalog model, client key, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens).',
+      help: 'Tokens the upstream reported, by endpoint, catalog model, client key, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens; cache_write, input tokens written to the prompt cache, also prompt tokens).',
       labelNames: ['endpoint', 'model', 'client_key', 'account', 'type'],
       registers,
       collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'type'>) {
@@ -195,6 +197,7 @@ export class PrometheusMetrics implements GatewayMetrics {
         completion: 0,
         cached: 0,
         reasoning: 0,
+        cacheWrite: 0,
         duration: this.duration.seriesFor(`${endpoint}\u0000${model}`, { endpoint, model }),
         overhead: this.overhead.seriesFor(endpoint, { endpoint }),
         ttft: this.ttft.seriesFor(model, { model }),
@@ -209,6 +212,7 @@ export class PrometheusMetrics implements GatewayMetrics {
       series.completion += usage.completion;
       series.cached += usage.cached;
       series.reasoning += usage.reasoning;
+      series.cacheWrite += usage.cacheWrite ?? 0;
     }
 
     // A request its client left (499) says how long the client waited, not how fast the gateway or the
@@ -283,5 +287,6 @@ function collectTokens(counter: Counter<'endpoint' | 'model' | 'client_key' | 'a
     counter.inc({ ...labels, type: 'completion' }, s.completion);
     counter.inc({ ...labels, type: 'cached' }, s.cached);
     counter.inc({ ...labels, type: 'reasoning' }, s.reasoning);
+    if (s.cacheWrite > 0) counter.inc({ ...labels, type: 'cache_write' }, s.cacheWrite);
   }
 }
