@@ -446,7 +446,7 @@ describe('faults', () => {
     const reading = (async () => {
       for await (const piece of res.body) received += String(piece);
     })();
-    await delay(100);
+    await vi.waitFor(() => expect(parseSse(received).chunks).toHaveLength(STREAM_CHUNKS));
     const before = parseSse(received);
     expect(before.done).toBe(false);
     expect(before.chunks).toHaveLength(STREAM_CHUNKS); // role chunk + all content chunks but the last
@@ -464,13 +464,17 @@ describe('faults', () => {
 
   it('hold-last-chunk on a non-stream request waits before answering', async () => {
     let release!: () => void;
-    mock.fault = () => ({ kind: 'hold-last-chunk', release: new Promise<void>((r) => (release = r)) });
+    const released = new Promise<void>((r) => (release = r));
+    mock.fault = (req) => ((req.body as { messages?: unknown[] }).messages === undefined ? undefined : { kind: 'hold-last-chunk', release: released });
     let answered = false;
+    const from = mock.requests.length;
     const pending = client.chat.completions.create({ model: 'gpt-4o', messages: HELLO }).then((r) => {
       answered = true;
       return r;
     });
-    await delay(80);
+    // A request sent after it, and not held, is answered: the held one was not.
+    await vi.waitFor(() => expect(mock.requests.length).toBeGreaterThan(from));
+    expect((await client.embeddings.create({ model: 'text-embedding-3-small', input: 'marker' })).data).toHaveLength(1);
     expect(answered).toBe(false);
     release();
     expect((await pending).choices[0]?.message.content).toBe('Echo: Hello there world');
