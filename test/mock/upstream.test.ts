@@ -505,10 +505,19 @@ describe('chunk delay', () => {
         });
       });
       expect(performance.now() - started).toBeGreaterThanOrEqual(30); // >= 2 delays between 3 events
-      await delay(30); // the server may be mid-delay when the socket goes; let it notice
-      const afterDisconnect = writes.mock.calls.length;
-      await delay(100); // 5 more chunk delays: a writer that kept going would write again
-      expect(writes.mock.calls.length).toBe(afterDisconnect);
+      // The one response written so far; once the server has seen its client go, it must write no more.
+      const cut = writes.mock.contexts[0] as ServerResponse;
+      if (!cut.closed) await new Promise((resolve) => cut.once('close', resolve));
+      const writesOfCut = (): number => writes.mock.contexts.filter((context) => context === cut).length;
+      const afterDisconnect = writesOfCut();
+      // Six events of a second stream take five chunk delays: a writer that kept going would have written again.
+      const second = await request(`${slow.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      let seen = '';
+      for await (const piece of second.body) {
+        seen += String(piece);
+        if (seen.split('data: ').length - 1 >= 6) break;
+      }
+      expect(writesOfCut()).toBe(afterDisconnect);
       expect(afterDisconnect).toBeLessThan(10);
     } finally {
       writes.mockRestore();
