@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError, quoted } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
-import { lingerOnClose } from '../server/lingering-close.js';
+import { lingerOnClose } from './lingering-close.js';
 
 /** Fastify's own errors, turned into OpenAI's envelope with a fitting status and code. */
 const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
