@@ -21,9 +21,6 @@ export function formBody(request: FastifyRequest, fileFields: readonly string[])
 
 /** The parsed JSON body, which must be an object; an absent body is told apart from a wrong media type. */
 export function jsonObjectBody(request: FastifyRequest): JsonObject {
-  if (request.form !== undefined) {
-    throw new GatewayError(415, 'invalid_request_error', 'Content-Type must be application/json.', { code: 'unsupported_media_type' });
-  }
   const body = request.body;
   if (body === undefined || body === null) {
     const type = request.headers['content-type'];

@@ -3,7 +3,7 @@ import { prefetchPins } from '../accounts/pin-prefetch.js';
 import { requireClientKey } from '../auth/plugin.js';
 import { refuseEncodedBodies } from '../body/content-encoding.js';
 import { registerJsonBody } from '../body/json-body.js';
-import { registerMultipartBody } from '../body/multipart-body.js';
+import { declareForms } from '../body/multipart-body.js';
 import { API_ENDPOINTS, STORED_RESPONSE_ENDPOINTS } from '../endpoints/index.js';
 import { enforceLimits } from '../limits/plugin.js';
 import { enforceBudgets } from '../spend/spend.js';
@@ -25,7 +25,7 @@ export const v1Routes: FastifyPluginAsync = async (v1) => {
   enforceLimits(v1, services.limiter);
   refuseEncodedBodies(v1);
   registerJsonBody(v1);
-  registerMultipartBody(v1);
+  declareForms(v1);
   for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });
   for (const endpoint of STORED_RESPONSE_ENDPOINTS) await v1.register(storedResponseRoute, { endpoint });
   await v1.register(modelsRoute);
