@@ -66,7 +66,7 @@ export function readForm(body: Buffer, contentType: string): FormBody {
       return { fields, files, names };
     }
     if (body[at] !== 0x0d || body[at + 1] !== 0x0a) {
-      throw invalidMultipart(at >= body.length ? 'it ends before its closing delimiter' : 'a delimiter is followed by something other than a line break');
+      throw invalidMultipart(at + 2 > body.length ? 'it ends before its closing delimiter' : 'a delimiter is followed by something other than a line break');
     }
     if (names.length === MAX_PARTS) throw invalidMultipart(`it has more than ${MAX_PARTS} parts`);
     const headersEnd = body.subarray(at, at + MAX_HEADER_BYTES + 4).indexOf(HEADERS_END);

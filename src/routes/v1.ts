@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { prefetchPins } from '../accounts/pin-prefetch.js';
 import { requireClientKey } from '../auth/plugin.js';
+import { BufferedBodies, capBufferedBodies } from '../body/buffered-bodies.js';
 import { refuseEncodedBodies } from '../body/content-encoding.js';
 import { registerJsonBody } from '../body/json-body.js';
 import { declareForms } from '../body/multipart-body.js';
@@ -19,6 +20,8 @@ import { storedResponseRoute } from './stored-response.js';
 export const v1Routes: FastifyPluginAsync = async (v1) => {
   const { services } = v1;
   requireClientKey(v1, services);
+  // After the key (an anonymous upload is refused unread), before the budgets and limits count the request.
+  capBufferedBodies(v1, new BufferedBodies(), services);
   // Before the hooks that wait for Redis: the pin lookup goes out in the same write as their commands.
   prefetchPins(v1, services);
   enforceBudgets(v1, services.spend);
