@@ -8,7 +8,7 @@ import type { Account } from '../accounts/pool.js';
 import { ANONYMOUS } from '../auth/client-keys.js';
 import { registerMultipartBody } from '../body/multipart-body.js';
 import { formBody, jsonObjectBody, resolveModel, validateBody } from '../endpoints/checks.js';
-import { checkedFields, refuseCaseVariants } from '../endpoints/field-names.js';
+import { checkedFields } from '../endpoints/field-names.js';
 
 /**
  * Serves one model endpoint from its description: the checks in the documented order (the key and limits
@@ -21,8 +21,7 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
 
   app.post(endpoint.path, async (request, reply) => {
     const { catalog, router } = services;
-    const body = endpoint.form === undefined ? jsonObjectBody(request) : formBody(request, endpoint.form.fileFields);
-    refuseCaseVariants(endpoint.form === undefined ? Object.keys(body) : request.form!.names, checked, endpoint.form !== undefined);
+    const body = endpoint.form === undefined ? jsonObjectBody(request, checked) : formBody(request, endpoint.form.fileFields, checked);
     const { model, pool } = resolveModel(request, body, endpoint.kinds, catalog, router, endpoint.modelOptional);
     validateBody(endpoint.schema, body);
     endpoint.checkModel?.(body, model);
