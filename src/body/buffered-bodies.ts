@@ -18,22 +18,13 @@ const RETRY_AFTER_SECONDS = 1;
 
 /** The request body bytes held in memory across every request in flight. */
 export class BufferedBodies {
-  private heldBytes = 0;
-
-  get held(): number {
-    return this.heldBytes;
-  }
+  held = 0;
 
   /** Holds `bytes` for one request, or undefined when that would take the total past `capBytes`. */
   hold(bytes: number, capBytes: number): BodyHold | undefined {
-    if (this.heldBytes + bytes > capBytes) return undefined;
-    this.heldBytes += bytes;
+    if (this.held + bytes > capBytes) return undefined;
+    this.held += bytes;
     return new BodyHold(this, bytes);
-  }
-
-  /** @internal For `BodyHold` only. */
-  give(bytes: number): void {
-    this.heldBytes -= bytes;
   }
 }
 
@@ -46,7 +37,7 @@ export class BodyHold {
 
   shrinkTo(bytes: number): void {
     if (bytes >= this.bytes) return;
-    this.bodies.give(this.bytes - bytes);
+    this.bodies.held -= this.bytes - bytes;
     this.bytes = bytes;
   }
 
