@@ -47,6 +47,7 @@ async function requestLifecycle(app: FastifyInstance): Promise<void> {
 
   /** `usageKnown` defers the end until the usage of a stream whose client left is read (or the upstream gave up). */
   const requestEnded = (request: FastifyRequest, status: number, usageKnown?: Promise<void>): void => {
+    request.bodyHold?.release();
     const context = request.gateway;
     if (context.ended) return;
     context.ended = true;
