@@ -198,10 +198,24 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       tokens: context.usage ?? NO_USAGE,
       costUsd: microsToUsd(costMicros),
       upstreamErrors: context.upstreamErrors,
+      usageEstimated: context.usageEstimated,
       msg: `${request.method} ${request.routeOptions.url ?? quoted(request.url)}`,
     });
     recordMetrics?.(request, status, endedAt);
     limiter.requestEnded(context, limiter.now());
+  };
+
+  /**
+   * When the usage of a stream its client left is final: once the rest of the stream was read for it (or at
+   * once), and, when it never came, once the estimate was made. An estimate that fails leaves the request
+   * without usage, still logged and counted.
+   */
+  const usageAfterLeaving = (request: FastifyRequest, draining: Promise<void> | undefined): Promise<void> | undefined => {
+    const estimate = request.gateway.estimateUsage;
+    if (estimate === undefined) return draining;
+    return (draining ?? Promise.resolve()).then(estimate).catch((err: unknown) => {
+      app.log.error({ reqId: request.id, err: (err as Error).message }, 'could not estimate the usage of a stream its client left');
+    });
   };
 
   registerRequestId(app);
@@ -220,7 +234,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       const abort = (): void => context.upstreamAbort?.abort();
       if (draining === undefined) abort();
       else void draining.then(abort);
-      requestEnded(request, CLIENT_CLOSED_REQUEST, draining);
+      requestEnded(request, CLIENT_CLOSED_REQUEST, usageAfterLeaving(request, draining));
     };
     raw.on('close', clientGone);
     // Queued behind an earlier answer on a pipelining connection: without this, its upstream request would

@@ -15,6 +15,8 @@ export interface RequestContext {
   /** The account that served the request (the last one tried, if every attempt failed). */
   account: Account | undefined;
   usage: Usage | undefined;
+  /** True when `usage` is the gateway's estimate for a stream its client left before the upstream's usage came. */
+  usageEstimated: boolean;
   /** Milliseconds spent waiting on the upstream, over every attempt. */
   upstreamMs: number;
   /** performance.now() of the first generated token of a stream. */
@@ -44,6 +46,11 @@ export interface RequestContext {
    * nothing worth waiting for and the upstream is to be closed at once.
    */
   drainForUsage: (() => Promise<void> | undefined) | undefined;
+  /**
+   * Set while a stream whose usage can be estimated is relayed (src/proxy/usage-estimate.ts). Called once
+   * its client left and the upstream was read for its usage or closed: when no usage came, sets an estimate.
+   */
+  estimateUsage: (() => Promise<void>) | undefined;
   /** The request's server span, when tracing is on (set by the tracing plugin; absent otherwise). */
   trace?: RequestTrace;
 }
@@ -54,6 +61,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     model: undefined,
     account: undefined,
     usage: undefined,
+    usageEstimated: false,
     upstreamMs: 0,
     firstTokenAt: undefined,
     startedAt,
@@ -63,6 +71,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     upstreamAbort: undefined,
     tokenReservation: undefined,
     drainForUsage: undefined,
+    estimateUsage: undefined,
   };
 }
 

@@ -17,6 +17,7 @@ import {
   type PoolAvailability,
 } from './gateway-metrics.js';
 import { Histogram, type HistogramSeries } from './histogram.js';
+import { API_ENDPOINTS } from '../endpoints/index.js';
 import { sharedProcessRegistry } from './process-registry.js';
 
 /** Running cost totals of one (model, client key, account), in micro-dollars: whole numbers that do not drift. */
@@ -67,6 +68,7 @@ export class PrometheusMetrics implements GatewayMetrics {
   private readBudgets: () => Iterable<BudgetRemaining> = () => [];
   private readPools: () => Iterable<PoolAvailability> = () => [];
   private readonly connectionRejections: Counter<'reason'>;
+  private readonly usageEstimated: Counter<'endpoint'>;
 
   /** `accounts`: every configured account name, whose error series start at 0. */
   constructor(accounts: Iterable<string> = []) {
@@ -169,7 +171,14 @@ export class PrometheusMetrics implements GatewayMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.usageEstimated = new Counter({
+      name: 'gateway_usage_estimated_total',
+      help: "Streamed requests whose client left before the upstream's usage came, charged an estimate (prompt and delivered text tokenized), by endpoint.",
+      labelNames: ['endpoint'],
+      registers,
+    });
     // Series that exist from the start, so dashboards show 0 rather than "no data".
+    for (const endpoint of API_ENDPOINTS) if (endpoint.stream?.deltaText !== undefined) this.usageEstimated.inc({ endpoint: endpoint.path }, 0);
     for (const reason of REJECTION_REASONS) this.connectionRejections.inc({ reason }, 0);
     for (const result of STICKY_RESULTS) this.sticky.inc({ result }, 0);
     for (const account of accounts) {
@@ -209,6 +218,7 @@ export class PrometheusMetrics implements GatewayMetrics {
       series.completion += usage.completion;
       series.cached += usage.cached;
       series.reasoning += usage.reasoning;
+      if (context.usageEstimated) this.usageEstimated.inc({ endpoint });
     }
 
     // A request its client left (499) says how long the client waited, not how fast the gateway or the

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
 import { withStreamUsage } from '../endpoints/stream-usage.js';
 import { invalidRequest, quoted } from '../errors.js';
+import { promptText } from '../proxy/prompt-text.js';
 import type { Account } from '../routing/pool.js';
 import { formBody, jsonObjectBody, resolveModel, validateBody } from './model-checks.js';
 import { findResponseOwner } from './response-owner.js';
@@ -41,6 +42,8 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
       contentType: endpoint.form === undefined ? undefined : request.headers['content-type'],
       stripUsageChunk: addUsage,
       stream: endpoint.stream,
+      // Kept for a stream whose client may leave before its usage comes (see src/proxy/usage-estimate.ts).
+      prompt: body.stream === true && endpoint.stream?.deltaText !== undefined ? promptText(body) : undefined,
       conversationId: bound === undefined ? conversationOf(request, body, endpoint, services.config.sticky.sources) : undefined,
       bound,
       onResponseId:
