@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
+import { API_ENDPOINTS } from '../endpoints/index.js';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../routing/health.js';
 import type { StickyResult } from '../routing/sticky-selector.js';
@@ -17,7 +18,6 @@ import {
   type PoolAvailability,
 } from './gateway-metrics.js';
 import { Histogram, type HistogramSeries } from './histogram.js';
-import { API_ENDPOINTS } from '../endpoints/index.js';
 import { sharedProcessRegistry } from './process-registry.js';
 
 /** Running cost totals of one (model, client key, account), in micro-dollars: whole numbers that do not drift. */
@@ -85,7 +85,7 @@ export class PrometheusMetrics implements GatewayMetrics {
     });
     new Counter({
       name: 'gateway_tokens_total',
-      help: 'Tokens the upstream reported, by endpoint, catalog model, client key, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens).',
+      help: 'Tokens the upstream reported (or the gateway estimated, for a stream its client left before the usage), by endpoint, catalog model, client key, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens).',
       labelNames: ['endpoint', 'model', 'client_key', 'account', 'type'],
       registers,
       collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'type'>) {
