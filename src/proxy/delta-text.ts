@@ -17,8 +17,9 @@ export class DeltaText {
   add(events: Buffer, text: string): void {
     const pattern = this.pattern;
     pattern.lastIndex = 0;
-    for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
-      const start = match.index + match[0].length;
+    // `test`, not `exec`: no match object per delta; the pattern ends at the string's opening quote.
+    while (pattern.test(text)) {
+      const start = pattern.lastIndex;
       const end = stringEnd(text, start);
       if (end < 0) return;
       pattern.lastIndex = end + 1;
