@@ -1,7 +1,8 @@
 import type { RequestContext } from '../request-context.js';
 import type { DeltaText } from './delta-text.js';
 import type { PromptText } from './prompt-text.js';
-import { encodingFor, tokenCounter, type CountTokens } from './tokenizer.js';
+import { BoundedCount } from './bounded-count.js';
+import { encodingFor, tokenCounter } from './tokenizer.js';
 import type { Usage } from './usage.js';
 
 // A stream whose client leaves before the upstream's usage arrives is charged an estimate, as the provider
@@ -12,13 +13,6 @@ import type { Usage } from './usage.js';
 /** Framing tokens of each chat message, and of the reply, as OpenAI's cookbook counts chat prompts. */
 export const TOKENS_PER_MESSAGE = 3;
 export const REPLY_PRIMING_TOKENS = 3;
-/**
- * Characters of each of the prompt and the completion tokenized at most (a few ms): the rest is counted at
- * the rate of what was, so a client that sends huge prompts and hangs up cannot stall the gateway.
- */
-export const MAX_TOKENIZED_CHARS = 64 * 1024;
-/** Characters per token assumed for text past the limit when none was tokenized yet. */
-const CHARS_PER_TOKEN = 4;
 
 /**
  * What a relayed stream's context calls once its client left and no usage came: sets `usage` to the
@@ -46,31 +40,4 @@ export async function estimateUsage(model: string, prompt: PromptText, delivered
   completionCount.add(text);
   const completion = Math.round(completionCount.total() / keptShare);
   return { prompt: promptTokens, completion, cached: 0, reasoning: 0, total: promptTokens + completion };
-}
-
-/** Tokens of texts, the first {@link MAX_TOKENIZED_CHARS} characters tokenized and the rest counted at their rate. */
-class BoundedCount {
-  private tokens = 0;
-  private tokenized = 0;
-  private skipped = 0;
-
-  constructor(private readonly count: CountTokens) {}
-
-  add(text: string): void {
-    const room = MAX_TOKENIZED_CHARS - this.tokenized;
-    if (room <= 0) {
-      this.skipped += text.length;
-      return;
-    }
-    const head = text.length > room ? text.slice(0, room) : text;
-    this.tokens += this.count(head);
-    this.tokenized += head.length;
-    this.skipped += text.length - head.length;
-  }
-
-  total(): number {
-    if (this.skipped === 0) return this.tokens;
-    const perChar = this.tokenized === 0 || this.tokens === 0 ? 1 / CHARS_PER_TOKEN : this.tokens / this.tokenized;
-    return this.tokens + Math.round(this.skipped * perChar);
-  }
 }

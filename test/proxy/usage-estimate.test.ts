@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { DeltaText } from '../../src/proxy/delta-text.js';
 import { promptText } from '../../src/proxy/prompt-text.js';
 import { CHAT_STREAM } from '../../src/proxy/stream-formats.js';
-import { estimateUsage, estimatorFor, MAX_TOKENIZED_CHARS, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from '../../src/proxy/usage-estimate.js';
+import { MAX_TOKENIZED_CHARS } from '../../src/proxy/bounded-count.js';
+import { estimateUsage, estimatorFor, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from '../../src/proxy/usage-estimate.js';
 import { newRequestContext } from '../../src/request-context.js';
 
 function delivered(...contents: string[]): DeltaText {

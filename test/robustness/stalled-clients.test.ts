@@ -142,7 +142,8 @@ describe('a client that takes nothing of its answer', () => {
     await once(socket, 'connect');
     socket.pause();
     socket.write(requests.join(''));
-    await expect.poll(() => upstream.requests.length, { timeout: 5_000 }).toBeGreaterThan(seen + 1);
+    // Counted by name: requests of an earlier connection may still be reaching the upstream (and be closed there).
+    await expect.poll(() => upstream.requests.filter((body) => userContent(body).startsWith(`${name} `)).length, { timeout: 5_000 }).toBeGreaterThan(1);
     return { socket, seen, logged };
   }
 
