@@ -3,6 +3,7 @@
 // tool-call deltas delivered, in the log line (`usageEstimated: true`), gateway_tokens_total,
 // gateway_usage_estimated_total, the cost and the key's token counts. A client that stays is never estimated.
 import { setTimeout as delay } from 'node:timers/promises';
+import { countTokens as cl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import OpenAI from 'openai';
 import { Agent, request } from 'undici';
@@ -16,7 +17,7 @@ import { chatChunk, contentChunk, DONE_EVENT, finishChunk, startScriptedUpstream
 const ADMIN_TOKEN = 'admin-token-0123456789';
 /** $2 per million input tokens, $8 per million output: whole micro-dollars per token. */
 const PRICE = { inputPerMillion: 2, outputPerMillion: 8 };
-const KEYS = ['probe', 'chat-text', 'chat-tools', 'after-finish', 'stays', 'stays-no-usage', 'responses-stays'];
+const KEYS = ['probe', 'legacy', 'chat-text', 'chat-tools', 'after-finish', 'stays', 'stays-no-usage', 'responses-stays'];
 const keyOf = (name: string): string => `gw-estimate-key-${name}`;
 /** The gateway's clock stands still in the middle of a minute: the counts of a test all fall in one window. */
 const MID_MINUTE = Date.UTC(2026, 10, 30, 12, 0, 30);
@@ -73,14 +74,18 @@ describe('a stream its client leaves before the usage', () => {
       {
         ...testConfig(mock.url, {
           adminToken: ADMIN_TOKEN,
-          clientKeys: KEYS.map((name) => ({ name, key: keyOf(name), limits: { tokensPerMinute: 1_000_000 } })),
+          clientKeys: [
+            ...KEYS.map((name) => ({ name, key: keyOf(name), limits: { tokensPerMinute: 1_000_000 } })),
+            // Admits a request of a hundred words (it reserves about a quarter of its bytes and 1 answer token), not the next one.
+            { name: 'limited', key: keyOf('limited'), limits: { tokensPerMinute: 150, reserveTokens: 1 } },
+          ],
           models: [
             { id: 'gpt-4o', kind: 'chat', pricing: PRICE },
             { id: 'scripted-4o', kind: 'chat', pricing: PRICE },
           ],
         }),
         upstreams: [
-          { name: 'mock', baseUrl: mock.url, models: ['gpt-4o'], accounts: [{ name: 'acct-a', apiKey: 'sk-upstream-secret-a-0123456789' }] },
+          { name: 'mock', baseUrl: mock.url, models: ['gpt-4o', 'gpt-3.5-turbo-instruct'], accounts: [{ name: 'acct-a', apiKey: 'sk-upstream-secret-a-0123456789' }] },
           { name: 'scripted', baseUrl: scripted.url, models: ['scripted-4o'], accounts: [{ name: 'acct-s', apiKey: 'sk-upstream-secret-s-0123456789' }] },
         ],
       },
@@ -148,6 +153,37 @@ describe('a stream its client leaves before the usage', () => {
     const usage = await keyUsage('probe');
     expect(usage.tokensThisMinute).toBe(sum((l) => l.tokens.total));
     expect(usage.costUsd.today).toBeCloseTo(sum((l) => l.costUsd), 9);
+  });
+
+  it("counts the estimate against the key's token limit: the next request is refused", async () => {
+    const input = Array.from({ length: 100 }, () => 'a').join(' ');
+    const stream = await client('limited').responses.create({ model: 'gpt-4o', input, stream: true });
+    let deltas = 0;
+    for await (const event of stream) if (event.type === 'response.output_text.delta' && ++deltas === 48) break;
+    const line = await lineOf('limited');
+    expect(line).toMatchObject({ status: 499, usageEstimated: true, tokens: { prompt: countTokens(input) + ONE_MESSAGE } });
+    expect(line.tokens.total).toBeGreaterThan(150);
+    expect((await keyUsage('limited')).tokensThisMinute).toBe(line.tokens.total);
+    const refused = await client('limited').responses.create({ model: 'gpt-4o', input: 'hi' }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+  });
+
+  it("charges a legacy completion stream left half-way, counted with the older model's encoding (cl100k_base)", async () => {
+    const prompt = 'Count these words with the encoding of GPT-3.5, which is not the one of GPT-4o';
+    const stream = await client('legacy').completions.create({ model: 'gpt-3.5-turbo-instruct', prompt, stream: true });
+    let text = '';
+    let chunks = 0;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.text ?? '';
+      if (++chunks === 25) break;
+    }
+    const line = await lineOf('legacy');
+    // A prompt with no messages: no framing tokens.
+    expect(line).toMatchObject({ status: 499, model: 'gpt-3.5-turbo-instruct', usageEstimated: true, tokens: { prompt: cl100k(prompt) } });
+    expect(cl100k(prompt)).not.toBe(countTokens(prompt));
+    expect(line.tokens.completion).toBeGreaterThanOrEqual(cl100k(text) - 1);
+    expect(line.tokens.completion).toBeLessThanOrEqual(cl100k(`Echo: ${prompt}`));
+    expect(value(await scrape(), 'gateway_usage_estimated_total', { endpoint: '/v1/completions' })).toBe(1);
   });
 
   it('charges a chat stream left after some text deltas for exactly the text delivered', async () => {
