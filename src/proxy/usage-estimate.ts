@@ -1,7 +1,7 @@
 import type { RequestContext } from '../request-context.js';
+import { BoundedCount } from './bounded-count.js';
 import type { DeltaText } from './delta-text.js';
 import type { PromptText } from './prompt-text.js';
-import { BoundedCount } from './bounded-count.js';
 import { encodingFor, tokenCounter } from './tokenizer.js';
 import type { Usage } from './usage.js';
 
