@@ -1,3 +1,8 @@
+const NONE = Buffer.alloc(0);
+
+/** Delta bytes kept at most; a longer answer is counted from its first part and scaled by its length. */
+export const MAX_KEPT_BYTES = 256 * 1024;
+
 /**
  * The generated text a stream delivered, kept for a hang-up estimate (see usage-estimate.ts): only the
  * string values the stream format points at (text and tool-call deltas), copied as their raw, still
@@ -5,7 +10,7 @@
  * only for a client that left before the usage arrived.
  */
 export class DeltaText {
-  private bytes: Buffer = Buffer.allocUnsafe(0);
+  private bytes: Buffer = NONE;
   private length = 0;
   /** Bytes of deltas past {@link MAX_KEPT_BYTES}: counted, not kept. */
   private dropped = 0;
@@ -47,7 +52,8 @@ export class DeltaText {
       return;
     }
     if (this.length + size > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.min(MAX_KEPT_BYTES, Math.max(256, 2 * (this.length + size))));
+      // Not from Node's shared pool: a small slice kept for a stream's life would keep a whole 8 KiB slab.
+      const grown = Buffer.allocUnsafeSlow(Math.min(MAX_KEPT_BYTES, Math.max(256, 2 * (this.length + size))));
       this.bytes.copy(grown, 0, 0, this.length);
       this.bytes = grown;
     }
@@ -55,9 +61,6 @@ export class DeltaText {
     this.length += size;
   }
 }
-
-/** Delta bytes kept at most; a longer answer is counted from its first part and scaled by its length. */
-export const MAX_KEPT_BYTES = 256 * 1024;
 
 /** Index of the `"` that closes the JSON string whose content starts at `from`, or -1. */
 function stringEnd(text: string, from: number): number {
