@@ -9,6 +9,7 @@ import { ANONYMOUS } from '../auth/client-keys.js';
 import { registerMultipartBody } from '../body/multipart-body.js';
 import { formBody, jsonObjectBody, resolveModel, validateBody } from '../endpoints/checks.js';
 import { checkedFields } from '../endpoints/field-names.js';
+import { promptText } from '../proxy/prompt-text.js';
 
 /**
  * Serves one model endpoint from its description: the checks in the documented order (the key and limits
@@ -46,6 +47,8 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
       contentType: endpoint.form === undefined ? undefined : request.headers['content-type'],
       stripUsageChunk: addUsage,
       stream: endpoint.stream,
+      // Kept for a stream whose client may leave before its usage comes (see src/proxy/usage-estimate.ts).
+      prompt: body.stream === true && endpoint.stream?.deltaText !== undefined ? promptText(body) : undefined,
       conversationId: bound === undefined ? conversationOf(request.headers, services.config.sticky.sources, affinityField(body, endpoint)) : undefined,
       bound,
       onResponseId:
