@@ -241,6 +241,7 @@ function releaseRequestBody(request: FastifyRequest): void {
   request.rawBody = undefined;
   request.body = undefined;
   request.form = undefined;
+  request.bodyHold?.release();
 }
 
 /**
