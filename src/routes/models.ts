@@ -5,6 +5,7 @@ import type { CatalogEndpoint } from '../endpoints/endpoint.js';
 import { CATALOG_ENDPOINTS } from '../endpoints/index.js';
 import { modelNotFound } from '../errors.js';
 import type { UpstreamRouter } from '../accounts/pool.js';
+import { anthropicModel, anthropicModelPage, type AnthropicModel } from './anthropic-models.js';
 
 /** A fixed `created` for catalog models: the catalog has no dates, and a stable value keeps the list cacheable. */
 const CREATED = 1_700_000_000;
@@ -31,9 +32,31 @@ export const modelsRoute: FastifyPluginAsync = async (app) => {
     return json;
   };
 
+  // Anthropic's list holds the Messages models the key may use, built once per key and config too.
+  const claudeByRouter = new WeakMap<UpstreamRouter, Map<ClientKey, AnthropicModel[]>>();
+  const claudeFor = (client: ClientKey): AnthropicModel[] => {
+    const { catalog, router } = services;
+    let byKey = claudeByRouter.get(router);
+    if (byKey === undefined) {
+      byKey = new Map();
+      claudeByRouter.set(router, byKey);
+    }
+    let models = byKey.get(client);
+    if (models === undefined) {
+      models = [...catalog.all()]
+        .filter((m) => m.kind === 'messages' && router.poolFor(m.id) !== undefined && mayUseModel(client, m.id))
+        .map((m) => anthropicModel(m, CREATED));
+      byKey.set(client, models);
+    }
+    return models;
+  };
+
   const answers: Record<CatalogEndpoint['answers'], RouteHandlerMethod> = {
-    'model-list': async (request, reply) =>
-      reply.type('application/json; charset=utf-8').send(listFor(request.gateway.clientKey ?? ANONYMOUS)),
+    'model-list': async (request, reply) => {
+      const client = request.gateway.clientKey ?? ANONYMOUS;
+      if (request.headers['anthropic-version'] !== undefined) return anthropicModelPage(claudeFor(client), request.query as Record<string, unknown>);
+      return reply.type('application/json; charset=utf-8').send(listFor(client));
+    },
     // A model outside the key's allow-list is answered as unknown, so the list of what exists is not revealed.
     model: async (request) => {
       const { catalog, router } = services;
@@ -42,7 +65,7 @@ export const modelsRoute: FastifyPluginAsync = async (app) => {
       if (model === undefined || router.poolFor(model.id) === undefined || !mayUseModel(request.gateway.clientKey ?? ANONYMOUS, model.id)) {
         throw modelNotFound(id);
       }
-      return modelObject(model);
+      return request.headers['anthropic-version'] === undefined ? modelObject(model) : anthropicModel(model, CREATED);
     },
   };
   for (const endpoint of CATALOG_ENDPOINTS) app.route({ method: endpoint.method, url: endpoint.path, handler: answers[endpoint.answers] });
