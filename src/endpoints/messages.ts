@@ -6,7 +6,6 @@ import type { EndpointDescription } from './endpoint.js';
 const common = {
   kinds: ['messages'],
   api: 'anthropic',
-  stream: MESSAGES_STREAM,
   affinityFields: ['metadata.user_id'],
 } as const;
 
@@ -16,6 +15,7 @@ export const messages: EndpointDescription = {
   path: '/v1/messages',
   upstreamPath: '/messages',
   schema: messagesRequestSchema,
+  stream: MESSAGES_STREAM,
 };
 
 /** Counts a request's input tokens without running it. */

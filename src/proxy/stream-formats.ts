@@ -125,6 +125,7 @@ export const MESSAGES_STREAM: StreamFormat = (() => {
     hasFinish: (text) => finish.test(text),
     hasEnd: (text) => end.test(text),
     isUsageOnly: () => false,
+    deltaText: new RegExp(`"(?:text|thinking|partial_json)"${GAP}:${GAP}"`, 'g'),
     // Anthropic's error event, which its SDKs raise as an APIError of that type.
     errorEvent: (message) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
     mergeUsage: (previous, next) => {

@@ -12,7 +12,7 @@ import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.j
 import { find } from '../helpers/prometheus.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789';
-const KEYS = ['write-1h', 'read', 'write-5m', 'no-cache'];
+const KEYS = ['write-1h', 'read', 'write-5m', 'no-cache', 'left'];
 const keyOf = (name: string): string => `gw-anthropic-key-${name}`;
 const MODEL = 'claude-sonnet-4-5';
 /** A system prompt of 2,000 words, cached: the mock counts one token per word. */
@@ -78,5 +78,33 @@ describe('the usage and cost of Anthropic messages', () => {
     expect((await logLine('no-cache')).tokens).toEqual({ prompt: 6, completion: 4, cached: 0, reasoning: 0, total: 10 });
     await expectCost('no-cache', MODEL, databaseUsd({ prompt: 6, completion: 4, cached: 0, reasoning: 0, total: 10 }, MODEL, 'anthropic'));
     expect(find(await scrape(), 'gateway_tokens_total', { client_key: 'no-cache', type: 'cache_write' })).toEqual([]);
+  });
+
+  it('charges a client that leaves mid-stream the input Anthropic reported and an estimate of the output delivered', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    mock.fault = () => ({ kind: 'hold-last-chunk', release: held });
+    try {
+      const stream = client('left').messages.stream({
+        model: MODEL,
+        max_tokens: 100,
+        system: [{ type: 'text', text: 'other '.repeat(SYSTEM_WORDS).trim(), cache_control: { type: 'ephemeral' } }],
+        messages: [{ role: 'user', content: 'tell me a long story' }],
+      });
+      for await (const event of stream) if (event.type === 'content_block_delta') break;
+      const line = (await logLine('left')) as { status: number; usageEstimated: boolean; tokens: Record<string, number> };
+      expect(line).toMatchObject({ status: 499, usageEstimated: true });
+      // "tell me a long story" and the message's own tokens, as message_start said: exact, not estimated.
+      expect(line.tokens).toMatchObject({ prompt: 2_008, cached: 0, cache_write: 2_000 });
+      expect(line.tokens.completion).toBeGreaterThanOrEqual(1);
+      expect(line.tokens.total).toBe(2_008 + line.tokens.completion!);
+      const usage: Usage = { prompt: 2_008, completion: line.tokens.completion!, cached: 0, reasoning: 0, total: line.tokens.total!, cacheWrite: 2_000 };
+      await expectCost('left', MODEL, databaseUsd(usage, MODEL, 'anthropic'), 499);
+    } finally {
+      release();
+      mock.fault = undefined;
+    }
   });
 });
