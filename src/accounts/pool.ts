@@ -4,7 +4,7 @@ import type { AccountConfig, UpstreamConfig } from '../config/schema.js';
 const MIN_HEADER_SECRET = 8;
 
 /**
- * One upstream API key. Its secrets live only in `authorization` and `headers`, which are sent upstream and
+ * One upstream API key. Its secrets live only in `apiKey` and `headers`, which are sent upstream and
  * nowhere else.
  */
 export class Account {

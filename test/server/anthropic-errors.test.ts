@@ -67,4 +67,11 @@ describe('misbehaving clients on /v1/messages', () => {
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'invalid_api_key' } });
   });
+
+  it('never logs a key sent in x-api-key, should a log call be handed the headers', () => {
+    running.gateway.app.log.info({ req: { headers: { 'x-api-key': CLIENT_KEY } }, headers: { 'x-api-key': CLIENT_KEY } }, 'headers probe');
+    const probe = running.gateway.logs.text.find((line) => line.includes('headers probe'));
+    expect(probe).toContain('[redacted]');
+    expect(probe).not.toContain(CLIENT_KEY);
+  });
 });
