@@ -45,6 +45,8 @@ import { RedisStickyStore } from './routing/sticky/redis-store.js';
 import { ResponseOwners } from './routing/response-owners.js';
 import { responsesByIdRoute } from './routes/responses-by-id.js';
 import type { Services } from './services.js';
+import { adminApi } from './admin/plugin.js';
+import { keyService } from './keys/service.js';
 
 export type { Services };
 
@@ -128,7 +130,13 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const accessLogger = app.log.child({}, { redact: { paths: [] } });
   const writeAccessLine = accessLog(accessLogger as Logger);
 
+  // Keys as a service (src/keys, src/store, src/admin): API keys join the keyring, requests feed the ledger.
+  const keys = keyService(config, app.log, (keyring) => (services.keyring = keyring), () => services.config);
+
   const services: Services = {
+    store: keys.store,
+    keys: keys.registry,
+    ledger: keys.ledger,
     config,
     catalog,
     keyring,
@@ -142,6 +150,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     metrics,
     draining: false,
     reload(next: GatewayConfig): void {
+      keys.registry.checkConfig(next);
       const routing = buildRouting(next);
       carryOverHealth(services.router, routing.router);
       const restart = restartOnlyChanges(services.config, next);
@@ -152,7 +161,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       responses.ttlSeconds = next.sticky.ttlSeconds;
       services.config = next;
       services.catalog = routing.catalog;
-      services.keyring = routing.keyring;
+      services.keyring = keys.registry.keyringFor(next);
       services.router = routing.router;
       const unpricedBefore = spend.prices.unpriced().join();
       spend.prices = new PriceList(routing.catalog, routing.router, next.upstreams);
@@ -188,6 +197,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     context.trace?.end(status, context);
     const endedAt = performance.now();
     const costMicros = spend.charge(context);
+    keys.ledger.add(context, costMicros, limiter.now());
     writeAccessLine({
       requestId: request.id,
       clientKey: context.clientKey?.name ?? 'none',
@@ -245,6 +255,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
   await app.register(adminUsageRoute);
+  await app.register(adminApi, { now: () => limiter.now() });
   await app.register(async (v1) => {
     requireClientKey(v1, services);
     // Before the hooks that wait for Redis: the pin lookup goes out in the same write as their commands.
@@ -260,11 +271,13 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   });
 
   app.addHook('onClose', async () => {
+    await keys.close();
     await selector.close();
     await limiter.close();
     await spend.close();
     await redis?.close();
     await dispatcher.close();
   });
+  await keys.start();
   return app;
 }

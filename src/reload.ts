@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { ClientKeyring } from './auth/client-keys.js';
+import { ClientKeyring, type TeamModels } from './auth/client-keys.js';
 import { Catalog, readCatalogFile } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import type { ForwardOptions } from './proxy/forward.js';
@@ -16,9 +16,14 @@ export interface Routing {
 export function buildRouting(config: GatewayConfig): Routing {
   return {
     catalog: new Catalog([...readCatalogFile(config.catalogFile), ...config.models]),
-    keyring: new ClientKeyring(config.clientKeys),
+    keyring: new ClientKeyring(config.clientKeys, configTeams(config)),
     router: new UpstreamRouter(config.upstreams),
   };
+}
+
+/** The model lists of the config's teams, by name. */
+export function configTeams(config: GatewayConfig): TeamModels {
+  return new Map(config.teams.map((team) => [team.name, team.models]));
 }
 
 export function forwardOptions(config: GatewayConfig): ForwardOptions {

@@ -9,6 +9,9 @@ import type { UpstreamRouter } from './routing/pool.js';
 import type { ResponseOwners } from './routing/response-owners.js';
 import type { AccountSelector } from './routing/selector.js';
 import type { Spend } from './spend/spend.js';
+import type { KeyRegistry } from './keys/registry.js';
+import type { Store } from './store/store.js';
+import type { UsageLedger } from './usage/ledger.js';
 
 /** What the gateway is made of, built by `buildApp` from a config and shared by its routes as `app.services`. */
 export interface Services {
@@ -40,6 +43,10 @@ export interface Services {
   reload(config: GatewayConfig): void;
   /** Set while shutting down: health checks fail so load balancers stop sending traffic. */
   draining: boolean;
+  /** Keys as a service (docs/keys.md): the database, the API keys held in memory, the daily usage ledger. */
+  readonly store: Store;
+  readonly keys: KeyRegistry;
+  readonly ledger: UsageLedger;
 }
 
 declare module 'fastify' {

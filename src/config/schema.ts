@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { pricingSchema } from '../spend/pricing.js';
 
 /** Names become metric labels and log fields, so they are kept to a safe, bounded alphabet. */
-const name = z
+export const nameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"');
+const name = nameSchema;
 
 const positiveInt = z.number().int().positive();
 

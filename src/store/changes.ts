@@ -16,6 +16,7 @@ export async function changeVersion(sql: Sql): Promise<number> {
   return Number(row?.version ?? 0);
 }
 
+/** The admin audit, newest first. */
 export async function auditEntries(sql: Sql, since: string | undefined, limit: number): Promise<AuditEntry[]> {
   const rows = await sql.query<{ at: Date; by_name: string; action: string; target: string; changes: Record<string, unknown> }>(
     `SELECT at, by_name, action, target, changes FROM gateway_audit

@@ -1,5 +1,5 @@
 import { UNIQUE_VIOLATION, sqlState, type Engine, type Sql } from './engine.js';
-import { iso, json, recordChange } from './changes.js';
+import { changeVersion, iso, json, recordChange } from './changes.js';
 import { RecordConflict, RecordNotFound, type KeyFields, type StoredKey } from './records.js';
 
 interface KeyRow {
@@ -64,6 +64,11 @@ async function lockKey(tx: Sql, id: string): Promise<StoredKey> {
 export class KeysRepository {
   constructor(private readonly engine: Engine) {}
 
+  /** The change counter every key or team write bumps. */
+  version(): Promise<number> {
+    return changeVersion(this.engine);
+  }
+
   async all(): Promise<StoredKey[]> {
     return (await this.engine.query<KeyRow>('SELECT * FROM gateway_keys ORDER BY created_at, id')).map(toKey);
   }
@@ -113,7 +118,7 @@ export class KeysRepository {
   async rotate(id: string, secret: { sha256: string; hint: string }, graceSeconds: number, by: string): Promise<StoredKey> {
     return this.engine.transaction(async (tx) => {
       const before = await lockKey(tx, id);
-      if (before.revokedAt !== null) throw new RecordNotFound('key', id);
+      if (before.revokedAt !== null) throw new RecordConflict('key_revoked', `Key '${id}' is revoked: issue a new key instead.`);
       const [row] = await tx.query<KeyRow>(
         `UPDATE gateway_keys SET previous_sha256 = CASE WHEN $4::int > 0 THEN key_sha256 END,
            previous_until = CASE WHEN $4::int > 0 THEN clock_timestamp() + make_interval(secs => $4::int) END,

@@ -13,9 +13,10 @@ export interface KeyFields {
 /** A gateway key as the admin API shows it: never its secret, never a hash of it. */
 export interface KeyRecord extends KeyFields {
   id: string;
-  createdAt: string;
-  updatedAt: string;
-  keyHint: string;
+  /** null for a config key, as are the others a config does not say. */
+  createdAt: string | null;
+  updatedAt: string | null;
+  keyHint: string | null;
   revokedAt: string | null;
   source: 'api' | 'config';
 }
@@ -57,7 +58,7 @@ export class RecordNotFound extends Error {
 
 export class RecordConflict extends Error {
   constructor(
-    readonly code: 'name_taken' | 'team_not_empty',
+    readonly code: 'name_taken' | 'team_not_empty' | 'key_revoked',
     message: string,
   ) {
     super(message);

@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseConfig } from '../config/schema.js';
+import { auditEntries } from './changes.js';
 import { embeddedEngine } from './embedded-engine.js';
 import { sqlState, type Engine } from './engine.js';
 import { KeysRepository } from './keys-repo.js';
 import { migrate, SchemaTooNewError } from './migrations.js';
 import { postgresEngine } from './postgres-engine.js';
-import { RecordConflict, RecordNotFound } from './records.js';
+import { RecordConflict, RecordNotFound, type AuditEntry } from './records.js';
 import { TeamsRepository } from './teams-repo.js';
 import { UsageRepository } from './usage-repo.js';
 
@@ -19,6 +20,8 @@ export interface Repositories {
   readonly keys: KeysRepository;
   readonly teams: TeamsRepository;
   readonly usage: UsageRepository;
+  /** The admin audit, newest first (entries are written by the keys and teams repositories). */
+  audit(since: string | undefined, limit: number): Promise<AuditEntry[]>;
 }
 
 export class StoreUnavailable extends Error {
@@ -66,7 +69,13 @@ export class Store {
       this.engine ??= await this.open();
       const { from, to } = await migrate(this.engine);
       if (from !== to) this.log.info({ store: this.kind, from, to }, 'store schema migrated');
-      this.repos = { keys: new KeysRepository(this.engine), teams: new TeamsRepository(this.engine), usage: new UsageRepository(this.engine) };
+      const engine = this.engine;
+      this.repos = {
+        keys: new KeysRepository(engine),
+        teams: new TeamsRepository(engine),
+        usage: new UsageRepository(engine),
+        audit: (since, limit) => auditEntries(engine, since, limit),
+      };
       this.state = 'ready';
       this.log.info({ store: this.kind }, 'store ready');
       for (const listener of this.readyListeners) listener();
