@@ -9,6 +9,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { getFreePort } from './redis.js';
 
 export interface PostgresServer {
   readonly port: number;
@@ -54,17 +55,6 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function acceptsConnections(port: number, deadline: number): Promise<void> {
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -93,7 +83,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     ...(owner ?? {}),
   });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.error?.message}`);
-  const port = await freePort();
+  const port = await getFreePort();
   let child: ChildProcess | undefined;
   let output = '';
 
