@@ -177,6 +177,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   };
   // Read at scrape time from the routing in force, so a reload's pools are the ones counted.
   metrics.trackPools(() => services.router.pools.map((pool) => ({ pool: pool.name, available: pool.healthy(Date.now()).length })));
+  metrics.trackTeams((clientKey) => services.keyring.teamOf(clientKey));
   app.decorate('services', services);
 
   const recordMetrics = prometheus === undefined ? undefined : requestRecorder(prometheus, config.metrics);

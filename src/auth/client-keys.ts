@@ -44,6 +44,7 @@ export function allowedModels(own: readonly string[] | undefined, team: readonly
 export class ClientKeyring {
   private readonly byDigest = new Map<string, Omit<KeyringEntry, 'sha256'>>();
   private readonly clients: ClientKey[] = [];
+  private readonly teams = new Map<string, string>();
 
   constructor(configs: readonly ClientKeyConfig[], teams: TeamModels = new Map(), extra: readonly KeyringEntry[] = []) {
     for (const config of configs) {
@@ -60,6 +61,7 @@ export class ClientKeyring {
       if (entry.validUntil === undefined) this.clients.push(entry.client);
       this.byDigest.set(entry.sha256, entry);
     }
+    for (const client of this.clients) if (client.team !== undefined) this.teams.set(client.name, client.team);
   }
 
   get size(): number {
@@ -75,6 +77,11 @@ export class ClientKeyring {
 
   all(): ClientKey[] {
     return this.clients;
+  }
+
+  /** The team of the key with this name; empty when it has none (the `team` metric label). */
+  teamOf(name: string): string {
+    return this.teams.get(name) ?? '';
   }
 }
 

@@ -140,6 +140,14 @@ describe('usage ledger against Prometheus on two instances', () => {
     expectEqual(summed(await ledger(b)), metrics);
     const byTeam = await ledger(a, 'team');
     expect(byTeam.map((r) => r.team).sort()).toEqual(['', 'platform']);
+    // The metrics carry the key's team too, and agree with the ledger team by team.
+    const expositions = await Promise.all([a, b].map(scrape));
+    const teamTotal = (name: string, labels: Record<string, string>) => expositions.reduce((n, e) => n + total(e, name, labels), 0);
+    for (const row of byTeam) {
+      expect(row.promptTokens).toBe(teamTotal('gateway_tokens_total', { team: row.team!, type: 'prompt' }));
+      expect(row.costUsd).toBeCloseTo(teamTotal('gateway_cost_usd_total', { team: row.team! }), 6);
+      expect(row.requests).toBe(teamTotal('gateway_requests_total', { team: row.team!, client_key: row.team === '' ? 'ledger-key' : 'team-alpha' }));
+    }
     const csv = await admin(a.url, 'GET', `/admin/usage/daily?from=${today()}&to=${today()}&groupBy=key&format=csv`);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = csv.text.trim().split('\r\n');
