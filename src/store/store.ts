@@ -47,6 +47,7 @@ export class Store {
   private repos: Repositories | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
+  private warned = false;
   private readonly readyListeners: (() => void)[] = [];
 
   constructor(
@@ -85,7 +86,10 @@ export class Store {
         this.log.error({ store: this.kind, err: err.message }, 'store refused: API keys stay unavailable until the gateway is upgraded');
         return;
       }
-      this.log.error(
+      // Loud once, then quiet while it keeps retrying every second.
+      const level = this.warned ? 'debug' : 'error';
+      this.warned = true;
+      this.log[level](
         { store: this.kind, err: (err as Error).message },
         'STORE UNAVAILABLE: serving config keys only; API keys load once the database answers, admin writes answer 503',
       );
