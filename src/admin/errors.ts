@@ -27,6 +27,8 @@ export const nameTaken = (what: string, name: string): GatewayError =>
 
 export const notFound = (what: 'key' | 'team', id: string): GatewayError => storeError(new RecordNotFound(what, id)) as GatewayError;
 
+export const nothingToChange = (): GatewayError => invalidRequest('The body names no field to change.', null, 'empty_change');
+
 /** Parses a body or query with `schema`; the first problem is a 400 naming its field in `param`. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const result = schema.safeParse(value ?? {});

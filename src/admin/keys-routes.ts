@@ -3,7 +3,7 @@ import { newKeyId, newSecret } from '../keys/secret.js';
 import type { KeyFields, StoredKey } from '../store/records.js';
 import { createKeyBody, listKeysQuery, patchKeyBody, rotateBody } from './bodies.js';
 import { requireWriter } from './credentials.js';
-import { fromStore, managedByConfig, nameTaken, notFound, parse } from './errors.js';
+import { fromStore, managedByConfig, nameTaken, notFound, nothingToChange, parse } from './errors.js';
 import { CONFIG_KEY_ID_PREFIX, configKeys, keyView } from './views.js';
 
 /** `/admin/keys`: API keys are read from memory (as requests see them) and written to the store. */
@@ -56,6 +56,7 @@ export const keysRoutes: FastifyPluginAsync = async (app) => {
     requireWriter(request.admin);
     const { id } = apiKey(request.params.id);
     const patch = parse(patchKeyBody, request.body);
+    if (Object.keys(patch).length === 0) throw nothingToChange();
     if (patch.name !== undefined && configKeyNamed(patch.name)) throw nameTaken('key', patch.name);
     const key = await fromStore(() => store.use((r) => r.keys.update(id, patch, request.admin.name, configTeams())));
     await registry.sync(true);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TeamRecord } from '../store/records.js';
 import { createTeamBody, patchTeamBody } from './bodies.js';
 import { requireWriter } from './credentials.js';
-import { fromStore, managedByConfig, nameTaken, notFound, parse } from './errors.js';
+import { fromStore, managedByConfig, nameTaken, notFound, nothingToChange, parse } from './errors.js';
 import { configTeamRecords } from './views.js';
 
 /** `/admin/teams`: config teams are listed read-only beside the store's. */
@@ -38,6 +38,7 @@ export const teamsRoutes: FastifyPluginAsync = async (app) => {
     requireWriter(request.admin);
     const name = apiTeam(request.params.name);
     const patch = parse(patchTeamBody, request.body);
+    if (Object.keys(patch).length === 0) throw nothingToChange();
     const team = await fromStore(() => store.use((r) => r.teams.update(name, patch, request.admin.name)));
     await registry.sync(true);
     return team;

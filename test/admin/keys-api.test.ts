@@ -189,3 +189,47 @@ describe('admin credentials', () => {
     expect(locked.headers.get('retry-after')).not.toBeNull();
   });
 });
+
+describe('admin API against a misbehaving client', () => {
+  let pg: PostgresServer;
+  let upstream: MockUpstream;
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    [pg, upstream] = await Promise.all([startPostgres(), startMockUpstream()]);
+    gw = await startGateway(testConfig(upstream.url, { admins: ADMINS, database: { url: pg.url } }));
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await upstream?.close();
+    await pg?.remove();
+  });
+
+  it('treats ids and names that look like SQL as plain unknown values', async () => {
+    for (const id of ["key_x' OR '1'='1", 'key_1; DROP TABLE gateway_keys', '..%2F..%2Fetc']) {
+      const answer = await admin(gw.url, 'GET', `/admin/keys/${encodeURIComponent(id)}`);
+      expect(answer.status).toBe(404);
+    }
+    expect((await admin(gw.url, 'POST', '/admin/keys', { name: "x' OR 1=1 --" })).status).toBe(400);
+    expect((await admin(gw.url, 'GET', "/admin/keys?team=' OR 1=1 --")).body).toMatchObject({ data: [] });
+    expect((await admin(gw.url, 'POST', '/admin/keys', { name: 'still-works' })).status).toBe(201);
+  });
+
+  it('refuses a body that is not JSON, not an object, or changes nothing', async () => {
+    const form = await fetch(`${gw.url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMINS[0]!.token}`, 'content-type': 'text/plain' }, body: 'name=x' });
+    expect(form.status).toBe(415);
+    expect(((await form.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+    expect((await admin(gw.url, 'POST', '/admin/keys', [1, 2])).status).toBe(400);
+    expect((await admin(gw.url, 'POST', '/admin/keys', 'null')).status).toBe(400);
+    expect((await admin(gw.url, 'POST', '/admin/keys', { name: 'proto', metadata: JSON.parse('{"__proto__": {"admin": true}}') })).status).toBe(400);
+    const created = await admin<{ id: string }>(gw.url, 'POST', '/admin/keys', { name: 'unchanged' });
+    const empty = await admin(gw.url, 'PATCH', `/admin/keys/${created.body.id}`, {});
+    expect(empty.status).toBe(400);
+    expect(empty.body).toMatchObject({ error: { code: 'empty_change' } });
+  });
+
+  it('bounds its query parameters', async () => {
+    expect((await admin(gw.url, 'GET', '/admin/audit?limit=1000000')).body).toMatchObject({ error: { param: 'limit' } });
+    expect((await admin(gw.url, 'GET', '/admin/audit?since=yesterday')).body).toMatchObject({ error: { param: 'since' } });
+    expect((await admin(gw.url, 'GET', '/admin/usage/daily?from=2026-01-01')).body).toMatchObject({ error: { param: 'to' } });
+  });
+});
