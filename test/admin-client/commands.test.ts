@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, ADMINS, chat, VIEWER_TOKEN } from '../helpers/admin.js';
-import { ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
-import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, chat, VIEWER_TOKEN } from '../helpers/admin.js';
+import { ROOT, type RunningGateway } from '../helpers/gateway.js';
+import { useGatewayWithPostgres } from '../helpers/gateway-with-postgres.js';
 
 /** Runs the real command, as a user would, with the admin token in the environment. */
 function cli(args: string[], token = ADMIN_TOKEN): Promise<{ status: number | null; stdout: string }> {
@@ -19,17 +18,10 @@ function cli(args: string[], token = ADMIN_TOKEN): Promise<{ status: number | nu
 }
 
 describe('ai-gateway keys and teams against a running gateway', () => {
-  let pg: PostgresServer;
-  let upstream: MockUpstream;
+  const running = useGatewayWithPostgres();
   let gw: RunningGateway;
-  beforeAll(async () => {
-    [pg, upstream] = await Promise.all([startPostgres(), startMockUpstream()]);
-    gw = await startGateway(testConfig(upstream.url, { admins: ADMINS, database: { url: pg.url } }));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await upstream?.close();
-    await pg?.remove();
+  beforeAll(() => {
+    gw = running.gateway;
   });
 
   it('creates a team and a key in it, printing the secret once; lists, rotates and revokes it', async () => {

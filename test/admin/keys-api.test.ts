@@ -2,31 +2,18 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { type PostgresServer } from '../helpers/postgres.js';
+import { useGatewayWithPostgres } from '../helpers/gateway-with-postgres.js';
 import { admin, ADMINS, chat, VIEWER_TOKEN } from '../helpers/admin.js';
 
 type Key = { id: string; name: string; key?: string; keyHint: string; team: string | null; status: string; source: string; revokedAt: string | null };
 
 describe('admin API: keys, teams and audit on PostgreSQL', () => {
-  let pg: PostgresServer;
-  let upstream: MockUpstream;
+  const running = useGatewayWithPostgres({ teams: [{ name: 'config-team', models: ['gpt-4o'] }] });
   let gw: RunningGateway;
-
-  beforeAll(async () => {
-    pg = await startPostgres();
-    upstream = await startMockUpstream();
-    gw = await startGateway(
-      testConfig(upstream.url, {
-        admins: ADMINS,
-        database: { url: pg.url },
-        teams: [{ name: 'config-team', models: ['gpt-4o'] }],
-      }),
-    );
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await upstream?.close();
-    await pg?.remove();
+  let pg: PostgresServer;
+  beforeAll(() => {
+    ({ gateway: gw, pg } = running);
   });
 
   it('issues a key that works at once, shown only in the answer that made it', async () => {
@@ -191,17 +178,10 @@ describe('admin credentials', () => {
 });
 
 describe('admin API against a misbehaving client', () => {
-  let pg: PostgresServer;
-  let upstream: MockUpstream;
+  const running = useGatewayWithPostgres();
   let gw: RunningGateway;
-  beforeAll(async () => {
-    [pg, upstream] = await Promise.all([startPostgres(), startMockUpstream()]);
-    gw = await startGateway(testConfig(upstream.url, { admins: ADMINS, database: { url: pg.url } }));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await upstream?.close();
-    await pg?.remove();
+  beforeAll(() => {
+    gw = running.gateway;
   });
 
   it('treats ids and names that look like SQL as plain unknown values', async () => {
