@@ -78,6 +78,17 @@ describe('store on a real PostgreSQL', () => {
     await store.close();
   });
 
+  it('drops ledger rows older than the retention, and keeps the rest', async () => {
+    const store = await readyStore({ url: pg.url, path: './unused', usageRetentionDays: 400 });
+    const old = { ...delta, day: '2001-01-01' };
+    const recent = { ...delta, day: new Date(Date.now() - 399 * 86_400_000).toISOString().slice(0, 10) };
+    await store.use((r) => r.usage.apply('retention', [old, recent]));
+    await store.use((r) => r.usage.prune(400));
+    expect(await store.use((r) => r.usage.daily('2001-01-01', '2001-01-01', 'key'))).toEqual([]);
+    expect(await store.use((r) => r.usage.daily(recent.day, recent.day, 'key'))).toHaveLength(1);
+    await store.close();
+  });
+
   it('reports the database unreachable, then ready again, across a PostgreSQL restart', async () => {
     const store = await readyStore({ url: pg.url, path: './unused', usageRetentionDays: 400 });
     await pg.stop();
