@@ -3,6 +3,9 @@ import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance }
 import type { DestinationStream } from 'pino';
 import type { GatewayConfig } from './config/schema.js';
 import { batchedStdout } from './logging.js';
+import { adminAuthPlugin } from './auth/admin.js';
+import { consolePlugin } from './console/plugin.js';
+import { adminUpstreamsRoute } from './routes/admin-upstreams.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -44,7 +47,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.removeAllContentTypeParsers();
   if (services.prometheus !== undefined) await app.register(metricsRoute, { metrics: services.prometheus, path: config.metrics.path });
   await app.register(healthRoute);
+  await app.register(adminAuthPlugin, { now: options.clock });
+  await app.register(consolePlugin, { now: options.clock });
   await app.register(adminUsageRoute);
+  await app.register(adminUpstreamsRoute);
   await app.register(v1Routes);
 
   app.addHook('onClose', () => services.close());

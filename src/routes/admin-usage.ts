@@ -1,27 +1,20 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import { bearerToken, sha256 } from '../auth/client-keys.js';
+import { requireAdmin } from '../auth/admin.js';
 import { GatewayError } from '../errors.js';
 import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../limits/limiter.js';
 
 /**
- * `GET /admin/usage`: every client key's counts in the current minute and UTC day, behind `adminToken`.
+ * `GET /admin/usage`: every client key's counts in the current minute and UTC day, for admins and viewers.
  * The token is read from the current config on each request, so a reload changes it; without one the
  * route answers 404, as an unknown URL does.
  */
 export const adminUsageRoute: FastifyPluginAsync = async (app) => {
   app.get('/admin/usage', async (request, reply) => {
-    const { adminToken } = app.services.config;
-    if (adminToken === undefined) {
+    if (app.services.config.adminToken === undefined) {
       reply.callNotFound();
       return reply;
     }
-    const token = bearerToken(request.headers.authorization);
-    if (token === undefined || !timingSafeEqual(sha256(token), sha256(adminToken))) {
-      throw new GatewayError(401, 'invalid_request_error', 'This endpoint needs the admin token: send "Authorization: Bearer <adminToken>".', {
-        code: 'invalid_api_key',
-      });
-    }
+    await requireAdmin(app, request, 'read');
     const now = app.services.limiter.now();
     const { keyring, limiter, spend } = app.services;
     let data;
