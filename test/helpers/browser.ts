@@ -1,8 +1,7 @@
 // Headless Chromium (Debian's, installed by scripts/ensure-chromium.sh) driven through playwright-core, which
-// brings no browser of its own. One browser per test file; each test opens its own context (cookies apart).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// brings no browser of its own. One browser per test file, with a fresh temporary profile; each test opens its
+// own context (cookies apart).
+import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -17,18 +16,16 @@ export async function startBrowser(): Promise<RunningBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: run \`bash scripts/ensure-chromium.sh\` (which \`npm test\` runs), or set CHROMIUM_PATH.`);
   }
-  const profile = mkdtempSync(join(tmpdir(), 'gw-chromium-'));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     // No sandbox as root; no background connections on a machine without a network.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   return {
     browser,
     async close() {
       await browser.close();
-      rmSync(profile, { recursive: true, force: true });
     },
   };
 }
