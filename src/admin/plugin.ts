@@ -1,11 +1,14 @@
 import secureJson from 'secure-json-parse';
 import type { FastifyPluginAsync } from 'fastify';
-import { bearerToken } from '../auth/client-keys.js';
-import { GatewayError, invalidRequest, quoted } from '../errors.js';
-import { adminConfigured, AdminGate, type AdminCredential } from './credentials.js';
+import { invalidRequest } from '../errors.js';
+import { requireAdmin } from './auth.js';
+import type { AdminCredential } from './credentials.js';
 import { keysRoutes } from './keys-routes.js';
+import { adminPricesRoute } from './prices-route.js';
 import { reportsRoutes } from './reports-routes.js';
 import { teamsRoutes } from './teams-routes.js';
+import { adminUpstreamsRoute } from './upstreams-route.js';
+import { adminUsageRoute } from './usage-route.js';
 
 /** Largest admin request body; anything bigger is 413. */
 export const ADMIN_BODY_LIMIT = 64 * 1024;
@@ -18,23 +21,14 @@ declare module 'fastify' {
 }
 
 /**
- * The admin API (docs/keys.md): keys, teams, audit and the usage ledger, behind `admins[]` / `adminToken`.
+ * The admin API (docs/keys.md): keys, teams, audit and the usage ledger, the counts of the current minute and
+ * day, prices and upstream accounts, behind `admins[]` / `adminToken` or an admin's console session.
  * Without any admin credential configured, its URLs answer 404 as unknown ones do.
  */
-export const adminApi: FastifyPluginAsync<{ now: () => number }> = async (app, options) => {
-  const gate = new AdminGate(options.now);
+export const adminApi: FastifyPluginAsync = async (app) => {
   app.decorateRequest('admin', null as never);
-  app.addHook('onRequest', (request, _reply, done) => {
-    const { config } = app.services;
-    if (!adminConfigured(config)) {
-      return done(new GatewayError(404, 'invalid_request_error', `Unknown request URL: ${request.method} ${quoted(request.url)}.`, { code: 'unknown_url' }));
-    }
-    try {
-      request.admin = gate.authenticate(config, bearerToken(request.headers.authorization), request.ip);
-    } catch (err) {
-      return done(err as GatewayError);
-    }
-    done();
+  app.addHook('onRequest', async (request) => {
+    request.admin = await requireAdmin(app, request, request.method === 'GET' ? 'read' : 'write');
   });
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: ADMIN_BODY_LIMIT }, (_request, body, done) => {
     if (body === '') return done(null, undefined);
@@ -47,4 +41,7 @@ export const adminApi: FastifyPluginAsync<{ now: () => number }> = async (app, o
   await app.register(keysRoutes);
   await app.register(teamsRoutes);
   await app.register(reportsRoutes);
+  await app.register(adminUsageRoute);
+  await app.register(adminPricesRoute);
+  await app.register(adminUpstreamsRoute);
 };

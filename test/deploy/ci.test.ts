@@ -39,6 +39,7 @@ describe('CI', () => {
       'bash scripts/ensure-redis.sh',
       'bash scripts/ensure-postgres.sh',
       'bash scripts/ensure-prometheus.sh',
+      'bash scripts/ensure-chromium.sh',
       'promtool check config config/prometheus.yml',
       'npx vitest run "$@"',
     ]);
