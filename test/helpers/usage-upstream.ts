@@ -37,6 +37,10 @@ export interface UsageUpstream {
   imageUsage: ImageUsage | undefined;
   /** Stop a stream after its usage chunk, without `[DONE]`, and keep it open (a client then abandons it). */
   holdAfterUsage: boolean;
+  /** While set, chat answers wait for it to resolve before they are sent (a slow upstream, on cue). */
+  hold: Promise<void> | undefined;
+  /** Chat requests received so far. */
+  chatRequests: number;
   close(): Promise<void>;
 }
 
@@ -50,6 +54,8 @@ export async function startUsageUpstream(): Promise<UsageUpstream> {
     responsesUsage: { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 },
     imageUsage: undefined,
     holdAfterUsage: false,
+    hold: undefined,
+    chatRequests: 0,
   };
   const server = createServer((req, res) => {
     void readJson(req).then((body) => {
@@ -58,7 +64,12 @@ export async function startUsageUpstream(): Promise<UsageUpstream> {
       if (req.url === '/v1/chat/completions') {
         open.add(res);
         res.once('close', () => open.delete(res));
-        return body.stream === true ? streamChat(res, body, state) : answerChat(res, body, state);
+        state.chatRequests++;
+        const answer = (): void => (body.stream === true ? streamChat(res, body, state) : answerChat(res, body, state));
+        if (state.hold === undefined) return answer();
+        return void state.hold.then(() => {
+          if (!res.destroyed) answer();
+        });
       }
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"unknown","type":"invalid_request_error","param":null,"code":null}}');
     });
