@@ -36,6 +36,12 @@ export interface RequestContext {
   tokenReservation: TokenReservation | undefined;
   /** A smaller reservation on its way to the store; the request's end settles once it is there. */
   reservationMoving?: Promise<void> | undefined;
+  /** Micro-dollars held against the client key's budget until the request ends (src/spend/reservation.ts). */
+  budgetReservation?: number | undefined;
+  /** The budget reservation on its way to the store: the request's end settles once it is decided. */
+  budgetReserving?: Promise<void> | undefined;
+  /** The budget's decision, started once the body is parsed and waited for before the handler; rejects with a refusal. */
+  budgetAdmitted?: Promise<void> | undefined;
   /** The conversation's pin lookup, started with the admission (src/routing/pin-prefetch.ts). */
   pinLookup?: PinLookup | undefined;
   /**

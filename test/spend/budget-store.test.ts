@@ -47,28 +47,28 @@ describe.each(backends)('budget store on %s', (_name, open) => {
 
   it("adds every instance's spend into one day and one month total, exactly", async () => {
     const { store, peer } = backend;
-    store.add('shared', 1_234_567, NOON_DEC_30);
+    store.settle('shared', 0, 1_234_567, NOON_DEC_30);
     // This instance decides at once on what it has not written yet.
     expect(await store.spent('shared', NOON_DEC_30)).toEqual({ day: 1_234_567, month: 1_234_567 });
-    peer.add('shared', 1, NOON_DEC_30);
+    peer.settle('shared', 0, 1, NOON_DEC_30);
     await backend.flush();
     expect(await peer.spent('shared', NOON_DEC_30)).toEqual({ day: 1_234_568, month: 1_234_568 });
   });
 
   it('starts a new day at midnight UTC and a new month on the first, keeping the month over the days', async () => {
     const { store } = backend;
-    store.add('windows', 100, NOON_DEC_30);
-    store.add('windows', 20, NOON_DEC_30 + DAY);
+    store.settle('windows', 0, 100, NOON_DEC_30);
+    store.settle('windows', 0, 20, NOON_DEC_30 + DAY);
     await backend.flush();
     expect(await store.spent('windows', NOON_DEC_30 + DAY)).toEqual({ day: 20, month: 120 });
     // New Year's Day: a new day and a new month.
-    store.add('windows', 3, NOON_DEC_30 + 2 * DAY);
+    store.settle('windows', 0, 3, NOON_DEC_30 + 2 * DAY);
     await backend.flush();
     expect(await store.spent('windows', NOON_DEC_30 + 2 * DAY)).toEqual({ day: 3, month: 3 });
   });
 
   it('keeps keys apart', async () => {
-    backend.store.add('team-a', 5, NOON_DEC_30);
+    backend.store.settle('team-a', 0, 5, NOON_DEC_30);
     await backend.flush();
     expect(await backend.store.spent('team-b', NOON_DEC_30)).toEqual({ day: 0, month: 0 });
   });
@@ -86,7 +86,7 @@ describe('budget store on a Redis that goes away and comes back', () => {
       // Redis is away as far as the gateway can tell: a command written before the client saw the connection
       // close may have been run, and is dropped rather than risk counting it twice (see RedisBudgetStore).
       await vi.waitFor(() => expect(redis.available).toBe(false), { timeout: 10_000, interval: 10 });
-      store.add('outage', 7, NOON_DEC_30);
+      store.settle('outage', 0, 7, NOON_DEC_30);
       await store.flush();
       await server.start();
       await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });

@@ -26,12 +26,12 @@ function budgetConfig(upstreamUrl: string, clientKeys: GatewayConfigInput['clien
 }
 
 async function budgetHeader(client: OpenAI): Promise<string | null> {
-  const { response } = await client.chat.completions.create({ model: 'priced-chat', messages: hello }).withResponse();
+  const { response } = await client.chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 }).withResponse();
   return response.headers.get('x-gateway-budget-remaining-usd');
 }
 
 async function refusal(client: OpenAI): Promise<RateLimitError> {
-  const error: unknown = await client.chat.completions.create({ model: 'priced-chat', messages: hello }).catch((err: unknown) => err);
+  const error: unknown = await client.chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 }).catch((err: unknown) => err);
   expect(error).toBeInstanceOf(RateLimitError);
   return error as RateLimitError;
 }
@@ -110,21 +110,21 @@ describe('spend budgets in one gateway', () => {
 
   it('tells the smallest remaining budget, and keeps the x-ratelimit headers as they are', async () => {
     now = Date.UTC(2026, 11, 10, 8, 0, 0);
-    const { response } = await gateway.client(keyOf('both')).chat.completions.create({ model: 'priced-chat', messages: hello }).withResponse();
+    const { response } = await gateway.client(keyOf('both')).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 }).withResponse();
     expect(response.headers.get('x-gateway-budget-remaining-usd')).toBe('0.006');
     expect(response.headers.get('x-ratelimit-limit-requests')).toBe('100');
   });
 
   it('tells what is left on its other responses too, as last known (the models list)', async () => {
     now = Date.UTC(2026, 11, 10, 9, 0, 0);
-    await gateway.client(keyOf('both')).chat.completions.create({ model: 'priced-chat', messages: hello });
+    await gateway.client(keyOf('both')).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 });
     const list = await fetch(`${gateway.baseURL}/models`, { headers: { authorization: `Bearer ${keyOf('both')}` } });
-    expect(list.status).toBe(200);
+    expect(list.status, await list.clone().text()).toBe(200);
     expect(list.headers.get('x-gateway-budget-remaining-usd')).toMatch(/^\d+(\.\d+)?$/);
   });
 
   it('adds no budget header for a key without a budget', async () => {
-    const { response } = await gateway.client(keyOf('free')).chat.completions.create({ model: 'priced-chat', messages: hello }).withResponse();
+    const { response } = await gateway.client(keyOf('free')).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 }).withResponse();
     expect(response.headers.get('x-gateway-budget-remaining-usd')).toBeNull();
   });
 });
@@ -183,9 +183,9 @@ describe('a usdPerDay budget shared by two gateway processes on one Redis', () =
 
   it('stops new requests on both once the budget is spent, with the SDK rate-limit error', async () => {
     // $0.0048 each: three requests spread over both instances spend $0.0144 of the $0.01.
-    await client(first).chat.completions.create({ model: 'priced-chat', messages: hello });
-    await client(second).chat.completions.create({ model: 'priced-chat', messages: hello });
-    await client(first).chat.completions.create({ model: 'priced-chat', messages: hello });
+    await client(first).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 });
+    await client(second).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 });
+    await client(first).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 });
     const deadline = Date.now() + 10_000;
     while ((await spentToday(second)) < 0.0144) {
       if (Date.now() > deadline) throw new Error(`the second instance sees $${await spentToday(second)}`);
