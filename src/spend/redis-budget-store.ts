@@ -136,8 +136,9 @@ export class RedisBudgetStore implements BudgetStore {
   /**
    * Renews this instance's lease on what its requests hold, for each key it holds something of (or held,
    * until that is written); a key with nothing on its way to Redis gets what this instance knows it holds.
+   * Runs every third of {@link HOLD_LEASE_MS}.
    */
-  private renew(): void {
+  renew(): void {
     for (const [keyName, micros] of this.holding) {
       const quiet = (this.busy.get(keyName) ?? 0) === 0;
       if (micros === 0 && quiet) this.holding.delete(keyName);

@@ -41,9 +41,12 @@ export interface UsageUpstream {
   hold: Promise<void> | undefined;
   /** Chat requests received so far. */
   chatRequests: number;
+  /** When set, chat requests are answered with this HTTP status and an error body. */
+  chatError: number | undefined;
   close(): Promise<void>;
 }
 
+const UPSTREAM_ERROR = '{"error":{"message":"The server had an error.","type":"server_error","param":null,"code":null}}';
 const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
 export async function startUsageUpstream(): Promise<UsageUpstream> {
@@ -56,6 +59,7 @@ export async function startUsageUpstream(): Promise<UsageUpstream> {
     holdAfterUsage: false,
     hold: undefined,
     chatRequests: 0,
+    chatError: undefined,
   };
   const server = createServer((req, res) => {
     void readJson(req).then((body) => {
@@ -65,7 +69,10 @@ export async function startUsageUpstream(): Promise<UsageUpstream> {
         open.add(res);
         res.once('close', () => open.delete(res));
         state.chatRequests++;
-        const answer = (): void => (body.stream === true ? streamChat(res, body, state) : answerChat(res, body, state));
+        const answer = (): void => {
+          if (state.chatError !== undefined) return void res.writeHead(state.chatError, { 'content-type': 'application/json' }).end(UPSTREAM_ERROR);
+          return body.stream === true ? streamChat(res, body, state) : answerChat(res, body, state);
+        };
         if (state.hold === undefined) return answer();
         return void state.hold.then(() => {
           if (!res.destroyed) answer();

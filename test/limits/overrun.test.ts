@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import type { RedisLimitStore } from '../../src/limits/redis-store.js';
 import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startGatewaysOnRedis } from '../helpers/gateways-on-redis.js';
 import { startUsageUpstream, type UsageUpstream } from '../helpers/usage-upstream.js';
 import { setRedisClock } from '../support/redis-clock.js';
 
@@ -43,18 +43,12 @@ const setups: [string, (upstream: UsageUpstream) => Promise<Setup>][] = [
   [
     'two gateways on one Redis',
     async (upstream) => {
-      const redis: RedisServer = await startRedis();
-      const extra = { redis: { url: redis.url, timeoutMs: 1_000 } };
-      const gateways = await Promise.all([startGateway(config(upstream.url, extra)), startGateway(config(upstream.url, extra))]);
-      for (const g of gateways) await vi.waitFor(() => expect(g.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
+      const { gateways, close } = await startGatewaysOnRedis((extra) => config(upstream.url, extra));
       const connection = gateways[0]!.app.services.redis!;
       return {
         gateways,
         setClock: (t) => setRedisClock(connection, gateways.map((g) => g.app.services.limiter.store as RedisLimitStore), t),
-        close: async () => {
-          await Promise.all(gateways.map((g) => g.close()));
-          await redis.stop();
-        },
+        close,
       };
     },
   ],
