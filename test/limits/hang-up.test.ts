@@ -8,31 +8,23 @@ import { MemoryLimitStore, type Admission, type KeyLimits, type TokenReservation
 import { RateLimiter } from '../../src/limits/plugin.js';
 import { PrometheusMetrics } from '../../src/metrics/registry.js';
 import { newRequestContext } from '../../src/request-context.js';
+import { Gate } from '../helpers/gate.js';
 
 const NOW = Date.UTC(2026, 10, 22, 10, 30, 15);
 const LIMITS: KeyLimits = { tokensPerMinute: 1_000_000 };
 const KEY: ClientKey = { name: 'limited', allowedModels: undefined, config: { name: 'limited', limits: LIMITS } } as ClientKey;
 
-/** A memory store whose admissions and adjustments, once `hold` is called, wait until released, as a slow Redis would. */
+/** A memory store whose admissions and adjustments wait at a gate, as they would for a slow Redis. */
 class HeldStore extends MemoryLimitStore {
-  private held: Promise<void> | undefined;
-  private release: () => void = () => {};
-
-  hold(): void {
-    this.held = new Promise<void>((resolve) => (this.release = resolve));
-  }
-
-  releaseAll(): void {
-    this.release();
-  }
+  readonly gate = new Gate();
 
   override async admit(keyName: string, limits: KeyLimits, now: number, reserve: number): Promise<Admission> {
-    await this.held;
+    await this.gate.pass();
     return super.admit(keyName, limits, now, reserve);
   }
 
   override async adjust(keyName: string, limits: KeyLimits, reservation: TokenReservation, tokens: number, now: number): Promise<Admission> {
-    await this.held;
+    await this.gate.pass();
     return super.adjust(keyName, limits, reservation, tokens, now);
   }
 }
@@ -48,10 +40,10 @@ describe('a client that hangs up while its reservation is being made', () => {
   it('during the admission: the reservation the admission makes is settled', async () => {
     const store = new HeldStore();
     const { limiter, context } = setup(store);
-    store.hold();
+    store.gate.hold();
     const admitted = limiter.admit(KEY, context, 4_000, NOW)!;
     limiter.requestEnded(context, NOW); // the client left: the request ends before its admission is answered
-    store.releaseAll();
+    store.gate.release();
     await admitted;
     await expect.poll(async () => (await store.counts('limited', NOW)).tokensThisMinute).toBe(0);
     expect(context.tokenReservation).toBeUndefined();
@@ -61,11 +53,11 @@ describe('a client that hangs up while its reservation is being made', () => {
     const store = new HeldStore();
     const { limiter, context } = setup(store);
     await limiter.admit(KEY, context, 0, NOW);
-    store.hold();
+    store.gate.hold();
     const grown = limiter.adjust(context, { max_tokens: 50_000 }, 0, NOW)!;
     context.usage = { prompt: 3, completion: 4, cached: 0, reasoning: 0, total: 7 };
     limiter.requestEnded(context, NOW);
-    store.releaseAll();
+    store.gate.release();
     await grown;
     await expect.poll(async () => (await store.counts('limited', NOW)).tokensThisMinute).toBe(7);
   });

@@ -10,27 +10,19 @@ import { MemoryBudgetStore, type BudgetDecision, type BudgetLimits } from '../..
 import type { PriceList } from '../../src/spend/price-list.js';
 import { toMicroPricing } from '../../src/spend/pricing.js';
 import { Spend } from '../../src/spend/spend.js';
+import { Gate } from '../helpers/gate.js';
 
 const NOW = Date.UTC(2026, 11, 10, 12, 0, 0);
 const KEY = { name: 'budgeted', allowedModels: undefined, config: { name: 'budgeted', limits: { usdPerDay: 1 } } } as ClientKey;
 /** $1 per million output tokens: a reservation of max_tokens 1,000 is 1,000 micro-dollars. */
 const PRICES = { priceFor: () => toMicroPricing({ outputPerMillion: 1 }), unpriced: () => [] } as unknown as PriceList;
 
-/** A memory store whose reservations, once `hold` is called, wait until released, as a slow Redis would. */
+/** A memory store whose reservations wait at a gate, as they would for a slow Redis. */
 class HeldStore extends MemoryBudgetStore {
-  private gate: Promise<void> | undefined;
-  private release: () => void = () => {};
-
-  hold(): void {
-    this.gate = new Promise<void>((resolve) => (this.release = resolve));
-  }
-
-  releaseAll(): void {
-    this.release();
-  }
+  readonly gate = new Gate();
 
   override async reserve(keyName: string, limits: BudgetLimits, micros: number, now: number): Promise<BudgetDecision> {
-    await this.gate;
+    await this.gate.pass();
     return super.reserve(keyName, limits, micros, now);
   }
 }
@@ -41,10 +33,10 @@ describe('a client that hangs up while its budget reservation is being made', ()
     const spend = new Spend({ store, prices: PRICES, metrics: new PrometheusMetrics(), log: pino({ level: 'silent' }) as unknown as FastifyBaseLogger, clock: () => NOW });
     const context = newRequestContext(0);
     context.clientKey = KEY;
-    store.hold();
+    store.gate.hold();
     const reserved = spend.reserve(context, { model: 'priced', max_tokens: 1_000 }, 0)!;
     spend.charge(context); // the client left: the request ends before the store answered
-    store.releaseAll();
+    store.gate.release();
     await reserved;
     await expect.poll(() => store.held('budgeted')).toBe(0);
     // And the reservation was really made, then given back: the budget is whole for the next request.
