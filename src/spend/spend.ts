@@ -95,7 +95,10 @@ export class Spend {
    */
   refuseSpent(client: ClientKey): GatewayError | undefined {
     const known = this.known.get(client.name);
-    if (known === undefined) return undefined;
+    const budget = budgetOf(client);
+    if (known === undefined || budget === undefined) return undefined;
+    // The budget in force: a reload may have raised it since the store last answered.
+    known.limits = budget;
     const now = this.now();
     this.roll(known, now);
     let exhausted: BudgetPeriod | undefined;

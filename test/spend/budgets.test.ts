@@ -3,6 +3,7 @@
 // gateway processes on one real Redis, and let through when Redis cannot be reached.
 import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { startGateway, startGatewayProcess, testConfig, type GatewayProcess, type RunningGateway } from '../helpers/gateway.js';
 import { find, parsePrometheus } from '../helpers/prometheus.js';
@@ -49,17 +50,22 @@ describe('spend budgets in one gateway', () => {
   let upstream: UsageUpstream;
   let gateway: RunningGateway;
   let now = Date.UTC(2026, 11, 31, 23, 0, 0);
+  let keysInForce: GatewayConfigInput['clientKeys'] = [];
+  let upstreamUrl = '';
 
   beforeAll(async () => {
     upstream = await startUsageUpstream();
     upstream.chatUsage = USAGE;
+    upstreamUrl = upstream.url;
     const keys = [
       { name: 'daily', key: keyOf('daily'), limits: { usdPerDay: 0.01 } },
       { name: 'monthly', key: keyOf('monthly'), limits: { usdPerMonth: 0.005 } },
       { name: 'both', key: keyOf('both'), limits: { usdPerDay: 1, usdPerMonth: 0.006, requestsPerMinute: 100 } },
       { name: 'free', key: keyOf('free') },
+      { name: 'raised', key: keyOf('raised'), limits: { usdPerDay: 0.005 } },
     ];
     gateway = await startGateway(budgetConfig(upstream.url, keys), {}, { clock: () => now });
+    keysInForce = keys;
   });
   afterAll(async () => {
     await gateway?.close();
@@ -121,6 +127,18 @@ describe('spend budgets in one gateway', () => {
     const list = await fetch(`${gateway.baseURL}/models`, { headers: { authorization: `Bearer ${keyOf('both')}` } });
     expect(list.status, await list.clone().text()).toBe(200);
     expect(list.headers.get('x-gateway-budget-remaining-usd')).toMatch(/^\d+(\.\d+)?$/);
+  });
+
+  it('admits again at once when a reload raises a spent budget', async () => {
+    now = Date.UTC(2026, 11, 20, 12, 0, 0);
+    const client = gateway.client(keyOf('raised'));
+    await budgetHeader(client);
+    await budgetHeader(client);
+    await charged(gateway, 'raised', 2);
+    expect((await refusal(client)).message).toContain('usdPerDay');
+    const raised = keysInForce!.map((k) => (k.name === 'raised' ? { ...k, limits: { usdPerDay: 1 } } : k));
+    gateway.app.services.reload(parseConfig(budgetConfig(upstreamUrl, raised), {}));
+    expect(await budgetHeader(client)).toBe('0.9904');
   });
 
   it('adds no budget header for a key without a budget', async () => {
