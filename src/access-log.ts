@@ -12,6 +12,8 @@ export interface AccessLine {
   tokens: Readonly<Usage>;
   costUsd: number;
   upstreamErrors: string[] | undefined;
+  /** The tokens are the gateway's estimate (a stream left before its usage came); written only when true. */
+  usageEstimated?: boolean;
   /** `POST /v1/chat/completions` */
   msg: string;
 }
@@ -56,6 +58,7 @@ export function accessLog(logger: Logger): (line: AccessLine) => void {
         `,"status":${line.status},"durationMs":${line.durationMs}` +
         `,"tokens":{"prompt":${t.prompt},"completion":${t.completion},"cached":${t.cached},"reasoning":${t.reasoning},"total":${t.total}${t.seconds === undefined ? '' : `,"seconds":${t.seconds}`}}` +
         `,"costUsd":${line.costUsd}${line.upstreamErrors === undefined ? '' : `,"upstreamErrors":${JSON.stringify(line.upstreamErrors)}`}` +
+        `${line.usageEstimated === true ? ',"usageEstimated":true' : ''}` +
         `,"msg":${JSON.stringify(line.msg)}}\n`,
     );
   };

@@ -54,8 +54,11 @@ export interface RequestContext {
   /** Aborts the upstream request; made when the request goes upstream, fired when its client leaves first. */
   upstreamAbort: UpstreamAbort | undefined;
 
-  // Written by the relay of the upstream's answer (src/proxy/relay.ts).
+  // Written by the relay of the upstream's answer (src/proxy/relay.ts, and its usage estimate in
+  // src/proxy/usage-estimate.ts).
   usage: Usage | undefined;
+  /** True when `usage` is the gateway's estimate for a stream its client left before the upstream's usage came. */
+  usageEstimated: boolean;
   /** performance.now() of the first generated token of a stream. */
   firstTokenAt: number | undefined;
   /**
@@ -69,6 +72,11 @@ export interface RequestContext {
    * nothing worth waiting for and the upstream is to be closed at once.
    */
   drainForUsage: (() => Promise<void> | undefined) | undefined;
+  /**
+   * Set while a stream whose usage can be estimated is relayed. Called once its client left and the upstream
+   * was read for its usage or closed: when no usage came, sets an estimate.
+   */
+  estimateUsage: (() => Promise<void>) | undefined;
 
   // Written by the tracing plugin (src/tracing/plugin.ts), only when tracing is on.
   /** The request's server span. */
@@ -92,9 +100,11 @@ export function newRequestContext(startedAt: number): RequestContext {
     upstreamErrors: undefined,
     upstreamAbort: undefined,
     usage: undefined,
+    usageEstimated: false,
     firstTokenAt: undefined,
     upstreamFailure: undefined,
     drainForUsage: undefined,
+    estimateUsage: undefined,
     trace: undefined,
   };
 }

@@ -33,6 +33,7 @@ describe('the request line', () => {
   const cases: [string, AccessLine][] = [
     ['a served request', LINE],
     ['a request that failed over (upstreamErrors) and an audio usage (seconds)', { ...LINE, upstreamErrors: ['a:timeout', 'b:"x"'], tokens: { ...LINE.tokens, seconds: 61 } }],
+    ['a stream charged an estimate (usageEstimated)', { ...LINE, status: 499, usageEstimated: true }],
     ['a refused request', { ...LINE, clientKey: 'none', model: 'none', account: 'none', status: 401, durationMs: 0.5, costUsd: 0, msg: 'POST "/v1/\\u0000odd"' }],
   ];
   for (const [name, line] of cases) {
@@ -45,6 +46,15 @@ describe('the request line', () => {
       expect(JSON.parse(byHand.lines[0]!)).toMatchObject({ level: 30, reqId: line.requestId, model: line.model, msg: line.msg });
     });
   }
+
+  it('writes usageEstimated only when the tokens are an estimate', () => {
+    const { logger, lines } = capturedLogger();
+    const write = accessLog(logger);
+    write(LINE);
+    write({ ...LINE, usageEstimated: false });
+    write({ ...LINE, usageEstimated: true });
+    expect(lines.map((line) => (JSON.parse(line) as { usageEstimated?: boolean }).usageEstimated)).toEqual([undefined, undefined, true]);
+  });
 
   it('follows the logger level: nothing below info, and again once the level comes back', () => {
     const { logger, lines } = capturedLogger('warn');

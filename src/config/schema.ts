@@ -134,6 +134,13 @@ export const configSchema = z
      */
     adminToken: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(16, 'must be at least 16 characters').optional()),
     bodyLimitBytes: positiveInt.default(25 * 1024 * 1024),
+    /** Bounds on the gateway as a whole (a client key's own limits are `clientKeys[].limits`). */
+    limits: z
+      .strictObject({
+        /** Request body bytes held in memory across all requests; past it, new uploads get 503 `server_busy`. */
+        bufferedBodyBytes: positiveInt.default(512 * 1024 * 1024),
+      })
+      .prefault({}),
     timeouts: z
       .strictObject({
         /** Until the upstream's response headers arrive; reasoning models think long. */
@@ -209,6 +216,13 @@ export const configSchema = z
         code: 'custom',
         path: ['clientKeys'],
         message: 'no client keys are configured; add some, or set allowUnauthenticated: true to serve without keys',
+      });
+    }
+    if (config.limits.bufferedBodyBytes < config.bodyLimitBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'bufferedBodyBytes'],
+        message: `must be at least bodyLimitBytes (${config.bodyLimitBytes}), or a body of the largest size allowed could never be read`,
       });
     }
     reportDuplicates(ctx, config.clientKeys.map((k) => k.name), (i) => ['clientKeys', i, 'name']);

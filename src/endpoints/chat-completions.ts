@@ -1,3 +1,4 @@
+import { CHAT_STREAM } from '../proxy/stream-formats.js';
 import { chatRequestSchema } from '../schemas/chat.js';
 import type { EndpointDescription } from './endpoint.js';
 
@@ -7,5 +8,6 @@ export const chatCompletions: EndpointDescription = {
   kinds: ['chat'],
   schema: chatRequestSchema,
   asksForStreamUsage: true,
+  stream: CHAT_STREAM,
   affinityFields: ['prompt_cache_key'],
 };

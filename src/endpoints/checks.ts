@@ -4,26 +4,28 @@ import { mayUseModel } from '../auth/client-keys.js';
 import type { Catalog, CatalogModel, ModelKind } from '../catalog/catalog.js';
 import { endpointForKind } from './index.js';
 import type { JsonObject } from './endpoint.js';
+import { refuseCaseVariants, type CheckedFields } from './field-names.js';
 import { GatewayError, invalidRequest, modelNotAllowed, modelNotFound } from '../errors.js';
 import type { UpstreamPool, UpstreamRouter } from '../accounts/pool.js';
 
-/** The text fields of a multipart form, one of whose `fileFields` must be a file. */
-export function formBody(request: FastifyRequest, fileFields: readonly string[]): JsonObject {
+/** The text fields of a multipart form, none a case variant of a `checked` field, one of whose `fileFields` must be a file. */
+export function formBody(request: FastifyRequest, fileFields: readonly string[], checked: CheckedFields): JsonObject {
   const form = request.form;
   if (form === undefined) {
     throw new GatewayError(415, 'invalid_request_error', 'Content-Type must be multipart/form-data.', { code: 'unsupported_media_type' });
   }
+  refuseCaseVariants(form.names, checked, true);
   if (!form.files.some((name) => fileFields.includes(name))) {
     throw invalidRequest(`The form must carry a file in '${fileFields[0]}'.`, fileFields[0]!, 'missing_file');
   }
   return form.fields;
 }
 
-/** The parsed JSON body, which must be an object; an absent body is told apart from a wrong media type. */
-export function jsonObjectBody(request: FastifyRequest): JsonObject {
-  if (request.form !== undefined) {
-    throw new GatewayError(415, 'invalid_request_error', 'Content-Type must be application/json.', { code: 'unsupported_media_type' });
-  }
+/**
+ * The parsed JSON body, which must be an object without case variants of `checked` fields; an absent body is
+ * told apart from a wrong media type.
+ */
+export function jsonObjectBody(request: FastifyRequest, checked: CheckedFields): JsonObject {
   const body = request.body;
   if (body === undefined || body === null) {
     const type = request.headers['content-type'];
@@ -33,6 +35,7 @@ export function jsonObjectBody(request: FastifyRequest): JsonObject {
     throw invalidRequest('The request body is empty; send a JSON object.', null, 'invalid_json');
   }
   if (typeof body !== 'object' || Array.isArray(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_json');
+  refuseCaseVariants(Object.keys(body), checked, false);
   return body as JsonObject;
 }
 

@@ -1,3 +1,4 @@
+import { CHAT_STREAM } from '../proxy/stream-formats.js';
 import { completionsRequestSchema } from '../schemas/completions.js';
 import type { EndpointDescription } from './endpoint.js';
 
@@ -8,4 +9,5 @@ export const completions: EndpointDescription = {
   kinds: ['completion'],
   schema: completionsRequestSchema,
   asksForStreamUsage: true,
+  stream: CHAT_STREAM,
 };

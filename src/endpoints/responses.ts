@@ -9,7 +9,6 @@ const common = {
   schema: responsesRequestSchema,
   affinityFields: ['prompt_cache_key'],
   responseIdField: 'previous_response_id',
-  stream: RESPONSES_STREAM,
 } as const;
 
 /** `POST /v1/responses`, plain and streamed. The API always reports usage: the gateway never asks for it. */
@@ -18,6 +17,7 @@ export const responses: EndpointDescription = {
   path: '/v1/responses',
   upstreamPath: '/responses',
   recordsResponses: true,
+  stream: RESPONSES_STREAM,
 };
 
 /**

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
+import { API_ENDPOINTS } from '../endpoints/index.js';
 import type { RequestContext } from '../request-context.js';
 import type { FailureReason } from '../accounts/account-health.js';
 import type { StickyResult } from '../accounts/sticky-selector.js';
@@ -67,6 +68,7 @@ export class PrometheusMetrics implements GatewayMetrics {
   private readBudgets: () => Iterable<BudgetRemaining> = () => [];
   private readPools: () => Iterable<PoolAvailability> = () => [];
   private readonly connectionRejections: Counter<'reason'>;
+  private readonly usageEstimated: Counter<'endpoint'>;
 
   /** `accounts`: every configured account name, whose error series start at 0. */
   constructor(accounts: Iterable<string> = []) {
@@ -83,7 +85,7 @@ export class PrometheusMetrics implements GatewayMetrics {
     });
     new Counter({
       name: 'gateway_tokens_total',
-      help: 'Tokens the upstream reported, by endpoint, catalog model, client key, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens).',
+      help: 'Tokens the upstream reported (or the gateway estimated, for a stream its client left before the usage), by endpoint, catalog model, client key, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens).',
       labelNames: ['endpoint', 'model', 'client_key', 'account', 'type'],
       registers,
       collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'type'>) {
@@ -169,7 +171,14 @@ export class PrometheusMetrics implements GatewayMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.usageEstimated = new Counter({
+      name: 'gateway_usage_estimated_total',
+      help: "Streamed requests whose client left before the upstream's usage came, charged an estimate (prompt and delivered text tokenized), by endpoint.",
+      labelNames: ['endpoint'],
+      registers,
+    });
     // Series that exist from the start, so dashboards show 0 rather than "no data".
+    for (const endpoint of API_ENDPOINTS) if (endpoint.stream?.deltaText !== undefined) this.usageEstimated.inc({ endpoint: endpoint.path }, 0);
     for (const reason of REJECTION_REASONS) this.connectionRejections.inc({ reason }, 0);
     for (const result of STICKY_RESULTS) this.sticky.inc({ result }, 0);
     for (const account of accounts) {
@@ -209,6 +218,7 @@ export class PrometheusMetrics implements GatewayMetrics {
       series.completion += usage.completion;
       series.cached += usage.cached;
       series.reasoning += usage.reasoning;
+      if (context.usageEstimated) this.usageEstimated.inc({ endpoint });
     }
 
     // A request its client left (499) says how long the client waited, not how fast the gateway or the

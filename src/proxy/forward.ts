@@ -240,6 +240,7 @@ function releaseRequestBody(request: FastifyRequest): void {
   request.rawBody = undefined;
   request.body = undefined;
   request.form = undefined;
+  request.bodyHold?.release();
 }
 
 /**

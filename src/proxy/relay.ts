@@ -10,7 +10,9 @@ import { copyHeaders, header } from './headers.js';
 import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
+import type { PromptText } from './prompt-text.js';
 import { SseTap } from './sse-tap.js';
+import { estimatorFor } from './usage-estimate.js';
 import type { UpstreamResponse } from './upstream-request.js';
 import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
 import type { Usage } from './usage.js';
@@ -23,6 +25,8 @@ export interface RelayTarget {
   stripUsageChunk: boolean;
   /** What the endpoint's stream looks like, should the answer be one; a chat completion stream by default. */
   stream?: StreamFormat | undefined;
+  /** A streamed request's prompt: with it, a stream its client leaves before the usage is charged an estimate. */
+  prompt?: PromptText | undefined;
 }
 
 export interface RelayOptions {
@@ -58,6 +62,8 @@ export function relay(
 
   const onUsage = (usage: Usage): void => {
     context.usage = usage;
+    // Real usage came: nothing is estimated, and the prompt's text need not be kept.
+    context.estimateUsage = undefined;
   };
 
   const onResponseId = target.onResponseId;
@@ -80,6 +86,7 @@ export function relay(
     // are read (for a few seconds at most) so the request's tokens are counted. Before it, the
     // upstream is closed at once: the tokens still to come would be paid for nothing.
     context.drainForUsage = () => (tap.finished && !tap.complete && context.usage === undefined ? tap.readRest(body, USAGE_DRAIN_MS) : undefined);
+    if (target.prompt !== undefined && tap.delivered !== undefined) context.estimateUsage = estimatorFor(context, target.prompt, tap.delivered);
     body.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
       const idle = err.code === 'UND_ERR_BODY_TIMEOUT';

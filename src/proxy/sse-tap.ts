@@ -1,4 +1,5 @@
 import { Duplex, type Readable } from 'node:stream';
+import { DeltaText } from './delta-text.js';
 import { eventAround, lastEventEnd, LOOKBACK_BYTES, nextEventEnd } from './sse-events.js';
 import { usageObjects, type StreamFormat } from './stream-formats.js';
 import type { Usage } from './usage.js';
@@ -50,6 +51,11 @@ export class SseTap extends Duplex {
   private failed = false;
   /** Set once the client left: events are still read (for the usage), nothing is pushed. */
   private discarding = false;
+  /**
+   * The text and tool-call deltas released to the client, kept until the usage arrives: what a client that
+   * leaves before it is charged for. Only for streams whose format says where those deltas are.
+   */
+  readonly delivered: DeltaText | undefined;
   /** A write the client's slowness holds back; acknowledged when the client reads again. */
   private held: (() => void) | undefined;
   /** Chunks received in this turn and not handled yet; handled in a microtask, once the read is parsed. */
@@ -77,6 +83,7 @@ export class SseTap extends Duplex {
     private readonly release: (events: Buffer) => Buffer = (events) => events,
   ) {
     super({ allowHalfOpen: true });
+    this.delivered = format.deltaText === undefined ? undefined : new DeltaText(format.deltaText);
   }
 
   /** True once the upstream sent the stream's last event (`data: [DONE]`, `response.completed`, ...). */
@@ -181,7 +188,10 @@ export class SseTap extends Duplex {
       const events = end === region.length ? region : region.subarray(0, end);
       const text = events.toString('latin1');
       const kept = this.inspect(events, text);
-      if (kept.length > 0 && !this.discarding) this.push(this.release(kept));
+      if (kept.length > 0 && !this.discarding) {
+        if (!this.sawUsage) this.delivered?.add(events, text);
+        this.push(this.release(kept));
+      }
     }
     if (end < region.length) {
       const rest = region.subarray(end);

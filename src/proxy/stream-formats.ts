@@ -22,6 +22,11 @@ export interface StreamFormat {
   lastSequence?(text: string): number | undefined;
   /** The error event that ends a stream the gateway had to cut, in this stream's own shape. */
   errorEvent(message: string, code: string, sequence: number): string;
+  /**
+   * Where the generated text and tool-call arguments are: a global pattern ending at the opening quote of
+   * each such string value. Streams without it (audio, images) are never estimated (see usage-estimate.ts).
+   */
+  readonly deltaText?: RegExp;
 }
 
 /** Where a usage object starts; with `include_usage` on every chat chunk has a `"usage"` key, mostly `null`. */
@@ -57,6 +62,8 @@ export const CHAT_STREAM: StreamFormat = (() => {
     hasEnd: hasDone,
     isUsageOnly: (event) => noChoices.test(event),
     errorEvent: (message, code) => `event: error\ndata: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code } })}\n\n`,
+    // Text, reasoning and refusal deltas, legacy completions' `text`, and tool calls' names and arguments.
+    deltaText: new RegExp(`"(?:content|reasoning_content|reasoning|refusal|text|name|arguments)"${GAP}:${GAP}"`, 'g'),
   };
 })();
 
@@ -90,8 +97,14 @@ export function typedEventStream(endTypes: readonly string[], firstTokenTypes = 
   };
 }
 
-/** The Responses API: `response.completed`, `response.incomplete` or `response.failed` ends it, with the usage. */
-export const RESPONSES_STREAM = typedEventStream(['response.completed', 'response.incomplete', 'response.failed'], String.raw`response\.[a-z_.]*delta`);
+/**
+ * The Responses API: `response.completed`, `response.incomplete` or `response.failed` ends it, with the
+ * usage. Generated text, reasoning summaries and function-call arguments arrive as the `delta` of `*.delta` events.
+ */
+export const RESPONSES_STREAM: StreamFormat = {
+  ...typedEventStream(['response.completed', 'response.incomplete', 'response.failed'], String.raw`response\.[a-z_.]*delta`),
+  deltaText: new RegExp(`"delta"${GAP}:${GAP}"`, 'g'),
+};
 
 const NONE: readonly { at: number; usage: Usage }[] = [];
 

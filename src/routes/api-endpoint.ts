@@ -6,7 +6,10 @@ import { conversationOf } from '../accounts/conversation.js';
 import { selectAndForward } from '../accounts/dispatch.js';
 import type { Account } from '../accounts/pool.js';
 import { ANONYMOUS } from '../auth/client-keys.js';
+import { registerMultipartBody } from '../body/multipart-body.js';
 import { formBody, jsonObjectBody, resolveModel, validateBody } from '../endpoints/checks.js';
+import { checkedFields } from '../endpoints/field-names.js';
+import { promptText } from '../proxy/prompt-text.js';
 
 /**
  * Serves one model endpoint from its description: the checks in the documented order (the key and limits
@@ -14,10 +17,12 @@ import { formBody, jsonObjectBody, resolveModel, validateBody } from '../endpoin
  */
 export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescription }> = async (app, { endpoint }) => {
   const services = app.services;
+  const checked = checkedFields(endpoint);
+  if (endpoint.form !== undefined) registerMultipartBody(app);
 
   app.post(endpoint.path, async (request, reply) => {
     const { catalog, router } = services;
-    const body = endpoint.form === undefined ? jsonObjectBody(request) : formBody(request, endpoint.form.fileFields);
+    const body = endpoint.form === undefined ? jsonObjectBody(request, checked) : formBody(request, endpoint.form.fileFields, checked);
     const { model, pool } = resolveModel(request, body, endpoint.kinds, catalog, router, endpoint.modelOptional);
     validateBody(endpoint.schema, body);
     endpoint.checkModel?.(body, model);
@@ -42,6 +47,8 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
       contentType: endpoint.form === undefined ? undefined : request.headers['content-type'],
       stripUsageChunk: addUsage,
       stream: endpoint.stream,
+      // Kept for a stream whose client may leave before its usage comes (see src/proxy/usage-estimate.ts).
+      prompt: body.stream === true && endpoint.stream?.deltaText !== undefined ? promptText(body) : undefined,
       conversationId: bound === undefined ? conversationOf(request.headers, services.config.sticky.sources, affinityField(body, endpoint)) : undefined,
       bound,
       onResponseId:

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { prefetchPins } from '../accounts/pin-prefetch.js';
 import { requireClientKey } from '../auth/plugin.js';
+import { BufferedBodies, capBufferedBodies } from '../body/buffered-bodies.js';
 import { refuseEncodedBodies } from '../body/content-encoding.js';
 import { registerJsonBody } from '../body/json-body.js';
-import { registerMultipartBody } from '../body/multipart-body.js';
+import { declareForms } from '../body/multipart-body.js';
 import { API_ENDPOINTS, STORED_RESPONSE_ENDPOINTS } from '../endpoints/index.js';
 import { enforceLimits } from '../limits/plugin.js';
 import { enforceBudgets } from '../spend/spend.js';
@@ -19,13 +20,15 @@ import { storedResponseRoute } from './stored-response.js';
 export const v1Routes: FastifyPluginAsync = async (v1) => {
   const { services } = v1;
   requireClientKey(v1, services);
+  // After the key (an anonymous upload is refused unread), before the budgets and limits count the request.
+  capBufferedBodies(v1, new BufferedBodies(), services);
   // Before the hooks that wait for Redis: the pin lookup goes out in the same write as their commands.
   prefetchPins(v1, services);
   enforceBudgets(v1, services.spend);
   enforceLimits(v1, services.limiter);
   refuseEncodedBodies(v1);
   registerJsonBody(v1);
-  registerMultipartBody(v1);
+  declareForms(v1);
   for (const endpoint of API_ENDPOINTS) await v1.register(apiEndpointRoute, { endpoint });
   for (const endpoint of STORED_RESPONSE_ENDPOINTS) await v1.register(storedResponseRoute, { endpoint });
   await v1.register(modelsRoute);

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError, quoted } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
+import { lingerOnClose } from './lingering-close.js';
 
 /** Fastify's own errors, turned into OpenAI's envelope with a fitting status and code. */
 const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
@@ -22,6 +23,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (gatewayError.headers !== undefined) reply.headers(gatewayError.headers);
     // Headers copied from an upstream response that was then abandoned must not leak into this one.
     reply.removeHeader('content-length');
+    // A body refused while it is still arriving (Fastify closes the connection after such an answer): let
+    // the client, still sending, read the answer before the connection goes.
+    if (!request.raw.complete && reply.getHeader('connection') === 'close') lingerOnClose(request.raw.socket);
     return reply.code(gatewayError.statusCode).type('application/json; charset=utf-8').send(gatewayError.toJSON());
   });
 

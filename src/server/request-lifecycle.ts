@@ -39,6 +39,7 @@ async function requestLifecycle(app: FastifyInstance): Promise<void> {
       tokens: context.usage ?? NO_USAGE,
       costUsd: microsToUsd(costMicros),
       upstreamErrors: context.upstreamErrors,
+      usageEstimated: context.usageEstimated,
       msg: `${request.method} ${request.routeOptions.url ?? quoted(request.url)}`,
     });
     recordMetrics?.(request, status, endedAt);
@@ -47,11 +48,25 @@ async function requestLifecycle(app: FastifyInstance): Promise<void> {
 
   /** `usageKnown` defers the end until the usage of a stream whose client left is read (or the upstream gave up). */
   const requestEnded = (request: FastifyRequest, status: number, usageKnown?: Promise<void>): void => {
+    request.bodyHold?.release();
     const context = request.gateway;
     if (context.ended) return;
     context.ended = true;
     if (usageKnown === undefined) settle(request, status);
     else void usageKnown.then(() => settle(request, status));
+  };
+
+  /**
+   * When the usage of a stream its client left is final: once the rest of the stream was read for it (or at
+   * once), and, when it never came, once the estimate was made. An estimate that fails leaves the request
+   * without usage, still logged and counted.
+   */
+  const usageAfterLeaving = (request: FastifyRequest, draining: Promise<void> | undefined): Promise<void> | undefined => {
+    const estimate = request.gateway.estimateUsage;
+    if (estimate === undefined) return draining;
+    return (draining ?? Promise.resolve()).then(estimate).catch((err: unknown) => {
+      app.log.error({ reqId: request.id, err: (err as Error).message }, 'could not estimate the usage of a stream its client left');
+    });
   };
 
   app.decorateRequest('gateway', null as never);
@@ -69,7 +84,7 @@ async function requestLifecycle(app: FastifyInstance): Promise<void> {
       const abort = (): void => context.upstreamAbort?.abort();
       if (draining === undefined) abort();
       else void draining.then(abort);
-      requestEnded(request, CLIENT_CLOSED_REQUEST, draining);
+      requestEnded(request, CLIENT_CLOSED_REQUEST, usageAfterLeaving(request, draining));
     };
     raw.on('close', clientGone);
     // Queued behind an earlier answer on a pipelining connection: without this, its upstream request would

@@ -29,7 +29,17 @@ const OUTAGE = 'redis unavailable: routing without it until it is back';
 const PATIENT_MS = 1_000;
 const RECOVERY = 'redis available again';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+interface Outcome {
+  conversation: string | undefined;
+  account?: string;
+  error?: unknown;
+}
+
+/** Resolves once every account of the gateway's pool is out of its cool-down again, as its metrics say. */
+async function allAccountsAvailable(gateway: { url: string }): Promise<void> {
+  const line = new RegExp(`^gateway_upstream_accounts_available\\{pool="mock"\\} ${ACCOUNTS.length}$`, 'm');
+  await vi.waitFor(async () => expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(line), { timeout: 5_000, interval: 20 });
+}
 
 function gatewayConfig(mockUrl: string, extra: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
   return testConfig(mockUrl, {
@@ -174,7 +184,7 @@ describe.each(modes)('sticky conversations on $name', ({ gateways: gatewayCount,
     for (let i = 1; i < 6; i++) expect(await ask(via(i), id)).toBe(after);
 
     mock.fault = undefined;
-    await sleep(COOLDOWN_MS + 100);
+    await allAccountsAvailable(via(0));
     for (let i = 0; i < 20; i++) expect(await ask(via(i), id)).toBe(after);
     // The old account is healthy again: un-pinned traffic reaches it, pinned traffic does not.
     const unpinned = await Promise.all(Array.from({ length: 8 }, (_, i) => ask(via(i))));
@@ -191,9 +201,8 @@ describe.each(modes)('sticky conversations on $name', ({ gateways: gatewayCount,
     for (let i = 0; i < 6; i++) expect(await ask(via(i), id)).toBe(after);
     const loud = via(0).logs.lines.filter((l) => l.level === 50 && l.account === before && l.reason === 'bad_key');
     expect(loud).toHaveLength(1);
-    // Cooled down far longer than a 5xx: still resting after the short cool-down has passed.
-    await sleep(COOLDOWN_MS + 100);
-    expect(via(0).app.services.router.poolFor('gpt-4o')!.account(before)!.isHealthy(Date.now())).toBe(false);
+    // Cooled down far longer than a 5xx: still resting once the short cool-down has passed.
+    expect(via(0).app.services.router.poolFor('gpt-4o')!.account(before)!.isHealthy(Date.now() + COOLDOWN_MS + 100)).toBe(false);
   });
 
   it("keeps client A's pin invisible to client B sending the same conversation id", async () => {
@@ -259,7 +268,7 @@ describe('sticky conversations across two gateway processes sharing one Redis', 
     const failed = accountOf(mock.requests.find((r) => r.headers['x-conversation-id'] === id)!);
     expect(moved).not.toBe(failed);
     mock.fault = undefined;
-    await sleep(COOLDOWN_MS + 100);
+    await allAccountsAvailable(processes[0]!);
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) seen.add(await ask(processes[i % 2]!, id));
     expect([...seen]).toEqual([moved]);
@@ -286,9 +295,9 @@ describe('sticky conversations through Redis outages', () => {
     return gateways;
   }
 
-  /** Requests on `lanes` parallel lanes, alternating gateways and conversations, until `done()`. */
-  async function traffic(gateways: RunningGateway[], conversations: (string | undefined)[], done: () => boolean, lanes = 4) {
-    const outcomes: { conversation: string | undefined; account?: string; error?: unknown }[] = [];
+  /** Requests on four parallel lanes, alternating gateways and conversations, until `done()`; each outcome is pushed to `outcomes` as it comes. */
+  async function traffic(gateways: RunningGateway[], conversations: (string | undefined)[], done: () => boolean, outcomes: Outcome[] = []) {
+    const lanes = 4;
     await Promise.all(
       Array.from({ length: lanes }, async (_, lane) => {
         for (let i = lane; !done(); i += lanes) {
@@ -316,9 +325,9 @@ describe('sticky conversations through Redis outages', () => {
       const movedAccount = await ask(gateways[0]!, moved);
       mock.fault = undefined;
       expect(await ask(gateways[1]!, moved)).toBe(movedAccount); // both gateways have used the moved pin
-      await sleep(COOLDOWN_MS + 100);
+      await allAccountsAvailable(gateways[0]!);
 
-      const check = (outcomes: Awaited<ReturnType<typeof traffic>>): void => {
+      const check = (outcomes: Outcome[]): void => {
         expect(outcomes.filter((o) => o.error !== undefined).map((o) => String(o.error))).toEqual([]);
         for (const o of outcomes) {
           if (o.conversation === kept) expect(o.account).toBe(keptAccount);
@@ -326,15 +335,22 @@ describe('sticky conversations through Redis outages', () => {
         }
       };
 
-      // Kill Redis while requests flow.
+      // Kill Redis while requests flow, and let thirty more go through both gateways without it.
       let stop = false;
-      const running = traffic(gateways, [kept, moved, undefined], () => stop);
-      await sleep(150);
+      const during: Outcome[] = [];
+      const running = traffic(gateways, [kept, moved, undefined], () => stop, during);
+      await vi.waitFor(() => expect(during.length).toBeGreaterThan(5), { timeout: 10_000, interval: 10 });
       await redis.kill();
-      await sleep(600);
+      const atKill = during.length;
+      await vi.waitFor(
+        () => {
+          expect(during.length - atKill).toBeGreaterThan(30);
+          for (const g of gateways) expect(count(g.logs.lines, OUTAGE)).toBeGreaterThan(0);
+        },
+        { timeout: 20_000, interval: 10 },
+      );
       stop = true;
-      const during = await running;
-      expect(during.length).toBeGreaterThan(30);
+      await running;
       check(during);
       for (const g of gateways) {
         expect(count(g.logs.lines, OUTAGE)).toBe(1);
@@ -345,10 +361,12 @@ describe('sticky conversations through Redis outages', () => {
       await redis.start();
       await vi.waitFor(() => expect(gateways.every((g) => g.app.services.redis!.ready)).toBe(true), { timeout: 10_000, interval: 20 });
       stop = false;
-      const after = traffic(gateways, [kept, moved, undefined], () => stop);
-      await sleep(300);
+      const after: Outcome[] = [];
+      const runningAfter = traffic(gateways, [kept, moved, undefined], () => stop, after);
+      await vi.waitFor(() => expect(after.length).toBeGreaterThan(30), { timeout: 20_000, interval: 10 });
       stop = true;
-      check(await after);
+      await runningAfter;
+      check(after);
       for (const g of gateways) {
         expect(count(g.logs.lines, OUTAGE)).toBe(1);
         expect(count(g.logs.lines, RECOVERY)).toBe(1);
@@ -409,8 +427,7 @@ describe('sticky conversations through Redis outages', () => {
       const first = await ask(gateway, id);
       for (let i = 0; i < 5; i++) expect(await ask(gateway, id)).toBe(first);
       await ask(gateway);
-      await sleep(300);
-      expect(count(gateway.logs.lines, OUTAGE)).toBe(1);
+      await vi.waitFor(() => expect(count(gateway.logs.lines, OUTAGE)).toBe(1));
 
       await redis.start();
       await vi.waitFor(() => expect(gateway.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });

@@ -1,4 +1,4 @@
-// The sticky and redis config fields, their defaults, and REDIS_URL.
+// The sticky, redis and limits config fields, their defaults, and REDIS_URL.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
@@ -35,5 +35,21 @@ describe('sticky and redis config', () => {
     expect(() => parseConfig(base({ redis: { url: 'redis://r', timeoutMS: 10 } as never }), {})).toThrow(ConfigError);
     expect(() => parseConfig(base({ redis: { url: 'redis://r', timeoutMs: 0 } }), {})).toThrow(ConfigError);
     expect(() => parseConfig(base({ sticky: { ttlSeconds: 0 } }), {})).toThrow(/sticky\.ttlSeconds/);
+  });
+});
+
+describe('limits', () => {
+  it('holds at most 512 MiB of request bodies by default, beside the per-key limits', () => {
+    const config = parseConfig(base({ clientKeys: [{ name: 'k', key: 'gw-key', limits: { requestsPerMinute: 5 } }] }), {});
+    expect(config.limits).toEqual({ bufferedBodyBytes: 512 * 1024 * 1024 });
+    expect(config.clientKeys[0]!.limits).toEqual({ requestsPerMinute: 5 });
+    expect(parseConfig(base({ limits: { bufferedBodyBytes: 100 * 1024 * 1024 } }), {}).limits.bufferedBodyBytes).toBe(100 * 1024 * 1024);
+  });
+
+  it('refuses a cap below bodyLimitBytes, zero and unknown fields', () => {
+    expect(() => parseConfig(base({ limits: { bufferedBodyBytes: 1024 } }), {})).toThrow(/limits\.bufferedBodyBytes.*bodyLimitBytes/);
+    expect(parseConfig(base({ bodyLimitBytes: 1024, limits: { bufferedBodyBytes: 1024 } }), {}).limits.bufferedBodyBytes).toBe(1024);
+    expect(() => parseConfig(base({ limits: { bufferedBodyBytes: 0 } }), {})).toThrow(/limits\.bufferedBodyBytes/);
+    expect(() => parseConfig(base({ limits: { requestsPerMinute: 5 } as never }), {})).toThrow(ConfigError);
   });
 });

@@ -1,8 +1,10 @@
 // Prometheus metrics through a real listening gateway, driven with the official openai client.
 import { setTimeout as delay } from 'node:timers/promises';
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type OpenAI from 'openai';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from '../../src/proxy/usage-estimate.js';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { parsePrometheus, rows, find, value, type Exposition } from '../helpers/prometheus.js';
@@ -280,12 +282,18 @@ describe('requests refused early, and label values', () => {
     expect(exposition.types.get('gateway_tokens_total')).toBe('counter');
     expect(exposition.types.get('gateway_upstream_errors_total')).toBe('counter');
     expect(exposition.types.get('gateway_sticky_routing_total')).toBe('counter');
+    expect(exposition.types.get('gateway_usage_estimated_total')).toBe('counter');
     for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
       expect(exposition.types.has(name), name).toBe(true);
     }
     // Each family once, though several gateways share this process.
     const typeLines = text.split('\n').filter((l) => l.startsWith('# TYPE '));
     expect(new Set(typeLines).size).toBe(typeLines.length);
+  });
+
+  it('starts the estimated-usage count at zero for each endpoint whose streams can be estimated', async () => {
+    const { exposition } = await metrics(gateway);
+    expect(rows(exposition, 'gateway_usage_estimated_total')).toEqual(['endpoint=/v1/chat/completions 0', 'endpoint=/v1/completions 0', 'endpoint=/v1/responses 0']);
   });
 
   it('starts every sticky routing result at zero and counts what the selector reports', async () => {
@@ -403,6 +411,7 @@ describe('upstream timeouts, unreachable upstreams and clients that leave', () =
   });
 
   it('logs and counts a stream its client left half-way as 499, outside the latency histograms', async () => {
+    const WORDS = 'one two three four five six seven eight nine ten';
     const gateway = await startGateway(testConfig(mock.url));
     try {
       const abort = new AbortController();
@@ -410,7 +419,7 @@ describe('upstream timeouts, unreachable upstreams and clients that leave', () =
         method: 'POST',
         signal: abort.signal,
         headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten' }] }),
+        body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: WORDS }] }),
       });
       res.body.on('error', () => {});
       await new Promise((resolve) => res.body.once('data', resolve));
@@ -419,9 +428,17 @@ describe('upstream timeouts, unreachable upstreams and clients that leave', () =
       await expect.poll(() => gateway.logs.lines.find((l) => l.msg === 'POST /v1/chat/completions')).toBeDefined();
 
       const line = gateway.logs.lines.find((l) => l.msg === 'POST /v1/chat/completions')!;
-      expect(line).toMatchObject({ status: 499, clientKey: 'team-alpha', model: 'gpt-4o', account: 'acct-a', tokens: { prompt: 0, completion: 0, cached: 0, reasoning: 0, total: 0 } });
+      // Its usage never came: it is charged an estimate (the prompt in one message; the deltas delivered).
+      const prompt = countTokens(WORDS) + TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS;
+      expect(line).toMatchObject({ status: 499, clientKey: 'team-alpha', model: 'gpt-4o', account: 'acct-a', usageEstimated: true, tokens: { prompt, cached: 0, reasoning: 0 } });
+      const completion = (line.tokens as { completion: number }).completion;
+      expect(completion).toBeGreaterThan(0);
       const { exposition } = await metrics(gateway);
       expect(rows(exposition, 'gateway_requests_total')).toEqual(['account=acct-a,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o,status=499 1']);
+      expect(rows(exposition, 'gateway_usage_estimated_total')).toEqual(['endpoint=/v1/chat/completions 1', 'endpoint=/v1/completions 0', 'endpoint=/v1/responses 0']);
+      const tokens = { endpoint: '/v1/chat/completions', model: 'gpt-4o', client_key: 'team-alpha', account: 'acct-a' };
+      expect(value(exposition, 'gateway_tokens_total', { ...tokens, type: 'prompt' })).toBe(prompt);
+      expect(value(exposition, 'gateway_tokens_total', { ...tokens, type: 'completion' })).toBe(completion);
       expect(find(exposition, 'gateway_request_duration_seconds_count')).toEqual([]);
       expect(find(exposition, 'gateway_overhead_seconds_count')).toEqual([]);
       // Its first token did arrive.

@@ -1,6 +1,6 @@
 // A client that leaves a stream early: after the finish chunk the gateway reads on for the usage, so the
 // tokens are counted in the limits, /admin/usage, the metrics and the log line; before it, the upstream
-// is closed at once.
+// is closed at once and an estimate is charged (see usage-estimate.test.ts).
 import { setTimeout as delay } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { Agent, request } from 'undici';
@@ -115,6 +115,8 @@ describe('a client that leaves a stream', () => {
       await until(() => logLine(name) !== undefined, 'the log line');
 
       expect(logLine(name)).toMatchObject({ status: 499, tokens: { prompt: PROMPT_TOKENS, completion: COMPLETION_TOKENS, total: TOTAL } });
+      // The upstream's usage came: nothing was estimated.
+      expect(logLine(name)).not.toHaveProperty('usageEstimated');
 
       const refused = await streamFor(name, timing, askedForUsage).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
@@ -139,6 +141,8 @@ describe('a client that leaves a stream', () => {
     await until(() => cutEarly.length === 1, 'the upstream to finish or be closed');
     expect(cutEarly).toEqual([true]);
     await until(() => logLine('early') !== undefined, 'the log line');
-    expect(logLine('early')).toMatchObject({ status: 499, tokens: { total: 0 } });
+    // The usage never came: the request is charged an estimate of what the upstream generated for it, the
+    // prompt ("slow", 1 token, in one message: 1 + 3 + 3) and the one delta delivered ("Hello", 1 token).
+    expect(logLine('early')).toMatchObject({ status: 499, usageEstimated: true, tokens: { prompt: 7, completion: 1, total: 8 } });
   });
 });

@@ -35,8 +35,8 @@ describe('forwarding', () => {
 
   it('gives 504 when the upstream sends no headers within timeouts.upstreamMs', async () => {
     const mock = await mockUpstream();
-    // Headers that would come only after 20 s: an answer at all (a 200) would mean upstreamMs was not applied.
-    mock.fault = () => ({ kind: 'delay-headers', ms: 20_000 });
+    // Headers in a minute: the answer comes from the gateway's 200 ms, not the upstream nor the 10-minute default.
+    mock.fault = () => ({ kind: 'delay-headers', ms: 60_000 });
     const gateway = await gatewayFor(mock.url, { timeouts: { upstreamMs: 200 } });
     const error = await gateway.client().chat.completions.create({ model: 'gpt-4o', messages: message }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIError);

@@ -1,5 +1,6 @@
 // What an open stream keeps: once the upstream has answered, the request's body (raw bytes and parsed JSON)
-// is dropped, so a stream held open for minutes does not hold its prompt; the stream itself is unaffected.
+// is dropped, so a stream held open for minutes does not hold its body; the stream itself is unaffected.
+// (Only the prompt's text strings stay, for the estimate of a client that leaves: see prompt-text.ts.)
 import type { FastifyRequest } from 'fastify';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

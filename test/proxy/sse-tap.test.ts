@@ -273,6 +273,37 @@ describe('SseTap with chunks that arrive together', () => {
   });
 });
 
+describe('SseTap and the text it delivered (for the estimate of a client that leaves)', () => {
+  /** The events of the stream up to its finish chunk, without the usage: what an estimate would count. */
+  const { events } = streamEvents();
+  const content = events.slice(0, 4);
+
+  it('keeps the text of the content deltas it released, whatever the pieces, and no more', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 600 }), { maxLength: 8 }), async (offsets) => {
+        const tap = new SseTap(CHAT_STREAM, false, { onFirstToken: () => {}, onUsage: () => {} });
+        tap.resume();
+        for (const chunk of cut(bytesOf(content), offsets)) await new Promise<void>((resolve) => tap.write(chunk, () => resolve()));
+        await delay(0);
+        expect(tap.delivered!.text().text).toBe('Echo: Hello there world');
+        tap.destroy();
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('does not count what it reads on, discarding, once its client has left', async () => {
+    const tap = new SseTap(CHAT_STREAM, false, { onFirstToken: () => {}, onUsage: () => {} });
+    tap.resume();
+    await new Promise<void>((resolve) => tap.write(bytesOf(content.slice(0, 3)), () => resolve()));
+    await delay(0);
+    // The rest, without the usage, read after the client left.
+    await tap.readRest(Readable.from([Buffer.from(content[3]! + events[4]! + events[6]!)]), 1_000);
+    expect(tap.delivered!.text().text).toBe('Echo: Hello there');
+    tap.destroy();
+  });
+});
+
 describe('SseTap stream ends', () => {
   it('drops a partial event when the upstream stops before [DONE], and adds an error event instead', async () => {
     const { events } = streamEvents();

@@ -108,6 +108,39 @@ describe('checks of the endpoints beyond chat and images', () => {
     });
   });
 
+  describe('case variants of the fields the gateway checks', () => {
+    it("refuses {\"MODEL\": ...} on moderations and responses/input_tokens, where model is optional", async () => {
+      await refused('/moderations', { MODEL: 'gpt-4o', input: 'hi' }, 400, { code: 'invalid_json', param: 'model' });
+      await refused('/responses/input_tokens', { MODEL: 'gpt-4o', input: 'hi' }, 400, { code: 'invalid_json', param: 'model' });
+      // Raw, in the probe's exact bytes, from a key that may use only an embedding model.
+      const probe = await post('/moderations', '{"MODEL": "omni-moderation-latest", "input": "hi"}', { authorization: `Bearer ${EMBED_ONLY_KEY}` });
+      expect(probe.status).toBe(400);
+      expect(probe.body.error.code).toBe('invalid_json');
+      expect(running.mock.requests).toHaveLength(0);
+    });
+
+    it('refuses case variants of every checked field on every JSON endpoint, and lets other keys through', async () => {
+      await refused('/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], Stream: true }, 400, { param: 'stream' });
+      await refused('/embeddings', { model: 'text-embedding-3-small', Input: 'hi' }, 400, { param: 'input' });
+      await refused('/responses', { model: 'gpt-4o', input: 'hi', Previous_Response_Id: 'resp_1' }, 400, { param: 'previous_response_id' });
+      await refused('/responses', { model: 'gpt-4o', input: 'hi', PROMPT_CACHE_KEY: 'k' }, 400, { param: 'prompt_cache_key' });
+      await refused('/audio/speech', { model: 'tts-1', input: 'hi', voice: 'alloy', ſtream_format: 'sse' }, 400, { param: 'stream_format' });
+      const other = await json('/moderations', { model: 'omni-moderation-latest', input: 'hi', X_Custom: 1 });
+      expect(other.status).toBe(200);
+    });
+
+    it('refuses MODEL, Model beside model, and model[] in a form', async () => {
+      const file = { name: 'file' };
+      await refused('/audio/transcriptions', form({ MODEL: 'whisper-1' }, file), 400, { code: 'invalid_multipart', param: 'model' });
+      await refused('/audio/transcriptions', form({ model: 'whisper-1', Model: 'gpt-4o-transcribe' }, file), 400, { code: 'invalid_multipart' });
+      await refused('/audio/transcriptions', form({ 'model[]': 'gpt-4o-transcribe', model: 'whisper-1' }, file), 400, { code: 'invalid_multipart', param: 'model' });
+      await refused('/audio/transcriptions', form({ model: 'whisper-1' }, { name: 'FILE' }), 400, { code: 'invalid_multipart', param: 'file' });
+      const arrays = form({ model: 'whisper-1', 'timestamp_granularities[]': 'word' }, file);
+      arrays.append('timestamp_granularities[]', 'segment');
+      expect((await post('/audio/transcriptions', arrays)).status).toBe(200);
+    });
+  });
+
   describe('multipart endpoints', () => {
     it('refuses a form without a file, with a model of another kind, or with a field sent twice', async () => {
       await refused('/audio/transcriptions', form({ model: 'whisper-1' }), 400, { code: 'missing_file', param: 'file' });
