@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import type { GatewayConfig } from './config/schema.js';
 import { batchedStdout } from './logging.js';
 import { adminPricesRoute } from './routes/admin-prices.js';
+import { adminApi } from './admin/plugin.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -46,6 +47,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   if (services.prometheus !== undefined) await app.register(metricsRoute, { metrics: services.prometheus, path: config.metrics.path });
   await app.register(healthRoute);
   await app.register(adminUsageRoute);
+  await app.register(adminApi, { now: () => services.limiter.now() });
   await app.register(adminPricesRoute);
   await app.register(v1Routes);
 
