@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# What `npm test` runs: make sure the real services the tests start exist (redis-server; PostgreSQL's initdb and postgres; prometheus and
-# promtool), installing Debian's packages when they are missing, check the shipped Prometheus config and
-# rules with promtool, then vitest.
+# What `npm test` runs: make sure the real services the tests start exist (redis-server; PostgreSQL's
+# initdb and postgres; prometheus and promtool), installing Debian's packages when they are missing, check
+# the shipped Prometheus config and rules with promtool, then vitest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-redis.sh

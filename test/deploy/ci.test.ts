@@ -37,6 +37,7 @@ describe('CI', () => {
   it('installs and checks the real services before vitest', () => {
     expect(commands('scripts/test.sh')).toEqual([
       'bash scripts/ensure-redis.sh',
+      'bash scripts/ensure-postgres.sh',
       'bash scripts/ensure-prometheus.sh',
       'promtool check config config/prometheus.yml',
       'npx vitest run "$@"',
