@@ -99,8 +99,16 @@ describe('the console in a browser', () => {
         body: JSON.stringify({ object: 'list', data: [{ pool: XSS_NAME, account: XSS_NAME, available: false, reason: XSS_NAME, coolingUntil: null, recent: { requests: 1, errors: 1 } }] }),
       }),
     );
+    await page.route('**/admin/keys?status=all', (route: Route) =>
+      route.fulfill({
+        contentType: 'application/json',
+        body: JSON.stringify({ data: [{ id: 'key_1', name: XSS_NAME, team: XSS_NAME, models: [XSS_NAME], limits: null, keyHint: 'abcd', status: 'active', source: 'api', revokedAt: null }] }),
+      }),
+    );
     await page.getByRole('link', { name: 'Upstreams' }).click();
     await page.getByRole('cell', { name: XSS_NAME, exact: true }).first().waitFor();
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('row').filter({ hasText: '…abcd' }).getByRole('cell', { name: XSS_NAME, exact: true }).first().waitFor();
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
     await context.close();
