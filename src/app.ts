@@ -29,6 +29,7 @@ import { loadTracing } from './tracing/load.js';
 import { tracingPlugin } from './tracing/plugin.js';
 import { onQueuedResponseLost } from './server/queued-responses.js';
 import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
+import { adminHeapRoute } from './routes/admin-heap.js';
 import { adminUsageRoute } from './routes/admin-usage.js';
 import { apiEndpointRoute } from './routes/api-endpoint.js';
 import { healthRoute } from './routes/health.js';
@@ -245,6 +246,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   if (prometheus !== undefined) registerMetricsRoute(app, prometheus, config.metrics);
   await app.register(healthRoute);
   await app.register(adminUsageRoute);
+  await app.register(adminHeapRoute);
   await app.register(async (v1) => {
     requireClientKey(v1, services);
     // Before the hooks that wait for Redis: the pin lookup goes out in the same write as their commands.

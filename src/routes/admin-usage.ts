@@ -1,8 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import { bearerToken, sha256 } from '../auth/client-keys.js';
 import { GatewayError } from '../errors.js';
 import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../limits/limiter.js';
+import { adminAllowed } from './admin-auth.js';
 
 /**
  * `GET /admin/usage`: every client key's counts in the current minute and UTC day, behind `adminToken`.
@@ -11,17 +10,7 @@ import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../limits/limiter.js
  */
 export const adminUsageRoute: FastifyPluginAsync = async (app) => {
   app.get('/admin/usage', async (request, reply) => {
-    const { adminToken } = app.services.config;
-    if (adminToken === undefined) {
-      reply.callNotFound();
-      return reply;
-    }
-    const token = bearerToken(request.headers.authorization);
-    if (token === undefined || !timingSafeEqual(sha256(token), sha256(adminToken))) {
-      throw new GatewayError(401, 'invalid_request_error', 'This endpoint needs the admin token: send "Authorization: Bearer <adminToken>".', {
-        code: 'invalid_api_key',
-      });
-    }
+    if (!adminAllowed(app, request, reply)) return reply;
     const now = app.services.limiter.now();
     const { keyring, limiter, spend } = app.services;
     let data;

@@ -1,0 +1,34 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { getHeapStatistics } from 'node:v8';
+import { adminAllowed } from './admin-auth.js';
+
+/** Node's `gc`, present only when the process runs with `--expose-gc`. */
+const forceGc = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * `POST /admin/heap`: forces a full garbage collection and answers the process's memory after it, for
+ * leak hunting (the soak script, `bench/soak.ts`, reads it). Opt-in twice over: it exists only in a process
+ * started with `--expose-gc`, and only behind `adminToken`. A full collection pauses the process for tens of
+ * milliseconds, so nobody else may ask for one.
+ */
+export const adminHeapRoute: FastifyPluginAsync = async (app) => {
+  app.post('/admin/heap', async (request, reply) => {
+    if (forceGc === undefined) {
+      reply.callNotFound();
+      return reply;
+    }
+    if (!adminAllowed(app, request, reply)) return reply;
+    forceGc();
+    const memory = process.memoryUsage();
+    const heap = getHeapStatistics();
+    return {
+      object: 'heap',
+      heapUsedBytes: memory.heapUsed,
+      heapTotalBytes: memory.heapTotal,
+      externalBytes: memory.external,
+      arrayBuffersBytes: memory.arrayBuffers,
+      rssBytes: memory.rss,
+      mallocedBytes: heap.malloced_memory,
+    };
+  });
+};
