@@ -6,6 +6,7 @@
 // stdout (and in --out when given).
 //   node --import tsx bench/soak.ts [--duration 60] [--concurrency 8] [--idle 30] [--warmup 10]
 //     [--redis on|off] [--max-requests N] [--sample 5] [--heap-every 60] [--source] [--out report.json]
+//     [--endpoints chat,chat-stream,...]   (to bisect: only these of the rotation's names)
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -14,7 +15,7 @@ import { Pool } from 'undici';
 import { benchConfig } from './lib/gateway-config.js';
 import { memory } from './lib/proc-stats.js';
 import { getFreePort, startGateway, startMock, startRedisIfInstalled, stopAll, type BenchRedis, type Service } from './lib/procs.js';
-import { newConversationChat, responseById, SOAK_REQUESTS, type SoakRequest } from './lib/soak-requests.js';
+import { BY_ID, NEW_CONVERSATION, newConversationChat, responseById, SOAK_REQUESTS, type SoakRequest } from './lib/soak-requests.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     sample: { type: 'string', default: '5' },
     'heap-every': { type: 'string', default: '60' },
     source: { type: 'boolean', default: false },
+    endpoints: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -45,6 +47,11 @@ const MAX_REQUESTS = bounded('max-requests', args['max-requests'], 1, 1e9);
 const SAMPLE_S = bounded('sample', args.sample, 0.2, 600);
 const HEAP_EVERY_S = bounded('heap-every', args['heap-every'], 1, 3600);
 if (args.redis !== 'on' && args.redis !== 'off') throw new Error('--redis must be on or off');
+
+const ALL_NAMES = [...SOAK_REQUESTS.map((r) => r.name), NEW_CONVERSATION, BY_ID];
+const ENDPOINTS = new Set(args.endpoints?.split(',') ?? ALL_NAMES);
+for (const name of ENDPOINTS) if (!ALL_NAMES.includes(name)) throw new Error(`--endpoints: no endpoint ${name}; known: ${ALL_NAMES.join(', ')}`);
+const ROTATION = SOAK_REQUESTS.filter((r) => ENDPOINTS.has(r.name));
 
 const ADMIN_TOKEN = 'soak-admin-token-0123456789abcdef';
 /** Every how many requests one is a chat of a new conversation, and one reads a stored response back. */
@@ -76,6 +83,11 @@ export interface SoakReport {
   /** end / start − 1, heap after GC. */
   heapGrowth: number;
   rssGrowth: number;
+  /**
+   * Entries the load added to the gateway's bounded caches (`sticky.maxEntries` each): a pin per new
+   * conversation (with Redis, its local copy) and an owner per stored response.
+   */
+  cacheEntriesAdded: { pins: number; responseOwners: number };
   /** Series on GET /metrics at the start and at the end. */
   metricsSeries: { start: number; end: number };
   samples: { atS: number; rssBytes: number }[];
@@ -96,12 +108,13 @@ async function metricsSeries(gateway: Service): Promise<number> {
 /** Steady load until `until` (ms, performance clock) or `maxRequests`; counts per endpoint. */
 async function load(pool: Pool, until: number, maxRequests: number, counts: Record<string, { ok: number; failed: number }>): Promise<number> {
   let sent = 0;
+  let rotation = 0;
   const storedIds: string[] = [];
   const next = (): SoakRequest => {
     const n = sent++;
-    if (n % NEW_CONVERSATION_EVERY === NEW_CONVERSATION_EVERY - 1) return newConversationChat();
-    if (n % BY_ID_EVERY === BY_ID_EVERY - 1 && storedIds.length > 0) return responseById(storedIds[n % storedIds.length]!);
-    return SOAK_REQUESTS[n % SOAK_REQUESTS.length]!;
+    if ((n % NEW_CONVERSATION_EVERY === NEW_CONVERSATION_EVERY - 1 || ROTATION.length === 0) && ENDPOINTS.has(NEW_CONVERSATION)) return newConversationChat();
+    if (n % BY_ID_EVERY === BY_ID_EVERY - 1 && storedIds.length > 0 && ENDPOINTS.has(BY_ID)) return responseById(storedIds[n % storedIds.length]!);
+    return ROTATION[rotation++ % ROTATION.length]!;
   };
   const worker = async (): Promise<void> => {
     while (performance.now() < until && sent < maxRequests) {
@@ -199,6 +212,7 @@ async function main(): Promise<void> {
       end: { rssBytes: end.rssBytes, heapUsedBytes: end.heapUsedBytes },
       heapGrowth: end.heapUsedBytes / start.heapUsedBytes - 1,
       rssGrowth: end.rssBytes / start.rssBytes - 1,
+      cacheEntriesAdded: { pins: counts[NEW_CONVERSATION]?.ok ?? 0, responseOwners: counts['responses-stored']?.ok ?? 0 },
       metricsSeries: { start: seriesAtStart, end: seriesAtEnd },
       samples,
       heapReadings,
@@ -207,6 +221,7 @@ async function main(): Promise<void> {
       `soak: ${total} requests in ${loadS.toFixed(0)} s (${report.requests.perSecond}/s, ${failed} failed), c=${CONCURRENCY}, Redis ${redis === undefined ? 'off' : 'on'}\n` +
         `  heap after GC: start ${mib(start.heapUsedBytes)}, peak ${mib(peakHeap)}, end ${mib(end.heapUsedBytes)} (${(report.heapGrowth * 100).toFixed(1)}%)\n` +
         `  RSS: start ${mib(start.rssBytes)}, peak ${mib(report.peak.rssBytes)}, end ${mib(end.rssBytes)} (${(report.rssGrowth * 100).toFixed(1)}%)\n` +
+        `  cache entries added: ${report.cacheEntriesAdded.pins} pins, ${report.cacheEntriesAdded.responseOwners} response owners\n` +
         `  metrics series: ${seriesAtStart} → ${seriesAtEnd}; load average ${loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')} → ${report.machine.loadAverageAtEnd.map((l) => l.toFixed(1)).join(' ')}\n`,
     );
     const line = JSON.stringify(report);

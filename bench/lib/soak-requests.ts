@@ -63,12 +63,15 @@ export const SOAK_REQUESTS: readonly SoakRequest[] = [
   { name: 'models', method: 'GET', path: '/v1/models', headers: AUTH },
 ];
 
+export const NEW_CONVERSATION = 'chat-new-conversation';
+export const BY_ID = 'responses-by-id';
+
 /** A chat of a conversation never seen before: one more pin for the stores to hold. */
 export function newConversationChat(): SoakRequest {
-  return { ...json('chat-new-conversation', '/v1/chat/completions', CHAT_BODY), headers: { ...JSON_HEADERS, 'x-conversation-id': randomUUID() } };
+  return { ...json(NEW_CONVERSATION, '/v1/chat/completions', CHAT_BODY), headers: { ...JSON_HEADERS, 'x-conversation-id': randomUUID() } };
 }
 
 /** Reads a stored response back by the id its creation answered. */
 export function responseById(id: string): SoakRequest {
-  return { name: 'responses-by-id', method: 'GET', path: `/v1/responses/${encodeURIComponent(id)}`, headers: AUTH };
+  return { name: BY_ID, method: 'GET', path: `/v1/responses/${encodeURIComponent(id)}`, headers: AUTH };
 }
