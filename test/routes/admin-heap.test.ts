@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 // What --expose-gc gives, set up before the gateway's modules load (they look for `gc` once).
-const gcCalls = vi.hoisted(() => {
-  process.getBuiltinModule('node:v8').setFlagsFromString('--expose-gc');
-  const gc = process.getBuiltinModule('node:vm').runInNewContext('gc') as () => void;
+const gcCalls = await vi.hoisted(async () => {
+  (await import('node:v8')).setFlagsFromString('--expose-gc');
+  const gc = (await import('node:vm')).runInNewContext('gc') as () => void;
   const calls = { count: 0 };
   (globalThis as { gc?: () => void }).gc = () => {
     calls.count++;
