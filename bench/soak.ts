@@ -7,6 +7,7 @@
 //   node --import tsx bench/soak.ts [--duration 60] [--concurrency 8] [--idle 30] [--warmup 10]
 //     [--redis on|off] [--max-requests N] [--sample 5] [--heap-every 60] [--source] [--out report.json]
 //     [--endpoints chat,chat-stream,...]   (to bisect: only these of the rotation's names)
+//     [--sticky-max-entries N]   (the gateway's sticky.maxEntries: small, its caches are full after the warm-up)
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     'heap-every': { type: 'string', default: '60' },
     source: { type: 'boolean', default: false },
     endpoints: { type: 'string' },
+    'sticky-max-entries': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -46,6 +48,7 @@ const WARMUP_S = bounded('warmup', args.warmup, 0, 600);
 const MAX_REQUESTS = bounded('max-requests', args['max-requests'], 1, 1e9);
 const SAMPLE_S = bounded('sample', args.sample, 0.2, 600);
 const HEAP_EVERY_S = bounded('heap-every', args['heap-every'], 1, 3600);
+const STICKY_MAX_ENTRIES = args['sticky-max-entries'] === undefined ? undefined : bounded('sticky-max-entries', args['sticky-max-entries'], 1, 10_000_000);
 if (args.redis !== 'on' && args.redis !== 'off') throw new Error('--redis must be on or off');
 
 const ALL_NAMES = [...SOAK_REQUESTS.map((r) => r.name), NEW_CONVERSATION, BY_ID];
@@ -72,7 +75,16 @@ interface Phase {
 export interface SoakReport {
   method: string;
   machine: { cpus: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[]; node: string };
-  settings: { durationS: number; concurrency: number; idleS: number; warmupS: number; redis: boolean; fromSource: boolean };
+  settings: {
+    durationS: number;
+    concurrency: number;
+    idleS: number;
+    warmupS: number;
+    redis: boolean;
+    fromSource: boolean;
+    /** The gateway's sticky.maxEntries when the run set it; its default (100,000) otherwise. */
+    stickyMaxEntries: number | null;
+  };
   requests: { total: number; failed: number; perSecond: number; byEndpoint: Record<string, { ok: number; failed: number }> };
   /** After the warm-up, before the measured load. */
   start: Phase;
@@ -85,7 +97,8 @@ export interface SoakReport {
   rssGrowth: number;
   /**
    * Entries the load added to the gateway's bounded caches (`sticky.maxEntries` each): a pin per new
-   * conversation (with Redis, its local copy) and an owner per stored response.
+   * conversation (with Redis, its local copy) and an owner per Responses API answer (every one has an id,
+   * stored or not).
    */
   cacheEntriesAdded: { pins: number; responseOwners: number };
   /** Series on GET /metrics at the start and at the end. */
@@ -151,7 +164,7 @@ async function main(): Promise<void> {
     const port = await getFreePort();
     const { config } = benchConfig({ port, upstream: mock.url, redisUrl: redis?.server.url });
     const gateway = await startGateway({
-      config: { ...config, adminToken: ADMIN_TOKEN },
+      config: { ...config, adminToken: ADMIN_TOKEN, ...(STICKY_MAX_ENTRIES === undefined ? {} : { sticky: { maxEntries: STICKY_MAX_ENTRIES } }) },
       port,
       redisUrl: redis?.server.url,
       nodeArgs: ['--expose-gc'],
@@ -205,14 +218,14 @@ async function main(): Promise<void> {
         'RSS from /proc/PID/status (VmRSS; peak VmHWM); V8 heap used after a forced full GC (POST /admin/heap, gateway run with --expose-gc); ' +
         'start after the warm-up, end after the load and the idle time',
       machine: { cpus: cpus().length, loadAverageAtStart, loadAverageAtEnd: loadavg(), node: process.version },
-      settings: { durationS: DURATION_S, concurrency: CONCURRENCY, idleS: IDLE_S, warmupS: WARMUP_S, redis: redis !== undefined, fromSource: args.source },
+      settings: { durationS: DURATION_S, concurrency: CONCURRENCY, idleS: IDLE_S, warmupS: WARMUP_S, redis: redis !== undefined, fromSource: args.source, stickyMaxEntries: STICKY_MAX_ENTRIES ?? null },
       requests: { total, failed, perSecond: Math.round(total / loadS), byEndpoint: counts },
       start: { rssBytes: start.rssBytes, heapUsedBytes: start.heapUsedBytes },
       peak: { rssBytes: Math.max(peakRss, ...samples.map((s) => s.rssBytes)), heapUsedBytes: peakHeap },
       end: { rssBytes: end.rssBytes, heapUsedBytes: end.heapUsedBytes },
       heapGrowth: end.heapUsedBytes / start.heapUsedBytes - 1,
       rssGrowth: end.rssBytes / start.rssBytes - 1,
-      cacheEntriesAdded: { pins: counts[NEW_CONVERSATION]?.ok ?? 0, responseOwners: counts['responses-stored']?.ok ?? 0 },
+      cacheEntriesAdded: { pins: counts[NEW_CONVERSATION]?.ok ?? 0, responseOwners: ['responses', 'responses-stream', 'responses-stored'].reduce((sum, name) => sum + (counts[name]?.ok ?? 0), 0) },
       metricsSeries: { start: seriesAtStart, end: seriesAtEnd },
       samples,
       heapReadings,
