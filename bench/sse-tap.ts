@@ -3,13 +3,13 @@
 // streamed c=50 load. With --against <git ref> the tap of that commit runs in the same process, rounds
 // alternating, so a loaded machine slows both alike.
 //   npm run build && node --import tsx bench/sse-tap.ts [--against HEAD~1] [--rounds 30] [--streams 2000]
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { recordAnswers } from './lib/answers.js';
-import { ROOT, SCRATCH } from './lib/procs.js';
+import { checkout } from './lib/checkout.js';
+import { ROOT } from './lib/procs.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,16 +55,6 @@ async function loadVariant(name: string, srcDir: string): Promise<Variant> {
   return { name, tap, formats, scrubber: new SecretScrubber(KEYS) };
 }
 
-/** The sources of `ref` extracted into the scratch directory; returns their src/ directory. */
-function checkout(ref: string): string {
-  const dir = join(SCRATCH, `tap-${ref.replace(/[^A-Za-z0-9]/g, '_')}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const archive = execFileSync('git', ['archive', ref, 'src'], { cwd: ROOT, maxBuffer: 1 << 28 });
-  execFileSync('tar', ['-x', '-C', dir], { input: archive });
-  return join(dir, 'src');
-}
-
 /** Runs `count` streams of `body`, CONCURRENT at a time; returns the bytes the client received, for a check. */
 async function runStreams(variant: Variant, format: unknown, strip: boolean, body: Buffer, count: number): Promise<number> {
   let received = 0;
@@ -95,7 +85,7 @@ async function main(): Promise<void> {
   const chat = Buffer.from(answers['POST /v1/chat/completions stream']!.body, 'base64');
   const responses = Buffer.from(answers['POST /v1/responses stream']!.body, 'base64');
   const variants = [await loadVariant('this tree', join(ROOT, 'src'))];
-  if (args.against !== undefined) variants.unshift(await loadVariant(args.against, checkout(args.against)));
+  if (args.against !== undefined) variants.unshift(await loadVariant(args.against, checkout(args.against, 'tap')));
 
   const cases = [
     { name: `chat, 20 events (${chat.length} B), usage chunk stripped`, body: chat, strip: true, format: (v: Variant) => v.formats.CHAT_STREAM },

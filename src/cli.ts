@@ -14,11 +14,11 @@ const USAGE = `usage: ai-gateway keys new --name NAME [--models id,id,...]
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** A new client key: 32 random bytes, URL-safe, with a prefix that makes it recognisable in a secret scanner. */
-export function newClientKey(): string {
+function newClientKey(): string {
   return `gwk-${randomBytes(32).toString('base64url')}`;
 }
 
-export function configLine(name: string, key: string, models: string[] | undefined): string {
+function configLine(name: string, key: string, models: string[] | undefined): string {
   const allowList = models === undefined ? '' : `, models: [${models.join(', ')}]`;
   return `- { name: ${name}, keySha256: "${sha256(key).toString('hex')}"${allowList} }`;
 }

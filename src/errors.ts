@@ -81,8 +81,3 @@ export const upstreamResponseFailed = (message: string): GatewayError =>
 
 export const gatewayTimeout = (message: string): GatewayError =>
   new GatewayError(504, 'timeout_error', message, { code: 'upstream_timeout' });
-
-/** Serialises an envelope once per call; used where a Fastify reply is not at hand (SSE error events). */
-export function envelopeJson(err: GatewayError): string {
-  return JSON.stringify(err.toJSON());
-}

@@ -1,7 +1,7 @@
 import { pino, type DestinationStream } from 'pino';
 
 /** A batch is handed to the writer once it holds this many characters (about fifteen request lines)... */
-export const LOG_BATCH_CHARS = 4096;
+const LOG_BATCH_CHARS = 4096;
 /** ...or this long after its first line, whichever comes first: a quiet gateway's lines are this late at most. */
 export const LOG_BATCH_MS = 100;
 

@@ -1,68 +1,90 @@
+import type { Account } from './accounts/pool.js';
+import type { PinLookup } from './accounts/selector.js';
 import type { ClientKey } from './auth/client-keys.js';
 import type { GatewayError } from './errors.js';
 import type { TokenReservation } from './limits/limiter.js';
 import type { UpstreamAbort } from './proxy/upstream-request.js';
 import type { Usage } from './proxy/usage.js';
-import type { Account } from './routing/pool.js';
-import type { PinLookup } from './routing/selector.js';
 import type { RequestTrace } from './tracing/request-trace.js';
 
-/** What the gateway learns about one request as it goes, for the log line and the metrics. */
+/**
+ * What the gateway learns about one request as it goes, for the log line, the metrics, limits and spend.
+ * Each field has one writer, named in its group; everyone else only reads it. A field not known (yet) is
+ * `undefined`, never absent: every context has the same shape.
+ */
 export interface RequestContext {
-  clientKey: ClientKey | undefined;
-  /** Catalog id, set once the model is known to exist. */
-  model: string | undefined;
-  /** The account that served the request (the last one tried, if every attempt failed). */
-  account: Account | undefined;
-  usage: Usage | undefined;
-  /** Milliseconds spent waiting on the upstream, over every attempt. */
-  upstreamMs: number;
-  /** performance.now() of the first generated token of a stream. */
-  firstTokenAt: number | undefined;
+  // Written by the request lifecycle (src/server/request-lifecycle.ts).
   /** performance.now() when the request arrived. */
   startedAt: number;
-  /** Why an attempt failed upstream, for the log line. */
-  upstreamErrors: string[] | undefined;
   /** Set once the request has been logged and counted. */
   ended: boolean;
+
+  // Written by the auth hook (src/auth/plugin.ts).
+  clientKey: ClientKey | undefined;
+
+  // Written by the limits hooks (src/limits/plugin.ts).
+  /** Tokens held against the client key's limits until the request ends (see src/limits/reservation.ts). */
+  tokenReservation: TokenReservation | undefined;
+  /** A smaller reservation on its way to the store; the request's end settles once it is there. */
+  reservationMoving: Promise<void> | undefined;
+
+  // Written by the pin prefetch (src/accounts/pin-prefetch.ts).
+  /** The conversation's pin lookup, started with the admission. */
+  pinLookup: PinLookup | undefined;
+
+  // Written by the route's model check (src/endpoints/checks.ts, src/routes/stored-response.ts).
+  /** Catalog id, set once the model is known to exist. */
+  model: string | undefined;
+
+  // Written by the forwarder (src/proxy/forward.ts).
+  /** The account that served the request (the last one tried, if every attempt failed). */
+  account: Account | undefined;
+  /** Milliseconds spent waiting on the upstream, over every attempt. */
+  upstreamMs: number;
+  /** Why an attempt failed upstream, for the log line. */
+  upstreamErrors: string[] | undefined;
+  /** Aborts the upstream request; made when the request goes upstream, fired when its client leaves first. */
+  upstreamAbort: UpstreamAbort | undefined;
+
+  // Written by the relay of the upstream's answer (src/proxy/relay.ts).
+  usage: Usage | undefined;
+  /** performance.now() of the first generated token of a stream. */
+  firstTokenAt: number | undefined;
   /**
    * What to answer when the upstream response body failed after it was handed to Fastify but before any of
    * it reached the client (a reset, a silence): Fastify's error handler sees only the raw error.
    */
   upstreamFailure: GatewayError | undefined;
-  /** Aborts the upstream request; made when the request goes upstream, fired when its client leaves first. */
-  upstreamAbort: UpstreamAbort | undefined;
-  /** Tokens held against the client key's limits until the request ends (see src/limits/reservation.ts). */
-  tokenReservation: TokenReservation | undefined;
-  /** A smaller reservation on its way to the store; the request's end settles once it is there. */
-  reservationMoving?: Promise<void> | undefined;
-  /** The conversation's pin lookup, started with the admission (src/routing/pin-prefetch.ts). */
-  pinLookup?: PinLookup | undefined;
   /**
    * Set while a stream is relayed. Called when its client left first: returns a promise while the rest of
    * the upstream is read for its usage (the client left after the finish chunk), undefined when there is
    * nothing worth waiting for and the upstream is to be closed at once.
    */
   drainForUsage: (() => Promise<void> | undefined) | undefined;
-  /** The request's server span, when tracing is on (set by the tracing plugin; absent otherwise). */
-  trace?: RequestTrace;
+
+  // Written by the tracing plugin (src/tracing/plugin.ts), only when tracing is on.
+  /** The request's server span. */
+  trace: RequestTrace | undefined;
 }
 
 export function newRequestContext(startedAt: number): RequestContext {
   return {
+    startedAt,
+    ended: false,
     clientKey: undefined,
+    tokenReservation: undefined,
+    reservationMoving: undefined,
+    pinLookup: undefined,
     model: undefined,
     account: undefined,
-    usage: undefined,
     upstreamMs: 0,
-    firstTokenAt: undefined,
-    startedAt,
     upstreamErrors: undefined,
-    ended: false,
-    upstreamFailure: undefined,
     upstreamAbort: undefined,
-    tokenReservation: undefined,
+    usage: undefined,
+    firstTokenAt: undefined,
+    upstreamFailure: undefined,
     drainForUsage: undefined,
+    trace: undefined,
   };
 }
 

@@ -18,7 +18,7 @@ export interface CatalogModel {
 }
 
 /** The shipped catalog sits at config/models.yaml, two levels above both src/catalog and dist/catalog. */
-export const DEFAULT_CATALOG_FILE = fileURLToPath(new URL('../../config/models.yaml', import.meta.url));
+const DEFAULT_CATALOG_FILE = fileURLToPath(new URL('../../config/models.yaml', import.meta.url));
 
 const catalogFileSchema = z.strictObject({
   models: z.array(

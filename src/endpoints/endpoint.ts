@@ -44,3 +44,29 @@ export interface EndpointDescription {
   /** The answer is a response the upstream may store: which account made it is remembered by its id. */
   readonly recordsResponses?: boolean;
 }
+
+/**
+ * An operation on one stored response (`/v1/responses/{id}` and its sub-paths), served by the generic route
+ * in src/routes/stored-response.ts: no body to check and no model named; the request goes to the account
+ * that made the response, and nowhere else, as no other account has it.
+ */
+export interface StoredResponseEndpoint {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** With `:id`, such as `/v1/responses/:id/cancel`; also the `endpoint` label of metrics. */
+  readonly path: string;
+  /** Below the pool's base URL, `:id` standing for the (URL-encoded) id. */
+  readonly upstreamPath: string;
+  /** A background response is streamed again by `GET ...?stream=true`. */
+  readonly stream: StreamFormat;
+  /** A success removes the response (a delete): its owner is forgotten. */
+  readonly forgetsOwner?: boolean;
+}
+
+/** An endpoint the gateway answers itself, from the catalog and the caller's allow-list. */
+export interface CatalogEndpoint {
+  readonly method: 'GET';
+  /** Also the `endpoint` label of metrics. */
+  readonly path: string;
+  /** OpenAI's list of models, or one model object (`:id`). */
+  readonly answers: 'model-list' | 'model';
+}

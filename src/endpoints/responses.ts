@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RESPONSES_STREAM } from '../proxy/stream-formats.js';
 import { responsesRequestSchema } from '../schemas/responses.js';
-import type { EndpointDescription } from './endpoint.js';
+import type { EndpointDescription, StoredResponseEndpoint } from './endpoint.js';
 
 /** Chat models serve the Responses API; image models do not. */
 const common = {
@@ -39,5 +39,10 @@ export const responsesCompact: EndpointDescription = {
   upstreamPath: '/responses/compact',
 };
 
-/** The routes on one stored response (retrieve, delete, cancel, input items), as their `endpoint` metric labels. */
-export const RESPONSE_BY_ID_PATHS = ['/v1/responses/:id', '/v1/responses/:id/cancel', '/v1/responses/:id/input_items'] as const;
+/** Retrieve, delete, cancel and list the input items of a stored response. */
+export const storedResponseOperations: readonly StoredResponseEndpoint[] = [
+  { method: 'GET', path: '/v1/responses/:id', upstreamPath: '/responses/:id', stream: RESPONSES_STREAM },
+  { method: 'DELETE', path: '/v1/responses/:id', upstreamPath: '/responses/:id', stream: RESPONSES_STREAM, forgetsOwner: true },
+  { method: 'POST', path: '/v1/responses/:id/cancel', upstreamPath: '/responses/:id/cancel', stream: RESPONSES_STREAM },
+  { method: 'GET', path: '/v1/responses/:id/input_items', upstreamPath: '/responses/:id/input_items', stream: RESPONSES_STREAM },
+];

@@ -1,14 +1,13 @@
 // What the rest of the gateway records, and the label values it records with: the interface, its no-op, and
 // the bounded sets of label values. The Prometheus implementation is in registry.ts.
-import { API_ENDPOINTS } from '../endpoints/index.js';
-import { RESPONSE_BY_ID_PATHS } from '../endpoints/responses.js';
+import { ENDPOINT_PATHS } from '../endpoints/index.js';
 import type { RequestContext } from '../request-context.js';
-import type { FailureReason } from '../routing/health.js';
-import type { StickyResult } from '../routing/sticky-selector.js';
+import type { FailureReason } from '../accounts/account-health.js';
+import type { StickyResult } from '../accounts/sticky-selector.js';
 import type { RejectionReason } from '../server/connections.js';
 
 /** The API paths that are `endpoint` label values (a bounded set, from code); every other path counted is `none`. */
-export const ENDPOINTS: readonly string[] = [...API_ENDPOINTS.map((e) => e.path), ...RESPONSE_BY_ID_PATHS, '/v1/models', '/v1/models/:id'];
+export const ENDPOINTS: readonly string[] = ENDPOINT_PATHS;
 /** One of {@link ENDPOINTS}, or `none`. */
 export type EndpointLabel = string;
 

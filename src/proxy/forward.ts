@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { badGateway, GatewayError, gatewayTimeout, upstreamResponseFailed } from '../errors.js';
-import { coolDown, coolDownModel, judgeUpstreamError, type FailureReason, type HealthOptions } from '../routing/health.js';
+import { coolDown, coolDownModel, judgeUpstreamError, type FailureReason, type HealthOptions } from '../accounts/account-health.js';
 import type { RequestContext } from '../request-context.js';
-import type { Account, UpstreamPool } from '../routing/pool.js';
+import type { Account, UpstreamPool } from '../accounts/pool.js';
 import { isJsonObject, readText } from './error-body.js';
 import { copyHeaders, forwardedHeaders, header } from './headers.js';
 import { relay, type RelayTarget } from './relay.js';
@@ -189,7 +189,7 @@ export class Forwarder {
    */
   private sendUpstreamError(reply: FastifyReply, { account, status, headers, body }: UpstreamError): FastifyReply {
     reply.header('x-gateway-account', account.name);
-    copyHeaders(reply, headers);
+    copyHeaders(reply, headers, this.scrubber);
     if (isJsonObject(body)) return reply.code(status).send(this.scrubber.scrub(body));
     const error = new GatewayError(status, status >= 500 ? 'server_error' : 'invalid_request_error', `The upstream returned ${status} with a body that is not JSON.`, {
       code: 'upstream_error',

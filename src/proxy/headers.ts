@@ -1,12 +1,17 @@
 // The headers that cross the gateway: which of the client's go upstream, which of the upstream's come back.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { SecretScrubber } from './scrub.js';
 
 /**
- * Upstream response headers a client may see; everything else (cookies, the upstream's own rate limits) stays
- * here. The upstream's `x-request-id` goes back unchanged, so an SDK's `_request_id` names the provider's record.
+ * Upstream response headers a client may see (docs/robustness.md lists them), each value scrubbed of the
+ * accounts' secrets; everything else (cookies, `openai-organization` and `openai-project`, which name the
+ * account, whatever a proxy in front of the upstream adds) stays here. The upstream's `x-request-id` goes
+ * back as it is (unless it quotes a secret), so an SDK's `_request_id` names the provider's record.
  */
-const PASSED_HEADERS = ['content-type', 'openai-processing-ms', 'retry-after', 'x-request-id'] as const;
+const PASSED_HEADERS: ReadonlySet<string> = new Set(['content-type', 'openai-processing-ms', 'openai-version', 'retry-after', 'retry-after-ms', 'x-request-id']);
+/** The upstream's rate limits (the account's), passed unless the gateway set the client's own. */
+const RATE_LIMIT_PREFIX = 'x-ratelimit-';
 
 /**
  * Client headers that go upstream unchanged: Codex's and the Agents SDK's session and beta headers (the
@@ -37,10 +42,16 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Copies the upstream headers a client may see onto its reply. */
-export function copyHeaders(reply: FastifyReply, headers: IncomingHttpHeaders): void {
-  for (const name of PASSED_HEADERS) {
+/**
+ * Copies the upstream headers a client may see onto its reply, secrets masked. A header the gateway has set
+ * already keeps its value; so do the gateway's `x-ratelimit-*` headers of a client key with limits, which
+ * are not mixed with the account's.
+ */
+export function copyHeaders(reply: FastifyReply, headers: IncomingHttpHeaders, scrubber: SecretScrubber): void {
+  const ownLimits = reply.hasHeader('x-ratelimit-limit-requests') || reply.hasHeader('x-ratelimit-limit-tokens');
+  for (const name in headers) {
+    if (!(PASSED_HEADERS.has(name) || (!ownLimits && name.startsWith(RATE_LIMIT_PREFIX))) || reply.hasHeader(name)) continue;
     const value = header(headers, name);
-    if (value !== undefined) reply.header(name, value);
+    if (value !== undefined) reply.header(name, scrubber.maskText(value));
   }
 }

@@ -1,59 +1,74 @@
-// Finds provider keys in text in the forms an upstream may quote them: as they are, base64-encoded (at any
-// alignment, so also after `Bearer ` inside an encoded header), and, through a decoded view of the text,
-// JSON-escaped (`\u0073k-...`, `\/`) or URL-encoded; whole or as a prefix or suffix fragment of at least
-// ANCHOR characters.
+// Finds runs of secrets in text: any RUN or more consecutive characters of a secret in one of its forms (see
+// key-forms.ts), and fragments of FRAGMENT or more that begin or end it.
 //
-// Built once per config. The search is cheap when nothing is there: every form is found from its first or
-// last ANCHOR characters (its anchors), and an anchor occurrence always covers one of the 4-character
-// blocks at offsets that are multiples of 4; so one Set lookup per 4 characters of text tells whether any
-// key form may start nearby, and only then are strings compared.
+// Built once per config. The search is cheap when nothing is there: every 4-character gram of every form is
+// indexed, and a run of 7 or more characters always covers one of the text's 4-character blocks at offsets
+// that are multiples of 4; so one table lookup per 4 characters of text tells whether a form may be
+// nearby, and only then are characters compared, from the block outwards as far as they agree.
+import type { Span } from './decoded-view.js';
+import { formsOf, type KeyForm } from './key-forms.js';
 
-/** The shortest fragment of a key that is masked. */
-export const ANCHOR = 8;
 const GRAM = 4;
+/** Folds the case of a gram's ASCII letters (and of a few punctuation marks with them): the index is caseless. */
+const FOLD = 0x20202020;
 
-interface Anchor {
-  form: string;
-  /** The form's first or last ANCHOR characters. */
-  text: string;
-  /** True for the form's first ANCHOR characters, false for its last. */
-  head: boolean;
+/** A form as indexed, with where the last search extended a match of it (see {@link KeyFinder.extend}). */
+interface Indexed extends KeyForm {
+  search: number;
+  /** Text position minus form position of the run last extended, and where that run ended. */
+  diagonal: number;
+  until: number;
 }
 
-/** `[start, end)` in the searched text. */
-export type Span = [number, number];
-
-/** The text to search and, when it was decoded, the offset in the original text of each of its characters. */
-export interface View {
-  text: string;
-  /** `at[i]`: where view character i starts in the original; `at[text.length]` is the original's length. */
-  at: Int32Array | undefined;
+interface Entry {
+  form: Indexed;
+  offset: number;
+  /** The form's gram at `offset`, unfolded (a caseless form is lower-case already). */
+  gram: number;
 }
 
 /** Int32Array reads bytes in the platform's order; the index is built for little-endian reads. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const EMPTY_BLOCKS = new Int32Array(0);
-
-const ESCAPED = /\\[u/]|%[0-9A-Fa-f]{2}/;
-const JSON_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+let searches = 0;
 
 export class KeyFinder {
-  private readonly grams = new Map<number, { anchor: Anchor; offset: number }[]>();
-  /** 1 at the hash of every gram in `grams`. */
-  private readonly seen = new Uint8Array(1 << 16);
-  /** The longest form, in characters: a match is never longer. */
-  readonly longest: number;
+  private readonly grams = new Map<number, Entry[]>();
+  /**
+   * A bit set at the hash of every gram in `grams`, sized to stay mostly clear however many secrets there
+   * are; bits, not bytes, so that it stays in the CPU's cache (a few secrets take 8 KiB).
+   */
+  private readonly seen: Uint8Array;
+  private readonly shift: number;
+  /** The longest run of a form's characters that may still become a match when more text follows it. */
+  readonly pendingChars: number;
 
   constructor(secrets: Iterable<string>) {
-    const forms = new Set<string>();
-    for (const secret of secrets) for (const form of formsOf(secret)) if (form.length >= ANCHOR) forms.add(form);
-    let longest = 0;
-    for (const form of forms) {
-      longest = Math.max(longest, form.length);
-      this.index({ form, text: form.slice(0, ANCHOR), head: true });
-      this.index({ form, text: form.slice(-ANCHOR), head: false });
+    const forms = new Map<string, Indexed>();
+    for (const secret of secrets) {
+      for (const form of formsOf(secret)) forms.set(`${form.caseless ? 'i' : 'e'}${form.text}`, { ...form, search: 0, diagonal: 0, until: 0 });
     }
-    this.longest = longest;
+    let grams = 0;
+    let pending = 0;
+    for (const form of forms.values()) {
+      grams += form.text.length - GRAM + 1;
+      pending = Math.max(pending, form.run);
+    }
+    const bits = Math.min(25, Math.max(16, Math.ceil(Math.log2(grams * 64))));
+    this.seen = new Uint8Array(1 << (bits - 3));
+    this.shift = 32 - bits;
+    this.pendingChars = pending;
+    for (const form of forms.values()) {
+      for (let offset = 0; offset + GRAM <= form.text.length; offset++) {
+        const exact = gramAt(form.text, offset);
+        const gram = exact | FOLD;
+        const hash = Math.imul(gram, 0x9e3779b1) >>> this.shift;
+        this.seen[hash >>> 3]! |= 1 << (hash & 7);
+        let list = this.grams.get(gram);
+        if (list === undefined) this.grams.set(gram, (list = []));
+        list.push({ form, offset, gram: exact });
+      }
+    }
   }
 
   get empty(): boolean {
@@ -61,151 +76,106 @@ export class KeyFinder {
   }
 
   /**
-   * Spans of `view.text` holding a key form or a fragment of one, in order, overlapping ones merged.
-   * `open` is told of a match that may go on past the end of the text (more of it may follow).
+   * Spans of `text` holding a run of a secret, in order, overlapping ones merged. `open` is told where a
+   * match starts that reaches the end of the text and may go on past it (more of it may follow).
    */
   find(text: string, open?: (start: number) => void): Span[] {
     const spans: Span[] = [];
-    const seen = this.seen;
+    const { seen, shift } = this;
+    const search = ++searches;
     for (let q = 0; q + GRAM <= text.length; q += GRAM) {
-      const gram = gramAt(text, q);
-      if (seen[gramHash(gram)] === 0) continue;
-      const candidates = this.grams.get(gram);
-      if (candidates !== undefined) this.extend(candidates, q, text.length, (i) => text.charCodeAt(i), spans, open);
+      const block = gramAt(text, q);
+      const gram = block | FOLD;
+      const hash = Math.imul(gram, 0x9e3779b1) >>> shift;
+      if ((seen[hash >>> 3]! & (1 << (hash & 7))) === 0) continue;
+      const entries = this.grams.get(gram);
+      if (entries !== undefined) this.extend(entries, q, block, text.length, (i) => text.charCodeAt(i), spans, open, search);
     }
-    return merge(spans);
+    return mergeSpans(spans);
   }
 
   /**
    * What {@link find} answers for the latin1 text of `bytes`, read from the bytes themselves: the blocks are
-   * read four bytes at a time through an aligned Int32Array view (any anchor still covers one of them), and
+   * read four bytes at a time through an aligned Int32Array view (any match still covers one of them), and
    * no string is made.
    */
   findInBytes(bytes: Buffer, open?: (start: number) => void): Span[] {
     if (!LITTLE_ENDIAN) return this.find(bytes.toString('latin1'), open);
     const spans: Span[] = [];
-    const seen = this.seen;
+    const { seen, shift } = this;
+    const search = ++searches;
     const first = -bytes.byteOffset & (GRAM - 1);
     const blocks = bytes.length > first ? new Int32Array(bytes.buffer, bytes.byteOffset + first, (bytes.length - first) >>> 2) : EMPTY_BLOCKS;
     for (let b = 0; b < blocks.length; b++) {
-      const gram = blocks[b]!;
-      if (seen[gramHash(gram)] === 0) continue;
-      const candidates = this.grams.get(gram);
-      if (candidates !== undefined) this.extend(candidates, first + b * GRAM, bytes.length, (i) => bytes[i]!, spans, open);
+      const block = blocks[b]!;
+      const gram = block | FOLD;
+      const hash = Math.imul(gram, 0x9e3779b1) >>> shift;
+      if ((seen[hash >>> 3]! & (1 << (hash & 7))) === 0) continue;
+      const entries = this.grams.get(gram);
+      if (entries !== undefined) this.extend(entries, first + b * GRAM, block, bytes.length, (i) => bytes[i]!, spans, open, search);
     }
-    return merge(spans);
+    return mergeSpans(spans);
   }
 
-  /** Adds to `spans` each candidate anchor found around the block at `q`, extended as far as its form goes. */
+  /**
+   * Extends each form whose gram `block` (at `q`) is, as far as text and form agree both ways, and adds the
+   * run to `spans` when it is long enough. A run is the same from every block it covers: a block inside the
+   * run last extended for its form, on the same diagonal, is skipped.
+   */
   private extend(
-    candidates: readonly { anchor: Anchor; offset: number }[],
+    entries: readonly Entry[],
     q: number,
+    block: number,
     length: number,
     codeAt: (i: number) => number,
     spans: Span[],
     open: ((start: number) => void) | undefined,
+    search: number,
   ): void {
-    for (const { anchor, offset } of candidates) {
-      const p = q - offset;
-      if (p < 0 || p + ANCHOR > length || !sameAt(anchor.text, p, codeAt)) continue;
-      const { form } = anchor;
-      if (anchor.head) {
-        let end = p + ANCHOR;
-        while (end < length && end - p < form.length && codeAt(end) === form.charCodeAt(end - p)) end++;
-        if (end === length && end - p < form.length) open?.(p);
-        spans.push([p, end]);
-      } else {
-        const end = p + ANCHOR;
-        let start = p;
-        while (start > 0 && end - start < form.length && codeAt(start - 1) === form.charCodeAt(form.length - (end - start) - 1)) start--;
+    const lower = lowerCaseGram(block);
+    for (const { form, offset, gram } of entries) {
+      // Most entries are told apart by the gram alone (another case, another alphabet, a hash collision).
+      if ((form.caseless ? lower : block) !== gram) continue;
+      const diagonal = q - offset;
+      if (form.search === search && form.diagonal === diagonal && q < form.until) continue;
+      const { text, caseless } = form;
+      let end = q;
+      let j = offset;
+      while (end < length && j < text.length && same(codeAt(end), text.charCodeAt(j), caseless)) {
+        end++;
+        j++;
+      }
+      if (end - q < GRAM) continue; // a character past latin1 whose low byte is the gram's
+      let start = q;
+      let i = offset;
+      while (start > 0 && i > 0 && same(codeAt(start - 1), text.charCodeAt(i - 1), caseless)) {
+        start--;
+        i--;
+      }
+      form.search = search;
+      form.diagonal = diagonal;
+      form.until = end;
+      const run = end - start;
+      if (run >= form.run || (run >= form.fragment && (i === 0 || j === text.length))) {
         spans.push([start, end]);
+        if (end === length && j < text.length) open?.(start);
       }
     }
   }
+}
 
-  private index(anchor: Anchor): void {
-    for (let offset = 0; offset + GRAM <= ANCHOR; offset++) {
-      const gram = gramAt(anchor.text, offset);
-      this.seen[gramHash(gram)] = 1;
-      let list = this.grams.get(gram);
-      if (list === undefined) this.grams.set(gram, (list = []));
-      list.push({ anchor, offset });
-    }
+/** A gram with its ASCII capitals made small, byte by byte. */
+function lowerCaseGram(gram: number): number {
+  let lower = gram;
+  for (let shift = 0; shift < 32; shift += 8) {
+    const code = (gram >>> shift) & 0xff;
+    if (code >= 0x41 && code <= 0x5a) lower |= 0x20 << shift;
   }
+  return lower;
 }
 
-/** Every escape that is decoded, once one of ESCAPED is seen: JSON's (`\u0073`, `\/`, `\n`, ...) and URL's (`%2F`). */
-const ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|["\\/bfnrt])|%[0-9A-Fa-f]{2}/g;
-
-const BACKSLASH_U = Buffer.from('\\u');
-const BACKSLASH_SLASH = Buffer.from('\\/');
-const PERCENT = 0x25;
-
-/** True when the latin1 text of `bytes` holds an escape that {@link decodedView} decodes (what ESCAPED tests). */
-export function hasEscape(bytes: Buffer): boolean {
-  if (bytes.includes(BACKSLASH_U) || bytes.includes(BACKSLASH_SLASH)) return true;
-  for (let at = bytes.indexOf(PERCENT); at >= 0; at = bytes.indexOf(PERCENT, at + 1)) {
-    if (isHexDigit(bytes[at + 1]) && isHexDigit(bytes[at + 2])) return true;
-  }
-  return false;
-}
-
-function isHexDigit(byte: number | undefined): boolean {
-  return byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66));
-}
-
-/**
- * The text with JSON escapes and URL percent-escapes decoded, or itself when it has none worth decoding. The
- * text between escapes is copied by slices and its offsets filled in bulk: a long answer with a few escaped
- * characters costs about as much as one without.
- */
-export function decodedView(text: string): View {
-  if (!ESCAPED.test(text)) return { text, at: undefined };
-  const at = new Int32Array(text.length + 1);
-  const parts: string[] = [];
-  let length = 0;
-  let from = 0;
-  const copy = (to: number): void => {
-    if (to <= from) return;
-    parts.push(text.slice(from, to));
-    for (let i = from; i < to; i++) at[length++] = i;
-  };
-  ESCAPE.lastIndex = 0;
-  for (let match = ESCAPE.exec(text); match !== null; match = ESCAPE.exec(text)) {
-    copy(match.index);
-    const escape = match[0];
-    parts.push(
-      escape.charCodeAt(0) === 0x25 /* % */ || escape.charCodeAt(1) === 0x75 /* u */
-        ? String.fromCharCode(parseInt(escape.slice(escape.charCodeAt(0) === 0x25 ? 1 : 2), 16))
-        : JSON_ESCAPES[escape[1]!]!,
-    );
-    at[length++] = match.index;
-    from = match.index + escape.length;
-  }
-  copy(text.length);
-  at[length] = text.length;
-  return { text: parts.join(''), at: at.subarray(0, length + 1) };
-}
-
-/** A span of a view as a span of the text it was decoded from. */
-export function originalSpan(view: View, [start, end]: Span): Span {
-  return view.at === undefined ? [start, end] : [view.at[start]!, view.at[end]!];
-}
-
-/** The key itself, and its base64 text (both alphabets) wherever in an encoded text it begins. */
-function formsOf(secret: string): string[] {
-  const forms = [secret];
-  const bytes = Buffer.from(secret, 'utf8');
-  for (let shift = 0; shift < 3; shift++) {
-    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-    // Characters that depend on the bytes before or after the key are dropped: the rest is the same
-    // in any text that holds the key at this alignment.
-    const first = Math.ceil((shift * 4) / 3);
-    const last = Math.floor(((shift + bytes.length) * 4) / 3);
-    const stable = encoded.slice(first, last);
-    forms.push(stable, stable.replaceAll('+', '-').replaceAll('/', '_'));
-  }
-  return forms;
+function same(code: number, formCode: number, caseless: boolean): boolean {
+  return (caseless && code >= 0x41 && code <= 0x5a ? code | 0x20 : code) === formCode;
 }
 
 /**
@@ -216,18 +186,8 @@ function gramAt(text: string, at: number): number {
   return (text.charCodeAt(at) & 0xff) | ((text.charCodeAt(at + 1) & 0xff) << 8) | ((text.charCodeAt(at + 2) & 0xff) << 16) | (text.charCodeAt(at + 3) << 24);
 }
 
-/** True when `text` is at `p` of what `codeAt` reads. */
-function sameAt(text: string, p: number, codeAt: (i: number) => number): boolean {
-  for (let i = 0; i < text.length; i++) if (codeAt(p + i) !== text.charCodeAt(i)) return false;
-  return true;
-}
-
-/** A 16-bit hash of a gram, for the bitmap that turns most text away before the map is asked. */
-function gramHash(gram: number): number {
-  return Math.imul(gram, 0x9e3779b1) >>> 16;
-}
-
-function merge(spans: Span[]): Span[] {
+/** Spans sorted, overlapping ones merged (in place: the spans are the caller's to give up). */
+export function mergeSpans(spans: Span[]): Span[] {
   if (spans.length < 2) return spans;
   spans.sort((a, b) => a[0] - b[0]);
   const merged: Span[] = [spans[0]!];

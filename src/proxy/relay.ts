@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { gatewayTimeout, type GatewayError, upstreamResponseFailed } from '../errors.js';
 import { CLIENT_CLOSED_REQUEST } from '../metrics/gateway-metrics.js';
-import type { Account } from '../routing/pool.js';
+import type { Account } from '../accounts/pool.js';
 import { copyHeaders, header } from './headers.js';
 import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';
@@ -54,7 +54,7 @@ export function relay(
   const body = response.body;
   watchForStalledClient(request.raw.socket, reply.raw, streamIdleMs);
   reply.code(response.statusCode).header('x-gateway-account', account.name);
-  copyHeaders(reply, response.headers);
+  copyHeaders(reply, response.headers, scrubber);
 
   const onUsage = (usage: Usage): void => {
     context.usage = usage;

@@ -1,5 +1,6 @@
 /** Token counts of one response, whichever endpoint produced them. */
 export interface Usage {
+  /** Input tokens, all of them: the cached, cache-write, image and audio ones below are parts of it. */
   prompt: number;
   completion: number;
   cached: number;
@@ -8,16 +9,25 @@ export interface Usage {
   total: number;
   /** Seconds of audio, for a model billed by duration (whisper's `usage.type` is `duration`). */
   seconds?: number;
+  /** Input tokens that are images (an image edit's input pictures): a part of `prompt`. */
+  imageInput?: number;
+  /** Input tokens that are audio (a transcription's recording): a part of `prompt`. */
+  audioInput?: number;
+  /** Input tokens written to the prompt cache (Anthropic's Messages API): a part of `prompt`. */
+  cacheWrite?: number;
+  /** Those of `cacheWrite` kept for an hour rather than five minutes. */
+  cacheWrite1h?: number;
 }
 
 interface ChatUsageJson {
   prompt_tokens?: unknown;
   completion_tokens?: unknown;
   total_tokens?: unknown;
-  prompt_tokens_details?: { cached_tokens?: unknown } | null;
+  prompt_tokens_details?: { cached_tokens?: unknown; audio_tokens?: unknown } | null;
   input_tokens?: unknown;
   output_tokens?: unknown;
-  input_tokens_details?: { cached_tokens?: unknown } | null;
+  input_tokens_details?: { cached_tokens?: unknown; image_tokens?: unknown } | null;
+  input_token_details?: { audio_tokens?: unknown } | null;
   completion_tokens_details?: { reasoning_tokens?: unknown } | null;
   output_tokens_details?: { reasoning_tokens?: unknown } | null;
   type?: unknown;
@@ -35,7 +45,14 @@ export function normaliseUsage(json: unknown): Usage | undefined {
   const cached = count(u.prompt_tokens_details?.cached_tokens ?? u.input_tokens_details?.cached_tokens);
   const reasoning = count(u.completion_tokens_details?.reasoning_tokens ?? u.output_tokens_details?.reasoning_tokens);
   const total = count(u.total_tokens) || prompt + completion;
-  return { prompt, completion, cached, reasoning, total, ...(u.type === 'duration' ? { seconds: count(u.seconds) } : {}) };
+  const usage: Usage = { prompt, completion, cached, reasoning, total };
+  if (u.type === 'duration') usage.seconds = count(u.seconds);
+  // Images and transcriptions say which input tokens are pictures or sound: they have prices of their own.
+  const imageInput = count(u.input_tokens_details?.image_tokens);
+  if (imageInput > 0) usage.imageInput = imageInput;
+  const audioInput = count(u.input_token_details?.audio_tokens ?? u.prompt_tokens_details?.audio_tokens);
+  if (audioInput > 0) usage.audioInput = audioInput;
+  return usage;
 }
 
 const USAGE_KEY = Buffer.from('"usage"');

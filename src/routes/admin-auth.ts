@@ -4,11 +4,11 @@ import { bearerToken, sha256 } from '../auth/client-keys.js';
 import { GatewayError } from '../errors.js';
 
 /**
- * Whether an admin route may answer: false (the reply already sent as 404, as for an unknown URL) when no
- * `adminToken` is configured; throws 401 when the request does not carry it. The token is read from the
- * current config on each request, so a reload changes it.
+ * Lets an admin route's request through only with `adminToken`, read from the current config on each
+ * request so that a reload changes it. Without one the route answers 404, as an unknown URL does: then
+ * this returns false and the reply is already sent.
  */
-export function adminAllowed(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): boolean {
+export function admitAdmin(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): boolean {
   const { adminToken } = app.services.config;
   if (adminToken === undefined) {
     reply.callNotFound();

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { getHeapStatistics } from 'node:v8';
-import { adminAllowed } from './admin-auth.js';
+import { admitAdmin } from './admin-auth.js';
 
 /** Node's `gc`, present only when the process runs with `--expose-gc`. */
 const forceGc = (globalThis as { gc?: () => void }).gc;
@@ -17,7 +17,7 @@ export const adminHeapRoute: FastifyPluginAsync = async (app) => {
       reply.callNotFound();
       return reply;
     }
-    if (!adminAllowed(app, request, reply)) return reply;
+    if (!admitAdmin(app, request, reply)) return reply;
     forceGc();
     const memory = process.memoryUsage();
     const heap = getHeapStatistics();

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { GatewayError } from '../errors.js';
 import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../limits/limiter.js';
-import { adminAllowed } from './admin-auth.js';
+import { admitAdmin } from './admin-auth.js';
 
 /**
  * `GET /admin/usage`: every client key's counts in the current minute and UTC day, behind `adminToken`.
@@ -10,7 +10,7 @@ import { adminAllowed } from './admin-auth.js';
  */
 export const adminUsageRoute: FastifyPluginAsync = async (app) => {
   app.get('/admin/usage', async (request, reply) => {
-    if (!adminAllowed(app, request, reply)) return reply;
+    if (!admitAdmin(app, request, reply)) return reply;
     const now = app.services.limiter.now();
     const { keyring, limiter, spend } = app.services;
     let data;

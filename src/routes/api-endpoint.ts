@@ -2,10 +2,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
 import { withStreamUsage } from '../endpoints/stream-usage.js';
 import { invalidRequest, quoted } from '../errors.js';
-import type { Account } from '../routing/pool.js';
-import { formBody, jsonObjectBody, resolveModel, validateBody } from './model-checks.js';
-import { findResponseOwner } from './response-owner.js';
-import { conversationOf, selectAndForward } from './upstream.js';
+import { conversationOf } from '../accounts/conversation.js';
+import { selectAndForward } from '../accounts/dispatch.js';
+import type { Account } from '../accounts/pool.js';
+import { ANONYMOUS } from '../auth/client-keys.js';
+import { formBody, jsonObjectBody, resolveModel, validateBody } from '../endpoints/checks.js';
 
 /**
  * Serves one model endpoint from its description: the checks in the documented order (the key and limits
@@ -24,7 +25,7 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
     let bound: Account | undefined;
     const previous = endpoint.responseIdField === undefined ? undefined : body[endpoint.responseIdField];
     if (typeof previous === 'string') {
-      const owner = await findResponseOwner(services, request, previous);
+      const owner = await services.responses.findForRequest((request.gateway.clientKey ?? ANONYMOUS).name, previous);
       bound = owner === undefined ? undefined : pool.account(owner.account);
       if (bound === undefined) {
         throw invalidRequest(`Previous response with id '${quoted(previous)}' not found.`, endpoint.responseIdField!, 'previous_response_not_found');
@@ -34,14 +35,14 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
     const raw = request.rawBody!;
     const addUsage = endpoint.asksForStreamUsage === true && body.stream === true && !clientAskedForUsage(body);
     const clientKey = request.gateway.clientKey;
-    return selectAndForward(services, request, reply, {
+    return selectAndForward(services.selector, services.forwarder, request, reply, {
       pool,
       path: endpoint.upstreamPath,
       payload: addUsage ? withStreamUsage(raw, body) : raw,
       contentType: endpoint.form === undefined ? undefined : request.headers['content-type'],
       stripUsageChunk: addUsage,
       stream: endpoint.stream,
-      conversationId: bound === undefined ? conversationOf(request, body, endpoint, services.config.sticky.sources) : undefined,
+      conversationId: bound === undefined ? conversationOf(request.headers, services.config.sticky.sources, affinityField(body, endpoint)) : undefined,
       bound,
       onResponseId:
         endpoint.recordsResponses === true && clientKey !== undefined
@@ -50,6 +51,11 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
     });
   });
 };
+
+/** Reads the body fields the endpoint's description names as carrying a conversation's affinity. */
+function affinityField(body: JsonObject, endpoint: EndpointDescription): (field: string) => unknown {
+  return (field) => (endpoint.affinityFields?.includes(field) === true ? body[field] : undefined);
+}
 
 function clientAskedForUsage(body: JsonObject): boolean {
   return (body.stream_options as JsonObject | null | undefined)?.include_usage === true;

@@ -1,8 +1,10 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, RouteHandlerMethod } from 'fastify';
 import { ANONYMOUS, mayUseModel, type ClientKey } from '../auth/client-keys.js';
 import type { CatalogModel } from '../catalog/catalog.js';
+import type { CatalogEndpoint } from '../endpoints/endpoint.js';
+import { CATALOG_ENDPOINTS } from '../endpoints/index.js';
 import { modelNotFound } from '../errors.js';
-import type { UpstreamRouter } from '../routing/pool.js';
+import type { UpstreamRouter } from '../accounts/pool.js';
 
 /** A fixed `created` for catalog models: the catalog has no dates, and a stable value keeps the list cacheable. */
 const CREATED = 1_700_000_000;
@@ -29,19 +31,21 @@ export const modelsRoute: FastifyPluginAsync = async (app) => {
     return json;
   };
 
-  app.get('/v1/models', async (request, reply) =>
-    reply.type('application/json; charset=utf-8').send(listFor(request.gateway.clientKey ?? ANONYMOUS)),
-  );
-
-  // A model outside the key's allow-list is answered as unknown, so the list of what exists is not revealed.
-  app.get<{ Params: { id: string } }>('/v1/models/:id', async (request) => {
-    const { catalog, router } = services;
-    const model = catalog.get(request.params.id);
-    if (model === undefined || router.poolFor(model.id) === undefined || !mayUseModel(request.gateway.clientKey ?? ANONYMOUS, model.id)) {
-      throw modelNotFound(request.params.id);
-    }
-    return modelObject(model);
-  });
+  const answers: Record<CatalogEndpoint['answers'], RouteHandlerMethod> = {
+    'model-list': async (request, reply) =>
+      reply.type('application/json; charset=utf-8').send(listFor(request.gateway.clientKey ?? ANONYMOUS)),
+    // A model outside the key's allow-list is answered as unknown, so the list of what exists is not revealed.
+    model: async (request) => {
+      const { catalog, router } = services;
+      const { id } = request.params as { id: string };
+      const model = catalog.get(id);
+      if (model === undefined || router.poolFor(model.id) === undefined || !mayUseModel(request.gateway.clientKey ?? ANONYMOUS, model.id)) {
+        throw modelNotFound(id);
+      }
+      return modelObject(model);
+    },
+  };
+  for (const endpoint of CATALOG_ENDPOINTS) app.route({ method: endpoint.method, url: endpoint.path, handler: answers[endpoint.answers] });
 };
 
 /** OpenAI's model object. */

@@ -91,5 +91,3 @@ export const chatRequestSchema = z.looseObject({
   seed: z.number().int().nullish(),
   user: z.string().nullish(),
 });
-
-export type ChatRequest = z.infer<typeof chatRequestSchema>;

@@ -7,7 +7,7 @@ const MAX_ASPECT = 3;
 const SIZE = /^(\d{1,5})x(\d{1,5})$/;
 
 /** Why a `size` breaks the rules, or undefined when it is fine. */
-export function sizeProblem(size: string): string | undefined {
+function sizeProblem(size: string): string | undefined {
   if (size === 'auto') return undefined;
   const match = SIZE.exec(size);
   if (match === null) return 'must be "auto" or WIDTHxHEIGHT, such as 1024x1024';
@@ -34,5 +34,3 @@ export const imageRequestSchema = z.looseObject({
   size: imageSize.nullish(),
   quality: z.enum(['high', 'medium', 'low', 'auto']).nullish(),
 });
-
-export type ImageRequest = z.infer<typeof imageRequestSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** OpenAI's documented longest text for one speech request. */
-export const MAX_SPEECH_INPUT = 4096;
+const MAX_SPEECH_INPUT = 4096;
 
 export const speechRequestSchema = z.looseObject({
   model: z.string(),

@@ -7,7 +7,7 @@ export const REJECTION_REASONS = ['headers_timeout', 'body_timeout', 'too_many_c
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** Shortest time between two summary lines of rejected connections. */
-export const SUMMARY_INTERVAL_MS = 60_000;
+const SUMMARY_INTERVAL_MS = 60_000;
 
 /** File descriptors kept aside for the process itself: Redis, logs, the catalog file, the listening socket. */
 const RESERVED_FDS = 64;
@@ -21,7 +21,7 @@ export interface Clock {
   schedule(callback: () => void, delayMs: number): () => void;
 }
 
-export const systemClock: Clock = {
+const systemClock: Clock = {
   now: () => Date.now(),
   schedule(callback, delayMs) {
     const timer = setTimeout(callback, delayMs);

@@ -209,11 +209,3 @@ export function enforceBudgets(app: FastifyInstance, spend: Spend): void {
     }, done);
   });
 }
-
-/** Logs, in one line, the models that are counted at no cost because they have no price. */
-export function warnUnpriced(log: FastifyBaseLogger, prices: PriceList): void {
-  const models = prices.unpriced();
-  if (models.length > 0) {
-    log.warn({ models }, `${models.length} models have no price and are counted at $0: ${models.join(', ')} (give them "pricing")`);
-  }
-}

@@ -12,7 +12,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { UpstreamResponse } from '../proxy/upstream-request.js';
 import type { Usage } from '../proxy/usage.js';
-import type { Account } from '../routing/pool.js';
+import type { Account } from '../accounts/pool.js';
 import { GATEWAY_ACCOUNT, GATEWAY_ATTEMPT, GATEWAY_CLIENT_KEY, GATEWAY_UPSTREAM, GATEWAY_UPSTREAM_ERRORS, GEN_AI_MODEL, GEN_AI_USAGE, GATEWAY_USAGE } from './attributes.js';
 
 /** W3C `traceparent` / `tracestate`: read from the client's request, written on each upstream attempt. */

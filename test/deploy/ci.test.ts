@@ -45,7 +45,7 @@ describe('CI', () => {
 
   it('names in engines exactly the Node lines it tests', () => {
     expect(baseMajor).toBe(20);
-    expect(matrixMajors).toEqual([22, 24]);
+    expect(matrixMajors).toEqual([22, 24, 26]);
     const ranges = pkg.engines.node.split('||').map((r) => r.trim());
     expect(ranges.map((r) => Number(/^\^(\d+)\./.exec(r)?.[1]))).toEqual([baseMajor, ...matrixMajors]);
     expect(process.versions.node.split('.')[0]).toMatch(new RegExp(`^(${[baseMajor, ...matrixMajors].join('|')})$`));

@@ -1,5 +1,5 @@
 import type { UpstreamConfig } from '../../src/config/schema.js';
-import { UpstreamPool } from '../../src/routing/pool.js';
+import { UpstreamPool } from '../../src/accounts/pool.js';
 
 /** A pool named `mock` whose accounts are named and weighted as given (keys `sk-<name>`), for unit tests. */
 export function poolWithWeights(weights: Record<string, number> = { a: 2, b: 1, c: 1 }): UpstreamPool {

@@ -12,9 +12,15 @@ export interface ChatUsage {
 
 export interface ImageUsage {
   input_tokens: number;
+  input_tokens_details?: { text_tokens: number; image_tokens: number };
   output_tokens: number;
   total_tokens: number;
 }
+
+/** A transcription's usage: whisper's duration, or the tokens of the gpt-4o transcribe models. */
+export type TranscriptionUsage =
+  | { type: 'duration'; seconds: number }
+  | { type: 'tokens'; input_tokens: number; input_token_details: { text_tokens: number; audio_tokens: number }; output_tokens: number; total_tokens: number };
 
 export interface ResponsesUsage {
   input_tokens: number;
@@ -35,6 +41,8 @@ export interface UsageUpstream {
   responsesUsage: ResponsesUsage;
   /** The usage the next images answers report; undefined: none (as DALL-E answers). */
   imageUsage: ImageUsage | undefined;
+  /** The usage the next transcription answers report. */
+  transcriptionUsage: TranscriptionUsage;
   /** Stop a stream after its usage chunk, without `[DONE]`, and keep it open (a client then abandons it). */
   holdAfterUsage: boolean;
   close(): Promise<void>;
@@ -49,9 +57,16 @@ export async function startUsageUpstream(): Promise<UsageUpstream> {
     toolCall: false,
     responsesUsage: { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 },
     imageUsage: undefined,
+    transcriptionUsage: { type: 'duration', seconds: 3 },
     holdAfterUsage: false,
   };
   const server = createServer((req, res) => {
+    if (req.url === '/v1/audio/transcriptions') {
+      // A multipart upload: read and dropped.
+      req.resume();
+      req.once('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: 'Hello there.', usage: state.transcriptionUsage })));
+      return;
+    }
     void readJson(req).then((body) => {
       if (req.url === '/v1/images/generations') return answerImages(res, body, state.imageUsage);
       if (req.url === '/v1/responses') return answerResponse(res, body, state.responsesUsage);

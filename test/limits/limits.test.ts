@@ -176,7 +176,10 @@ describe('client keys stored as hashes, with allow-lists', () => {
   });
 
   it('authenticates a key stored as keySha256, and not a wrong key', async () => {
-    await expect(gateway.client(HASHED_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: message })).resolves.toBeDefined();
+    await expect(gateway.client(HASHED_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: message })).resolves.toMatchObject({
+      model: 'gpt-4o-mini',
+      choices: [{ message: { content: 'Echo: hi there' } }],
+    });
     await expect(gateway.client(`${HASHED_KEY}-wrong`).chat.completions.create({ model: 'gpt-4o-mini', messages: message })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
@@ -187,7 +190,7 @@ describe('client keys stored as hashes, with allow-lists', () => {
     expect((chat as InstanceType<typeof OpenAI.PermissionDeniedError>).code).toBe('model_not_allowed');
     expect((chat as Error).message).toContain('gpt-4o');
     const openClient = gateway.client(OPEN_KEY);
-    await expect(openClient.images.generate({ model: 'gpt-image-2', prompt: 'otter' })).resolves.toBeDefined();
+    await expect(openClient.images.generate({ model: 'gpt-image-2', prompt: 'otter' })).resolves.toMatchObject({ data: [{ b64_json: expect.any(String) }] });
     gateway.app.services.reload({
       ...gateway.app.services.config,
       clientKeys: gateway.app.services.config.clientKeys.map((k) => (k.name === 'open' ? { ...k, models: ['gpt-4o'] } : k)),

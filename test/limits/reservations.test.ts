@@ -60,12 +60,16 @@ describe('token limits with Redis', () => {
       expect((limited as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
       expect((limited as InstanceType<typeof OpenAI.APIError>).code).toBe('limits_unavailable');
       expect((limited as InstanceType<typeof OpenAI.APIError>).type).toBe('server_error');
-      await expect(running.gateway.client(OPEN_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
+      await expect(running.gateway.client(OPEN_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).resolves.toMatchObject({
+        choices: [{ message: { content: 'Echo: hi' } }],
+      });
       // Redis answered: it is not down, and the breaker stays closed.
       expect(running.gateway.app.services.redis!.available).toBe(true);
     } finally {
       await sendCommand(running.redis.port, 'CONFIG SET maxmemory 0');
     }
-    await expect(running.gateway.client(SMALL_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
+    await expect(running.gateway.client(SMALL_KEY).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).resolves.toMatchObject({
+        choices: [{ message: { content: 'Echo: hi' } }],
+      });
   });
 });

@@ -446,7 +446,7 @@ describe('faults', () => {
     const reading = (async () => {
       for await (const piece of res.body) received += String(piece);
     })();
-    await delay(100);
+    await vi.waitFor(() => expect(parseSse(received).chunks).toHaveLength(STREAM_CHUNKS));
     const before = parseSse(received);
     expect(before.done).toBe(false);
     expect(before.chunks).toHaveLength(STREAM_CHUNKS); // role chunk + all content chunks but the last
@@ -464,13 +464,17 @@ describe('faults', () => {
 
   it('hold-last-chunk on a non-stream request waits before answering', async () => {
     let release!: () => void;
-    mock.fault = () => ({ kind: 'hold-last-chunk', release: new Promise<void>((r) => (release = r)) });
+    const released = new Promise<void>((r) => (release = r));
+    mock.fault = (req) => ((req.body as { messages?: unknown[] }).messages === undefined ? undefined : { kind: 'hold-last-chunk', release: released });
     let answered = false;
+    const from = mock.requests.length;
     const pending = client.chat.completions.create({ model: 'gpt-4o', messages: HELLO }).then((r) => {
       answered = true;
       return r;
     });
-    await delay(80);
+    // A request sent after it, and not held, is answered: the held one was not.
+    await vi.waitFor(() => expect(mock.requests.length).toBeGreaterThan(from));
+    expect((await client.embeddings.create({ model: 'text-embedding-3-small', input: 'marker' })).data).toHaveLength(1);
     expect(answered).toBe(false);
     release();
     expect((await pending).choices[0]?.message.content).toBe('Echo: Hello there world');
@@ -501,10 +505,19 @@ describe('chunk delay', () => {
         });
       });
       expect(performance.now() - started).toBeGreaterThanOrEqual(30); // >= 2 delays between 3 events
-      await delay(30); // the server may be mid-delay when the socket goes; let it notice
-      const afterDisconnect = writes.mock.calls.length;
-      await delay(100); // 5 more chunk delays: a writer that kept going would write again
-      expect(writes.mock.calls.length).toBe(afterDisconnect);
+      // The one response written so far; once the server has seen its client go, it must write no more.
+      const cut = writes.mock.contexts[0] as ServerResponse;
+      if (!cut.closed) await new Promise((resolve) => cut.once('close', resolve));
+      const writesOfCut = (): number => writes.mock.contexts.filter((context) => context === cut).length;
+      const afterDisconnect = writesOfCut();
+      // Six events of a second stream take five chunk delays: a writer that kept going would have written again.
+      const second = await request(`${slow.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      let seen = '';
+      for await (const piece of second.body) {
+        seen += String(piece);
+        if (seen.split('data: ').length - 1 >= 6) break;
+      }
+      expect(writesOfCut()).toBe(afterDisconnect);
       expect(afterDisconnect).toBeLessThan(10);
     } finally {
       writes.mockRestore();

@@ -33,9 +33,11 @@ describe('the gateway process', () => {
   });
 
   it('keeps running on SIGHUP', async () => {
+    const mark = gateway.output.length;
     gateway.child.kill('SIGHUP');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await gateway.waitForOutput(/"msg":"config reload/, { from: mark });
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    expect(gateway.child.exitCode).toBeNull();
   });
 
   it('refuses to start on a bad config, naming the field', () => {

@@ -35,13 +35,12 @@ describe('forwarding', () => {
 
   it('gives 504 when the upstream sends no headers within timeouts.upstreamMs', async () => {
     const mock = await mockUpstream();
-    mock.fault = () => ({ kind: 'delay-headers', ms: 2_000 });
+    // Headers in a minute: the answer comes from the gateway's 200 ms, not the upstream nor the 10-minute default.
+    mock.fault = () => ({ kind: 'delay-headers', ms: 60_000 });
     const gateway = await gatewayFor(mock.url, { timeouts: { upstreamMs: 200 } });
-    const started = Date.now();
     const error = await gateway.client().chat.completions.create({ model: 'gpt-4o', messages: message }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
-    expect(Date.now() - started).toBeLessThan(1_500);
     expect(mock.requests).toHaveLength(1); // a timeout is not retried
   });
 

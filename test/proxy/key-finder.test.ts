@@ -1,8 +1,9 @@
 // The search of raw bytes gives the answer the search of their latin1 text gives: at every alignment of the
-// bytes in memory, for keys in every form, fragments, escapes and near misses.
+// bytes in memory, for keys in every form, runs, fragments, escapes and near misses.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasEscape, KeyFinder } from '../../src/proxy/key-finder.js';
+import { hasEscape } from '../../src/proxy/decoded-view.js';
+import { KeyFinder } from '../../src/proxy/key-finder.js';
 import { SecretScrubber } from '../../src/proxy/scrub.js';
 
 const KEYS = ['sk-proj-Zq9xW/8vTz0K1mNp4QrS7uVb2YcD5eFg', 'sk-bench-upstream-a-0123456789'];
@@ -18,6 +19,15 @@ const PIECES = [
   ...KEYS.map((key) => `\\u0073${key.slice(1)}`),
   KEYS[0]!.replace('/', '\\/'),
   encodeURIComponent(KEYS[0]!),
+  ...KEYS.map((key) => key.slice(3, -3)),
+  ...KEYS.map((key) => key.toUpperCase().slice(0, 20)),
+  ...KEYS.map((key) => Buffer.from(key).toString('hex')),
+  Buffer.from(KEYS[1]!).toString('hex').toUpperCase().slice(6),
+  [...KEYS[0]!.slice(2, 20)].map((c) => `&#${c.charCodeAt(0)};`).join(''),
+  [...KEYS[1]!.slice(4)].map((c) => `&#x${c.charCodeAt(0).toString(16)};`).join(''),
+  encodeURIComponent(encodeURIComponent(KEYS[0]!)),
+  [...KEYS[1]!].map((c) => `%25${c.charCodeAt(0).toString(16)}`).join(''),
+  '&#', '&#x4', ';', '%25',
   'data: {"choices":[{"delta":{"content":"Hi"}}],"usage":null}\n\n',
   '%2', '%zz', '\\', 'u', '\\n', ' ', 'é', 'sk-', 'x',
 ];

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretScrubber } from '../../src/proxy/scrub.js';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { chatChunk, DONE_EVENT, startScriptedUpstream, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
+import { throughStream } from '../helpers/scrub-stream.js';
 
 /** A key with a `/`, so that its JSON form may be written with `\/`. */
 const KEY = 'sk-proj-Zq9xW/8vTz0K1mNp4QrS7uVb2YcD5eFg';
@@ -74,7 +75,7 @@ describe('SecretScrubber', () => {
 
       const start = body.indexOf(quoted);
       for (let cut = start - 1; cut <= start + quoted.length + 1; cut++) {
-        const streamed = await throughStream(scrubber, [body.slice(0, cut), body.slice(cut)]);
+        const streamed = (await throughStream(scrubber, [Buffer.from(body.slice(0, cut)), Buffer.from(body.slice(cut))])).toString();
         expect(leaks(streamed), `cut at ${cut}`).toEqual([]);
         expect(streamed.length).toBe(body.length);
       }
@@ -86,17 +87,6 @@ describe('SecretScrubber', () => {
     expect(scrubber.maskComplete(body)).toBe(body);
   });
 });
-
-async function throughStream(scrubber: SecretScrubber, pieces: string[]): Promise<string> {
-  const stream = scrubber.stream();
-  const out: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => out.push(chunk));
-  const ended = new Promise((resolve) => stream.on('end', resolve));
-  for (const piece of pieces) stream.write(Buffer.from(piece));
-  stream.end();
-  await ended;
-  return Buffer.concat(out).toString();
-}
 
 describe('keys in upstream bodies, through the gateway', () => {
   let upstream: ScriptedUpstream;

@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { UpstreamRouter } from '../../src/routing/pool.js';
+import { UpstreamRouter } from '../../src/accounts/pool.js';
 import { CLIENT_KEY, testConfig, useGatewayWithMock } from '../helpers/gateway.js';
 
 const UPSTREAM_KEY = 'sk-upstream-secret-a-0123456789';

@@ -33,6 +33,19 @@ function connect(url: string, timeoutMs = 1_000, breakerMs = BREAKER_MS): { conn
 
 const count = (logs: LogCapture, msg: string): number => logs.lines.filter((l) => l.msg === msg).length;
 
+/** Resolves once the client has failed to connect `attempts` more times (ioredis reports each as an error). */
+function failedConnects(connection: RedisConnection, attempts: number): Promise<void> {
+  return new Promise((resolve) => {
+    let failed = 0;
+    const onError = (): void => {
+      if (++failed < attempts) return;
+      connection.client.off('error', onError);
+      resolve();
+    };
+    connection.client.on('error', onError);
+  });
+}
+
 async function timed<T>(promise: Promise<T>): Promise<{ ms: number; error: unknown }> {
   const start = performance.now();
   try {
@@ -62,7 +75,7 @@ describe('RedisConnection', () => {
       expect(ms).toBeLessThan(500); // milliseconds in fact: nothing waits for a dead Redis (loose for busy machines)
     }
     expect((await timed(connection.run((c) => c.ping()))).error).toBeInstanceOf(RedisUnavailableError);
-    await new Promise((r) => setTimeout(r, 600)); // several reconnect attempts fail meanwhile
+    await failedConnects(connection, 3);
     expect(count(logs, OUTAGE)).toBe(1);
     expect(count(logs, RECOVERY)).toBe(0);
 
@@ -154,7 +167,7 @@ describe('RedisConnection', () => {
       const { error } = await timed(connection.run((c) => c.ping()));
       expect(error).toBeInstanceOf(RedisUnavailableError); // refused without waiting for a connection
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await failedConnects(connection, 3);
     expect(count(logs, OUTAGE)).toBe(1);
   });
 });

@@ -70,4 +70,29 @@ describe('the order of checks', () => {
     expect(await outcome(url, OPEN_KEY, chat({ model: 'gpt-image-2', temperature: 9 }))).toEqual([400, 'model_not_supported']);
     expect(await outcome(url, OPEN_KEY, chat({ temperature: 9 }))).toEqual([400, 'invalid_value']);
   });
+
+  it('refuses a form without its file (400 missing_file) before the model checks', async () => {
+    const { url } = running.gateway;
+    const form = new FormData();
+    form.append('model', 'no-such-model');
+    const answer = await fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${OPEN_KEY}` }, body: form });
+    expect(answer.status).toBe(400);
+    expect(expectEnvelope(await answer.text()).error.code).toBe('missing_file');
+  });
+
+  it('checks previous_response_id (400 previous_response_not_found) after the model and the body rules', async () => {
+    const { url } = running.gateway;
+    const responses = (fields: Record<string, unknown>) =>
+      rawPost(`${url}/v1/responses`, JSON.stringify({ model: 'gpt-4o-mini', input: 'hi', previous_response_id: 'resp_unknown', ...fields }), {
+        authorization: `Bearer ${OPEN_KEY}`,
+        ...JSON_TYPE,
+      });
+    const codeOf = async (fields: Record<string, unknown>): Promise<[number, string | null]> => {
+      const answer = await responses(fields);
+      return [answer.status, expectEnvelope(answer.text).error.code];
+    };
+    expect(await codeOf({ model: 'no-such-model' })).toEqual([404, 'model_not_found']);
+    expect(await codeOf({ temperature: 9 })).toEqual([400, 'invalid_value']);
+    expect(await codeOf({})).toEqual([400, 'previous_response_not_found']);
+  });
 });

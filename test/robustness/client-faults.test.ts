@@ -6,7 +6,8 @@ import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../he
 import { startMockProcess, type MockProcess } from '../helpers/mock-process.js';
 import { startMockUpstream } from '../helpers/mock-upstream.js';
 import { expectEnvelope, parseRawResponse, rawExchange } from '../helpers/raw-http.js';
-import { sendCommand, startRedis } from '../helpers/redis.js';
+import { startRedis } from '../helpers/redis.js';
+import { startRedisTap } from '../helpers/redis-tap.js';
 
 const STREAM_BODY = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'tell me a long story' }], stream: true });
 
@@ -87,29 +88,46 @@ describe('client faults', () => {
     cleanups.push(() => new Promise((resolve) => upstream.close(resolve)));
     const redis = await startRedis();
     cleanups.push(() => redis.stop());
+    const tap = await startRedisTap(redis.port);
+    cleanups.push(() => tap.close());
     const gateway = await startGateway({
       ...testConfig(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`),
-      redis: { url: redis.url, timeoutMs: 5_000 },
+      redis: { url: tap.url, timeoutMs: 5_000 },
     });
     cleanups.push(() => gateway.close());
     await waitFor(() => gateway.app.services.redis!.ready, 5_000);
 
-    // Redis holds the conversation's pin lookup while the client gives up.
-    await sendCommand(redis.port, 'CLIENT PAUSE 1000 ALL');
+    // Redis's answer to the conversation's pin lookup is held back while the client gives up.
+    tap.hold();
+    const writesBefore = tap.writes.length;
+    const ask = (conversation: string): ClientRequest =>
+      httpRequest(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        agent: false,
+        headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'x-conversation-id': conversation },
+      });
     const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
-    const req = httpRequest(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      agent: false,
-      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'x-conversation-id': 'left-early' },
-    });
+    const req = ask('left-early');
     req.on('error', () => undefined);
     req.end(body);
-    await sleep(200);
+    expect(await waitFor(() => tap.writes.length > writesBefore, 5_000), 'the pin lookup reached Redis').toBe(true);
     req.destroy();
-
     expect(await waitFor(() => gateway.logs.lines.some((l) => l.status === 499), 5_000)).toBe(true);
-    await sleep(1_200); // the pause is over and the request went on (or did not)
-    expect(upstreamRequests).toBe(0);
+
+    // Once Redis answers, a later request is served: its lookup's answer comes after the one of the request
+    // that left, on the same connection, so had that one gone on it would have been sent upstream first.
+    tap.release();
+    const marker = await new Promise<number>((resolve, reject) => {
+      const next = ask('after-it');
+      next.on('error', reject);
+      next.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      next.end(body);
+    });
+    expect(marker).toBe(200);
+    expect(upstreamRequests).toBe(1);
   });
 
   describe('after 500 streams aborted mid-way', () => {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { ROOT, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
-import { find, parsePrometheus, type Exposition } from '../helpers/prometheus.js';
+import { costCheck, eventually } from '../helpers/cost-check.js';
+import { find } from '../helpers/prometheus.js';
 import { startUsageUpstream, type UsageUpstream } from '../helpers/usage-upstream.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789';
@@ -28,27 +29,13 @@ function spendConfig(upstreamUrl: string): GatewayConfigInput {
       { id: 'pool-chat', kind: 'chat', pricing: CHAT_PRICE },
       { id: 'priced-image', kind: 'image', pricing: { perImage: 0.04 } },
       { id: 'token-image', kind: 'image', pricing: { inputPerMillion: 5, outputPerMillion: 40 } },
-      // Shipped models, replaced whole: gpt-4o-mini gains a price, gpt-5.4 loses the one the catalog gives it.
+      // Shipped models, replaced whole: gpt-4o-mini takes the config's price over the price database's, and
+      // gpt-5.4, no longer owned by openai, loses the database's.
       { id: 'gpt-4o-mini', kind: 'chat', pricing: { inputPerMillion: 0.15, cachedInputPerMillion: 0.075, outputPerMillion: 0.6 } },
       { id: 'gpt-5.4', kind: 'chat' },
     ],
     upstreams: [{ ...base.upstreams[0]!, pricing: { 'pool-chat': { inputPerMillion: 1, outputPerMillion: 4 } } }],
   };
-}
-
-interface Spent {
-  today: number;
-  month: number;
-}
-
-async function eventually<T>(read: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('the cost of each request', () => {
@@ -65,24 +52,7 @@ describe('the cost of each request', () => {
     await upstream?.close();
   });
 
-  async function scrape(): Promise<Exposition> {
-    return parsePrometheus(await (await fetch(`${gateway.url}/metrics`)).text());
-  }
-
-  async function spentBy(name: string): Promise<Spent> {
-    const response = await fetch(`${gateway.url}/admin/usage`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    const rows = ((await response.json()) as { data: { name: string; costUsd: Spent }[] }).data;
-    return rows.find((r) => r.name === name)!.costUsd;
-  }
-
-  /** Checks one key's cost, as the only thing it spent, everywhere it is reported. */
-  async function expectCost(name: string, model: string, usd: number, status = 200): Promise<void> {
-    const line = await eventually(() => gateway.logs.lines.find((l) => l.clientKey === name && typeof l.costUsd === 'number'), `${name}'s log line`);
-    expect(line).toMatchObject({ model, status, costUsd: usd });
-    expect(await spentBy(name)).toEqual({ today: usd, month: usd });
-    const samples = find(await scrape(), 'gateway_cost_usd_total', { client_key: name });
-    expect(samples.map((s) => [s.labels, s.value])).toEqual([[{ model, client_key: name, account: 'acct-a' }, usd]]);
-  }
+  const { scrape, expectCost } = costCheck(() => gateway, ADMIN_TOKEN);
 
   it('prices a plain answer: input and output tokens at their prices', async () => {
     upstream.chatUsage = { prompt_tokens: 1_200, completion_tokens: 300, total_tokens: 1_500 };
@@ -210,14 +180,14 @@ describe('the cost of each request', () => {
     await expectCost('abandoned', 'priced-chat', 0.0048, 499);
   });
 
-  it('names every unpriced model in one warning at start-up', () => {
+  it('names every unpriced model in one warning at start-up, and only those', () => {
     const warnings = gateway.logs.lines.filter((l) => Array.isArray(l.models) && String(l.msg).includes('no price'));
     expect(warnings).toHaveLength(1);
     const models = warnings[0]!.models as string[];
     expect(warnings[0]!.level).toBe(40);
-    // Shipped without a price, or with its price taken away by the config's entry.
-    expect(models).toEqual(expect.arrayContaining(['gpt-4o', 'Doubao-pro-32k', 'gpt-5.4']));
-    for (const priced of ['priced-chat', 'pool-chat', 'priced-image', 'token-image', 'gpt-4o-mini']) expect(models).not.toContain(priced);
+    // Not in the price database, or with its price taken away by the config's entry.
+    const unpriced = ['Doubao-1.5-lite-32k', 'Doubao-1.5-pro-256k', 'Doubao-1.5-pro-32k', 'Doubao-pro-32k', 'chat-latest', 'tts-1', 'tts-1-hd', 'gpt-5.4'];
+    expect([...models].sort()).toEqual(unpriced.sort());
   });
 
   it("has every metric the dashboard's spend row queries in /metrics", async () => {
@@ -267,9 +237,9 @@ describe('prices after a config reload', () => {
     expect(costs).toEqual([0.002, 0.003]);
     const warnings = gateway.logs.lines.filter((l) => Array.isArray(l.models) && String(l.msg).includes('no price'));
     expect(warnings).toHaveLength(2);
-    // gpt-4o-mini lost the config's price; gpt-5.4 has the shipped one again; pool-chat keeps its pool's price.
+    // gpt-5.4 is the shipped model again, priced by the database; pool-chat keeps its pool's price.
     const unpriced = warnings[1]!.models as string[];
-    expect(unpriced).toContain('gpt-4o-mini');
-    for (const priced of ['gpt-5.4', 'priced-chat', 'pool-chat']) expect(unpriced).not.toContain(priced);
+    expect(unpriced).toContain('Doubao-pro-32k');
+    for (const priced of ['gpt-5.4', 'gpt-4o-mini', 'priced-chat', 'pool-chat']) expect(unpriced).not.toContain(priced);
   });
 });

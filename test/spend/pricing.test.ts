@@ -43,6 +43,47 @@ describe('request cost', () => {
   it('never counts more cached tokens than prompt tokens', () => {
     expect(requestCost(usage(10, 0, 50), toMicroPricing({ inputPerMillion: 1, cachedInputPerMillion: 0.5 }))).toEqual({ micros: 5, savedMicros: 5 });
   });
+
+  const claude = toMicroPricing({ inputPerMillion: 3, cachedInputPerMillion: 0.3, cacheWritePerMillion: 3.75, cacheWrite1hPerMillion: 6, outputPerMillion: 15 });
+
+  it('prices cache writes at the five-minute and one-hour cache-write prices', () => {
+    // 10,000 input tokens: 2,000 read from the cache, 3,000 written for 5 minutes, 1,000 for an hour, 4,000 plain.
+    const written = { ...usage(10_000, 100, 2_000), cacheWrite: 4_000, cacheWrite1h: 1_000 };
+    // 4,000 × $3 + 2,000 × $0.30 + 3,000 × $3.75 + 1,000 × $6 + 100 × $15, per million
+    expect(requestCost(written, claude)).toEqual({ micros: 12_000 + 600 + 11_250 + 6_000 + 1_500, savedMicros: 5_400 });
+  });
+
+  it('defaults cache writes to the input price, and one-hour writes to the five-minute price', () => {
+    const price = toMicroPricing({ inputPerMillion: 2, cacheWritePerMillion: 2.5 });
+    expect(price).toMatchObject({ cacheWrite: 2_500_000, cacheWrite1h: 2_500_000 });
+    expect(toMicroPricing({ inputPerMillion: 2 })).toMatchObject({ cachedInput: 2_000_000, cacheWrite: 2_000_000, imageInput: 2_000_000, audioInput: 2_000_000 });
+  });
+
+  it('prices image and audio input tokens at their own prices, and audio by the minute', () => {
+    const image = toMicroPricing({ inputPerMillion: 5, imageInputPerMillion: 8, outputPerMillion: 30 });
+    // 100 text + 900 image input tokens, 4,000 output: 100 × $5 + 900 × $8 + 4,000 × $30, per million
+    expect(requestCost({ ...usage(1_000, 4_000), imageInput: 900 }, image).micros).toBe(500 + 7_200 + 120_000);
+    const transcribe = toMicroPricing({ inputPerMillion: 2.5, audioInputPerMillion: 6, outputPerMillion: 10 });
+    expect(requestCost({ ...usage(1_000, 50), audioInput: 990 }, transcribe).micros).toBe(25 + 5_940 + 500);
+    // 95 seconds at $0.006 a minute = $0.0095
+    expect(requestCost({ ...usage(0, 0), seconds: 95 }, toMicroPricing({ perAudioMinute: 0.006 })).micros).toBe(9_500);
+  });
+
+  it('never counts more cache-write, image or audio tokens than the input tokens left for them', () => {
+    const price = toMicroPricing({ inputPerMillion: 1, cachedInputPerMillion: 0.5, cacheWritePerMillion: 2, cacheWrite1hPerMillion: 4, imageInputPerMillion: 8, audioInputPerMillion: 16 });
+    // 100 input tokens: 60 cached, 40 written (of which "500" for an hour: 40), none left for images or audio.
+    const lying = { ...usage(100, 0, 60), cacheWrite: 70, cacheWrite1h: 500, imageInput: 1_000, audioInput: 1_000 };
+    // 60 × $0.50/M + 40 × $4/M
+    expect(requestCost(lying, price).micros).toBe(30 + 160);
+  });
+
+  it("bills a request past a tier's input tokens at the tier's prices, all of its tokens", () => {
+    const tiered = toMicroPricing({ inputPerMillion: 2.5, cachedInputPerMillion: 0.25, outputPerMillion: 15, tiers: [{ aboveInputTokens: 271_999, inputPerMillion: 5, outputPerMillion: 22.5 }] });
+    expect(requestCost(usage(271_999, 1_000), tiered).micros).toBe(Math.round(271_999 * 2.5 + 1_000 * 15));
+    // 272,000 × $5 + 1,000 × $22.50; the cached price the tier does not name stays the base one.
+    expect(requestCost(usage(272_000, 1_000), tiered).micros).toBe(1_360_000 + 22_500);
+    expect(requestCost(usage(272_000, 0, 72_000), tiered).micros).toBe(1_000_000 + 18_000);
+  });
 });
 
 describe('pricing in the config', () => {
@@ -56,6 +97,15 @@ describe('pricing in the config', () => {
     expect(pricingSchema.safeParse({ inputPerMillion: -1 }).success).toBe(false);
     expect(pricingSchema.safeParse({ inputPrice: 1 }).success).toBe(false);
     expect(pricingSchema.safeParse({ inputPerMillion: 1, perImage: 0.04 }).success).toBe(false);
+  });
+
+  it('takes cache-write prices and tiers, and refuses an empty tier or two tiers at one threshold', () => {
+    expect(pricingSchema.safeParse({ inputPerMillion: 3, cacheWritePerMillion: 3.75, cacheWrite1hPerMillion: 6 }).success).toBe(true);
+    expect(pricingSchema.safeParse({ inputPerMillion: 3, tiers: [{ aboveInputTokens: 200_000, inputPerMillion: 6 }] }).success).toBe(true);
+    expect(pricingSchema.safeParse({ inputPerMillion: 3, tiers: [{ aboveInputTokens: 200_000 }] }).success).toBe(false);
+    expect(pricingSchema.safeParse({ inputPerMillion: 3, tiers: [{ aboveInputTokens: -1, inputPerMillion: 6 }] }).success).toBe(false);
+    const twice = [{ aboveInputTokens: 1, inputPerMillion: 6 }, { aboveInputTokens: 1, inputPerMillion: 7 }];
+    expect(pricingSchema.safeParse({ inputPerMillion: 3, tiers: twice }).success).toBe(false);
   });
 });
 
@@ -98,9 +148,7 @@ describe('prices and budgets in the gateway config', () => {
     expect(configSchema.safeParse({ ...base, upstreams: [{ ...base.upstreams[0], pricing: { m: { input: 1 } } }] }).success).toBe(false);
   });
 
-  it('ships a dated price only for the model whose price the provider publishes, read from the catalog file', () => {
-    const shipped = new Map(readCatalogFile().map((entry) => [entry.id, entry.pricing]));
-    expect(shipped.get('gpt-5.4')).toEqual({ inputPerMillion: 2.5, cachedInputPerMillion: 0.25, outputPerMillion: 15 });
-    expect(shipped.get('gpt-4o')).toBeUndefined();
+  it('ships no hand-typed prices in the catalog file: the price database prices its models', () => {
+    expect(readCatalogFile().filter((entry) => entry.pricing !== undefined)).toEqual([]);
   });
 });

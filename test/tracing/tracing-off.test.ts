@@ -77,7 +77,7 @@ describe('tracing off', () => {
       return {
         hasPlugin: app.hasPlugin('ai-gateway-tracing'),
         redisWrapped: app.services.redis!.traceCommand !== undefined,
-        requestTraced: seen !== undefined && 'trace' in seen.gateway,
+        requestTraced: seen?.gateway.trace !== undefined,
         traceparent: mock.requests[from]?.headers.traceparent,
       };
     } finally {

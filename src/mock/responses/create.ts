@@ -15,7 +15,7 @@ export interface ResponseIds {
 }
 
 /** Response ids carry the server's instance tag so two mocks never issue the same one. */
-export function idsFor(ctx: Ctx, state: State): ResponseIds {
+function idsFor(ctx: Ctx, state: State): ResponseIds {
   const tag = `${state.instance}${ctx.n}`;
   return { response: `resp_${tag}`, reasoning: `rs_${tag}`, message: `msg_${tag}`, call: `fc_${tag}`, callId: `call_${tag}` };
 }
@@ -24,7 +24,7 @@ const wantsEncryptedReasoning = (body: Json): boolean =>
   Array.isArray(body.include) && body.include.includes('reasoning.encrypted_content');
 
 /** The finished output items, in order: reasoning (when the model reasons), then the message or call. */
-export function outputItems(ctx: Ctx, turn: Turn, ids: ResponseIds): Json[] {
+function outputItems(ctx: Ctx, turn: Turn, ids: ResponseIds): Json[] {
   const items: Json[] = [];
   if (turn.reasoningTokens > 0) {
     const reasoning: Json = { id: ids.reasoning, type: 'reasoning', summary: [] };
@@ -51,7 +51,7 @@ export function outputItems(ctx: Ctx, turn: Turn, ids: ResponseIds): Json[] {
 }
 
 /** The response object with the request's settings echoed, as OpenAI returns it. */
-export function responseObject(turn: Turn, id: string, status: string, output: Json[], usage: object | null): Json {
+function responseObject(turn: Turn, id: string, status: string, output: Json[], usage: object | null): Json {
   const b = turn.body;
   const given = (v: unknown, fallback: unknown): unknown => (v === undefined ? fallback : v);
   return {

@@ -137,7 +137,7 @@ function reasoningTokensFor(body: Json, model: string): number {
 }
 
 /** The 400 OpenAI gives for a `previous_response_id` this account does not have. */
-export function previousNotFound(id: string): Plan {
+function previousNotFound(id: string): Plan {
   return invalidRequest(`Previous response with id '${id}' not found.`, 'previous_response_not_found', 'previous_response_id');
 }
 
