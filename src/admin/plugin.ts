@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { invalidRequest } from '../errors.js';
 import { requireAdmin } from './auth.js';
 import type { AdminCredential } from './credentials.js';
+import { adminHeapRoute, forceGc } from './heap-route.js';
 import { keysRoutes } from './keys-routes.js';
 import { adminPricesRoute } from './prices-route.js';
 import { reportsRoutes } from './reports-routes.js';
@@ -44,4 +45,5 @@ export const adminApi: FastifyPluginAsync = async (app) => {
   await app.register(adminUsageRoute);
   await app.register(adminPricesRoute);
   await app.register(adminUpstreamsRoute);
+  if (forceGc !== undefined) await app.register(adminHeapRoute);
 };
