@@ -13,6 +13,7 @@ import { cpuNs, memory, resetPeakRss } from './lib/proc-stats.js';
 import { describeMachine, machineLine, readJson, stamp, writeResults } from './lib/report.js';
 import { checks, renderMarkdown, summarise, type Run, type StreamsResult, type TargetName } from './lib/results.js';
 import { startStack } from './lib/stack.js';
+import { measureKeyLookup, renderKeyLookup } from './lib/key-lookup.js';
 import { measureTracingCost, renderTracingCost } from './lib/tracing-cost.js';
 import { measureTtft, type TtftResult } from './lib/ttft.js';
 
@@ -139,6 +140,8 @@ async function main(): Promise<void> {
   if (args.tracing !== 'off') console.log('\nTracing: the gateway with tracing off and on, alternating...');
   const tracing = args.tracing === 'off' ? undefined : await measureTracingCost({ rounds, warmupS, durationS });
 
+  console.log('\nKey lookup: 1 API key against 10,000...');
+  const keyLookup = measureKeyLookup();
   const summary = summarise(runs, scenarios, ttft);
   const streams = readJson<StreamsResult>('streams-latest.json');
   const setup = {
@@ -158,9 +161,9 @@ async function main(): Promise<void> {
         : 'a precomputed fake upstream (bench/fake-upstream.ts: answers recorded from the mock, 20-event streams)',
   };
   const targetChecks = checks(summary, streams, { redis: stack.redis !== undefined, metrics: stack.metricsLine.startsWith('Metrics: on') });
-  const markdown = renderMarkdown(setup, summary, targetChecks, streams) + (tracing === undefined ? '' : `\n\n${renderTracingCost(tracing)}\n`);
+  const markdown = renderMarkdown(setup, summary, targetChecks, streams) + (tracing === undefined ? '' : `\n\n${renderTracingCost(tracing)}\n`) + `\n\n${renderKeyLookup(keyLookup)}\n`;
   console.log(`\n${markdown}`);
-  const files = writeResults('latest', markdown, { setup, summary, checks: targetChecks, runs, tracing }, stamp(startedAt));
+  const files = writeResults('latest', markdown, { setup, summary, checks: targetChecks, runs, tracing, keyLookup }, stamp(startedAt));
   console.log(`written: ${files.join(', ')}`);
 }
 

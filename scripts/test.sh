@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# What `npm test` runs: make sure the real services the tests start exist (redis-server; prometheus and
-# promtool), installing Debian's packages when they are missing, check the shipped Prometheus config and
-# rules with promtool, then vitest.
+# What `npm test` runs: make sure the real services the tests start exist (redis-server; PostgreSQL's
+# initdb and postgres; prometheus and promtool; chromium for the console), installing Debian's packages when
+# they are missing, check the shipped Prometheus config and rules with promtool, then vitest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-redis.sh
+bash scripts/ensure-postgres.sh
 bash scripts/ensure-prometheus.sh
+bash scripts/ensure-chromium.sh
 promtool check config config/prometheus.yml
 npx vitest run "$@"

@@ -3,8 +3,9 @@ import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance }
 import type { DestinationStream } from 'pino';
 import type { GatewayConfig } from './config/schema.js';
 import { batchedStdout } from './logging.js';
-import { adminPricesRoute } from './routes/admin-prices.js';
-import { adminUsageRoute } from './routes/admin-usage.js';
+import { adminApi } from './admin/plugin.js';
+import { adminAuthPlugin } from './admin/auth.js';
+import { consolePlugin } from './console/plugin.js';
 import { healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { v1Routes } from './routes/v1.js';
@@ -45,8 +46,11 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.removeAllContentTypeParsers();
   if (services.prometheus !== undefined) await app.register(metricsRoute, { metrics: services.prometheus, path: config.metrics.path });
   await app.register(healthRoute);
-  await app.register(adminUsageRoute);
-  await app.register(adminPricesRoute);
+  // The admin API and the console: admin credentials (or a console session) in, failures counted per address.
+  const now = (): number => services.limiter.now();
+  await app.register(adminAuthPlugin, { now });
+  await app.register(consolePlugin, { now });
+  await app.register(adminApi);
   await app.register(v1Routes);
 
   app.addHook('onClose', () => services.close());

@@ -4,9 +4,12 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sha256 } from './auth/client-keys.js';
+import { REMOTE_USAGE, runRemote } from './admin-client/commands.js';
 
 const USAGE = `usage: ai-gateway keys new --name NAME [--models id,id,...]
        ai-gateway keys hash KEY
+
+${REMOTE_USAGE}
 
   keys new    prints a new random client key and the clientKeys line that holds only its SHA-256
   keys hash   prints the SHA-256 of an existing key, for keySha256`;
@@ -23,14 +26,27 @@ function configLine(name: string, key: string, models: string[] | undefined): st
   return `- { name: ${name}, keySha256: "${sha256(key).toString('hex')}"${allowList} }`;
 }
 
-export function run(argv: string[], out: (line: string) => void): number {
+export function run(argv: string[], out: (line: string) => void, env: NodeJS.ProcessEnv = process.env): number | Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { name: { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      name: { type: 'string' },
+      models: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      url: { type: 'string' },
+      team: { type: 'string' },
+      status: { type: 'string' },
+      'expires-at': { type: 'string' },
+      'grace-seconds': { type: 'string' },
+    },
   });
   const [group, command, argument] = positionals;
+  // Commands against a running gateway's admin API.
+  if (!values.help && (group === 'teams' || (group === 'keys' && command !== 'new' && command !== 'hash'))) {
+    return runRemote(group, command, argument, values, env, out);
+  }
   if (values.help || group !== 'keys') {
     out(USAGE);
     return values.help ? 0 : 2;
@@ -58,7 +74,13 @@ export function run(argv: string[], out: (line: string) => void): number {
 // Run only as the command (npm links bins, hence the realpath), not when imported by tests.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   try {
-    process.exitCode = run(process.argv.slice(2), (line) => process.stdout.write(`${line}\n`));
+    void Promise.resolve(run(process.argv.slice(2), (line) => process.stdout.write(`${line}\n`))).then(
+      (code) => (process.exitCode = code),
+      (err: unknown) => {
+        process.stderr.write(`ai-gateway: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      },
+    );
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     process.exitCode = 2;

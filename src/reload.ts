@@ -4,9 +4,10 @@ import type { Logger } from 'pino';
 import { UpstreamRouter } from './accounts/pool.js';
 import type { ResponseOwners } from './accounts/response-owners.js';
 import type { StickySelector } from './accounts/sticky-selector.js';
-import { ClientKeyring } from './auth/client-keys.js';
+import { ClientKeyring, type TeamModels } from './auth/client-keys.js';
 import { Catalog, readCatalogFile } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
+import type { KeyRegistry } from './keys/registry.js';
 import type { Forwarder, ForwardOptions } from './proxy/forward.js';
 import { SecretScrubber } from './proxy/scrub.js';
 import { PriceList } from './spend/price-list.js';
@@ -28,6 +29,7 @@ export interface Reloadable extends Routing {
   readonly responses: ResponseOwners;
   readonly spend: Spend;
   readonly accessLogger: Logger;
+  readonly keys: KeyRegistry;
 }
 
 /**
@@ -37,6 +39,8 @@ export interface Reloadable extends Routing {
  * they are. Throws, changing nothing, when the new config cannot be built.
  */
 export function reloadServices(services: Reloadable, next: GatewayConfig, log: FastifyBaseLogger): void {
+  // A config key or team may not take the name of one the API made.
+  services.keys.checkConfig(next);
   const routing = buildRouting(next);
   carryOverHealth(services.router, routing.router);
   const restart = restartOnlyChanges(services.config, next);
@@ -46,7 +50,7 @@ export function reloadServices(services: Reloadable, next: GatewayConfig, log: F
   services.responses.ttlSeconds = next.sticky.ttlSeconds;
   services.config = next;
   services.catalog = routing.catalog;
-  services.keyring = routing.keyring;
+  services.keyring = services.keys.keyringFor(next);
   services.router = routing.router;
   const { spend } = services;
   const pricesBefore = spend.prices;
@@ -65,9 +69,14 @@ export function reloadServices(services: Reloadable, next: GatewayConfig, log: F
 export function buildRouting(config: GatewayConfig): Routing {
   return {
     catalog: new Catalog([...readCatalogFile(config.catalogFile), ...config.models]),
-    keyring: new ClientKeyring(config.clientKeys),
+    keyring: new ClientKeyring(config.clientKeys, configTeams(config)),
     router: new UpstreamRouter(config.upstreams),
   };
+}
+
+/** The model lists of the config's teams, by name. */
+export function configTeams(config: GatewayConfig): TeamModels {
+  return new Map(config.teams.map((team) => [team.name, team.models]));
 }
 
 export function forwardOptions(config: GatewayConfig): ForwardOptions {

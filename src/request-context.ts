@@ -28,6 +28,14 @@ export interface RequestContext {
   /** A smaller reservation on its way to the store; the request's end settles once it is there. */
   reservationMoving: Promise<void> | undefined;
 
+  // Written by the budget hooks (src/spend/spend.ts).
+  /** Micro-dollars held against the client key's budget until the request ends (see src/spend/reservation.ts). */
+  budgetReservation: number | undefined;
+  /** The budget reservation on its way to the store: the request's end settles once it is decided. */
+  budgetReserving: Promise<void> | undefined;
+  /** The budget's decision, started once the body is parsed and waited for before the handler; rejects with a refusal. */
+  budgetAdmitted: Promise<void> | undefined;
+
   // Written by the pin prefetch (src/accounts/pin-prefetch.ts).
   /** The conversation's pin lookup, started with the admission. */
   pinLookup: PinLookup | undefined;
@@ -87,6 +95,9 @@ export function newRequestContext(startedAt: number): RequestContext {
     clientKey: undefined,
     tokenReservation: undefined,
     reservationMoving: undefined,
+    budgetReservation: undefined,
+    budgetReserving: undefined,
+    budgetAdmitted: undefined,
     pinLookup: undefined,
     model: undefined,
     account: undefined,

@@ -24,8 +24,12 @@ import { PriceList } from './spend/price-list.js';
 import { RedisBudgetStore } from './spend/redis-budget-store.js';
 import { logPriceSources } from './spend/price-log.js';
 import { Spend } from './spend/spend.js';
+import { keyService } from './keys/service.js';
+import type { KeyRegistry } from './keys/registry.js';
+import type { Store } from './store/store.js';
 import { loadTracing } from './tracing/load.js';
 import type { Tracing } from './tracing/tracing.js';
+import type { UsageLedger } from './usage/ledger.js';
 
 /** What the gateway is made of, built by `createServices` from a config and shared by its routes as `app.services`. */
 export interface Services {
@@ -66,6 +70,10 @@ export interface Services {
   reload(config: GatewayConfig): void;
   /** Set while shutting down: health checks fail so load balancers stop sending traffic. */
   draining: boolean;
+  /** Keys as a service (docs/keys.md): the database, the API keys held in memory, the daily usage ledger. */
+  readonly store: Store;
+  readonly keys: KeyRegistry;
+  readonly ledger: UsageLedger;
   /** Writes what is held back (counts, spend) and closes every connection the services opened. */
   close(): Promise<void>;
 }
@@ -107,7 +115,13 @@ export async function createServices(config: GatewayConfig, log: FastifyBaseLogg
   });
   logPriceSources(log, spend.prices);
 
+  // Keys as a service (src/keys, src/store, src/admin): API keys join the keyring, requests feed the ledger.
+  const keys = keyService(config, log, (next) => (services.keyring = next), () => services.config);
+
   const services: Services = {
+    store: keys.store,
+    keys: keys.registry,
+    ledger: keys.ledger,
     config,
     catalog,
     keyring,
@@ -125,6 +139,7 @@ export async function createServices(config: GatewayConfig, log: FastifyBaseLogg
     draining: false,
     reload: (next) => reloadServices(services, next, log),
     async close() {
+      await keys.close();
       await selector.close();
       await limiter.close();
       await spend.close();
@@ -134,6 +149,8 @@ export async function createServices(config: GatewayConfig, log: FastifyBaseLogg
   };
   // Read at scrape time from the routing in force, so a reload's pools are the ones counted.
   metrics.trackPools(() => services.router.pools.map((pool) => ({ pool: pool.name, available: pool.healthy(Date.now()).length })));
+  metrics.trackTeams((clientKey) => services.keyring.teamOf(clientKey));
+  await keys.start();
   return services;
 }
 

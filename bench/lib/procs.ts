@@ -123,12 +123,14 @@ export interface MockOptions {
   streamChunks?: number;
   chunkDelayMs?: number;
   fdLimit?: number;
+  /** Run src/mock/main.ts through tsx rather than the build (no `npm run build` needed). */
+  fromSource?: boolean;
 }
 
 /** The project's mock upstream (compiled), on a free port. `url` is its origin; the API is under /v1. */
 export async function startMock(options: MockOptions = {}): Promise<Service> {
   const port = await getFreePort();
-  const args = ['dist/mock/main.js', '--port', String(port)];
+  const args = [...(options.fromSource === true ? ['--import', 'tsx', 'src/mock/main.ts'] : ['dist/mock/main.js']), '--port', String(port)];
   args.push('--stream-chunks', String(options.streamChunks ?? 20), '--chunk-delay-ms', String(options.chunkDelayMs ?? 0));
   return startService('mock upstream', process.execPath, args, {
     url: `http://127.0.0.1:${port}`,
@@ -239,6 +241,8 @@ export interface GatewayLaunch {
   /** Leave out the node flags of `npm start` (to measure what they bring). */
   withoutStartFlags?: boolean;
   fdLimit?: number;
+  /** Run src/main.ts through tsx rather than the build (no `npm run build` needed). */
+  fromSource?: boolean;
 }
 
 /** The gateway as `npm start` runs it (its node flags too), with `config` written as YAML; its request log goes to /dev/null. */
@@ -248,7 +252,7 @@ export async function startGateway(launch: GatewayLaunch): Promise<Service> {
   writeFileSync(configPath, toYaml(launch.config));
   const env: NodeJS.ProcessEnv = { GATEWAY_CONFIG: configPath };
   if (launch.redisUrl !== undefined) env.REDIS_URL = launch.redisUrl;
-  const args = [...(launch.withoutStartFlags === true ? [] : startScriptNodeFlags()), ...(launch.nodeArgs ?? []), 'dist/main.js'];
+  const args = [...(launch.withoutStartFlags === true ? [] : startScriptNodeFlags()), ...(launch.nodeArgs ?? []), ...(launch.fromSource === true ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])];
   const gateway = await startService('gateway', process.execPath, args, {
     url: `http://127.0.0.1:${launch.port}`,
     readyPath: '/healthz',

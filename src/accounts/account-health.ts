@@ -74,6 +74,7 @@ function errorFields(body: string): { code?: string; type?: string; message?: st
 export function coolDown(account: Account, reason: FailureReason, now: number, options: HealthOptions, retryAfter?: string): number {
   const ms = cooldownFor(reason, now, options, retryAfter);
   account.coolingUntil = Math.max(account.coolingUntil, now + ms);
+  account.coolingReason = reason;
   return ms;
 }
 

@@ -1,4 +1,6 @@
 import type { AccountConfig, UpstreamConfig } from '../config/schema.js';
+import type { FailureReason } from './account-health.js';
+import { RecentActivity } from './recent-activity.js';
 
 /** Shortest organization, project or header value of an account treated as a secret to mask in upstream bodies. */
 const MIN_HEADER_SECRET = 8;
@@ -22,6 +24,10 @@ export class Account {
   readonly configuredHeaders: Readonly<Record<string, string>>;
   /** Epoch ms until which the account is resting after a failure; 0 when healthy. */
   coolingUntil = 0;
+  /** Why the account last had to rest (shown on the console's Upstreams page). */
+  coolingReason: FailureReason | undefined;
+  /** Attempts sent to this account, and those that failed, over the last minutes. */
+  readonly recent = new RecentActivity();
   /** Epoch ms until which one model is resting on this account (the upstream refused it, not the key). */
   readonly modelCoolingUntil = new Map<string, number>();
   /** Smooth weighted round-robin state. */

@@ -1,4 +1,4 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ClientKeyConfig } from '../config/schema.js';
 
 export interface ClientKey {
@@ -6,6 +6,10 @@ export interface ClientKey {
   /** undefined means every model in the catalog. */
   readonly allowedModels: ReadonlySet<string> | undefined;
   readonly config: ClientKeyConfig;
+  /** The key's team, if it has one. */
+  readonly team?: string;
+  /** Epoch ms from which the key answers 401 (an API key's `expiresAt`). */
+  readonly expiresAt?: number;
 }
 
 /** The identity used when the gateway runs with `allowUnauthenticated: true` and no key is sent. */
@@ -16,45 +20,68 @@ export function sha256(text: string): Buffer {
   return hash('sha256', text, 'buffer');
 }
 
-interface StoredKey {
-  readonly digest: Buffer;
+/** A key added beside the config's (an API key from the store), known by the hex SHA-256 of its secret. */
+export interface KeyringEntry {
+  readonly sha256: string;
   readonly client: ClientKey;
+  /** Epoch ms after which this secret no longer opens the key (the old secret of a rotation). */
+  readonly validUntil?: number;
+}
+
+/** The models a team allows: undefined for every model. */
+export type TeamModels = ReadonlyMap<string, readonly string[] | undefined>;
+
+/** A key's effective allow-list: its own list intersected with its team's. */
+export function allowedModels(own: readonly string[] | undefined, team: readonly string[] | undefined): ReadonlySet<string> | undefined {
+  if (own === undefined) return team === undefined ? undefined : new Set(team);
+  return new Set(team === undefined ? own : own.filter((m) => team.includes(m)));
 }
 
 /**
- * Looks client keys up by their SHA-256, so plain and hashed (`keySha256`) keys are handled alike and the
- * comparison runs in constant time whatever the presented key.
+ * Looks client keys up by the SHA-256 of the presented secret, in a map: one lookup whatever the number of
+ * keys. The map is keyed by digests, so lookup timing can tell an attacker nothing short of a SHA-256 preimage.
  */
 export class ClientKeyring {
-  private readonly keys: StoredKey[];
+  private readonly byDigest = new Map<string, Omit<KeyringEntry, 'sha256'>>();
+  private readonly clients: ClientKey[] = [];
+  private readonly teams = new Map<string, string>();
 
-  constructor(configs: readonly ClientKeyConfig[]) {
-    this.keys = configs.map((config) => ({
-      digest: config.keySha256 !== undefined ? Buffer.from(config.keySha256, 'hex') : sha256(config.key ?? ''),
-      client: {
+  constructor(configs: readonly ClientKeyConfig[], teams: TeamModels = new Map(), extra: readonly KeyringEntry[] = []) {
+    for (const config of configs) {
+      const client: ClientKey = {
         name: config.name,
-        allowedModels: config.models ? new Set(config.models) : undefined,
+        allowedModels: allowedModels(config.models, config.team === undefined ? undefined : teams.get(config.team)),
         config,
-      },
-    }));
+        ...(config.team !== undefined ? { team: config.team } : {}),
+      };
+      this.clients.push(client);
+      this.byDigest.set(config.keySha256 ?? sha256(config.key ?? '').toString('hex'), { client });
+    }
+    for (const entry of extra) {
+      if (entry.validUntil === undefined) this.clients.push(entry.client);
+      this.byDigest.set(entry.sha256, entry);
+    }
+    for (const client of this.clients) if (client.team !== undefined) this.teams.set(client.name, client.team);
   }
 
   get size(): number {
-    return this.keys.length;
+    return this.clients.length;
   }
 
   find(presented: string): ClientKey | undefined {
-    const digest = sha256(presented);
-    let found: ClientKey | undefined;
-    // No early exit: every stored key is compared, so timing says nothing about which one matched.
-    for (const key of this.keys) {
-      if (timingSafeEqual(key.digest, digest)) found = key.client;
-    }
-    return found;
+    const entry = this.byDigest.get(sha256(presented).toString('hex'));
+    if (entry === undefined) return undefined;
+    if (entry.validUntil !== undefined && Date.now() >= entry.validUntil) return undefined;
+    return entry.client;
   }
 
   all(): ClientKey[] {
-    return this.keys.map((k) => k.client);
+    return this.clients;
+  }
+
+  /** The team of the key with this name; empty when it has none (the `team` metric label). */
+  teamOf(name: string): string {
+    return this.teams.get(name) ?? '';
   }
 }
 

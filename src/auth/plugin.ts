@@ -35,6 +35,9 @@ export function requireClientKey(app: FastifyInstance, source: KeySource): void 
       }
       return done(invalidApiKey('Incorrect API key provided.'));
     }
+    if (client.expiresAt !== undefined && Date.now() >= client.expiresAt) {
+      return done(invalidApiKey(`This API key expired at ${new Date(client.expiresAt).toISOString()}.`));
+    }
     request.gateway.clientKey = client;
     done();
   });

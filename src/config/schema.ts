@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { pricingSchema } from '../spend/pricing.js';
 
 /** Names become metric labels and log fields, so they are kept to a safe, bounded alphabet. */
-const name = z
+export const nameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"');
+const name = nameSchema;
 
 const positiveInt = z.number().int().positive();
 
@@ -51,7 +52,7 @@ const upstreamSchema = z.strictObject({
   pricing: z.record(z.string().min(1), pricingSchema).optional(),
 });
 
-const limitsSchema = z.strictObject({
+export const limitsSchema = z.strictObject({
   requestsPerMinute: positiveInt.optional(),
   tokensPerMinute: positiveInt.optional(),
   tokensPerDay: positiveInt.optional(),
@@ -62,21 +63,50 @@ const limitsSchema = z.strictObject({
   usdPerMonth: z.number().positive().finite().optional(),
 });
 
+/** A secret given only as its SHA-256, so the config holds nothing that opens the gateway. */
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters')
+  .transform((hex) => hex.toLowerCase());
+
 const clientKeySchema = z
   .strictObject({
     name,
     key: z.string().min(1, 'must not be empty (is its environment variable set?)').optional(),
-    keySha256: z
-      .string()
-      .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters')
-      .transform((hex) => hex.toLowerCase())
-      .optional(),
+    keySha256: sha256Hex.optional(),
     models: z.array(z.string().min(1)).optional(),
     limits: limitsSchema.optional(),
+    /** One of `teams[]`: its model list narrows the key's. */
+    team: name.optional(),
   })
   .refine((key) => (key.key === undefined) !== (key.keySha256 === undefined), {
     message: 'give exactly one of "key" or "keySha256"',
   });
+
+/** Keys as a service (docs/keys.md): the store, admin credentials and config teams. */
+export const teamSchema = z.strictObject({
+  name,
+  models: z.array(z.string().min(1)).optional(),
+  limits: limitsSchema.optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+const adminSchema = z
+  .strictObject({
+    name,
+    token: z.string().min(16, 'must be at least 16 characters').optional(),
+    tokenSha256: sha256Hex.optional(),
+    /** A viewer reads only; least privilege when unsaid. */
+    role: z.enum(['admin', 'viewer']).default('viewer'),
+  })
+  .refine((admin) => (admin.token === undefined) !== (admin.tokenSha256 === undefined), { message: 'give exactly one of "token" or "tokenSha256"' });
+
+const databaseSchema = z.strictObject({
+  /** A shared PostgreSQL; empty (an unset `${DATABASE_URL}`) means the embedded store in `path`. */
+  url: z.preprocess((value) => (value === '' ? undefined : value), z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
+  path: z.string().min(1).default('./data'),
+  usageRetentionDays: positiveInt.default(400),
+});
 
 const catalogEntrySchema = z.strictObject({
   id: z.string().min(1),
@@ -140,6 +170,10 @@ export const configSchema = z
      * with the variable unset) counts as absent, so the documented example starts with the endpoint off.
      */
     adminToken: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(16, 'must be at least 16 characters').optional()),
+    admins: z.array(adminSchema).default([]),
+    teams: z.array(teamSchema).default([]),
+    /** Where API keys, teams, the admin audit and the usage ledger live; see docs/keys.md. */
+    database: databaseSchema.optional(),
     bodyLimitBytes: positiveInt.default(25 * 1024 * 1024),
     /** Bounds on the gateway as a whole (a client key's own limits are `clientKeys[].limits`). */
     limits: z
@@ -235,6 +269,12 @@ export const configSchema = z
     }
     reportDuplicates(ctx, config.clientKeys.map((k) => k.name), (i) => ['clientKeys', i, 'name']);
     reportDuplicates(ctx, config.upstreams.map((u) => u.name), (i) => ['upstreams', i, 'name']);
+    reportDuplicates(ctx, config.teams.map((t) => t.name), (i) => ['teams', i, 'name']);
+    reportDuplicates(ctx, config.admins.map((a) => a.name), (i) => ['admins', i, 'name']);
+    const teams = new Set(config.teams.map((t) => t.name));
+    config.clientKeys.forEach((key, i) => {
+      if (key.team !== undefined && !teams.has(key.team)) ctx.addIssue({ code: 'custom', path: ['clientKeys', i, 'team'], message: `no team "${key.team}" in teams` });
+    });
     const accounts = config.upstreams.flatMap((u, ui) => u.accounts.map((a, ai) => ({ name: a.name, path: ['upstreams', ui, 'accounts', ai, 'name'] })));
     reportDuplicates(ctx, accounts.map((a) => a.name), (i) => accounts[i]!.path);
   });
@@ -256,3 +296,7 @@ export type CatalogEntryConfig = GatewayConfig['models'][number];
 export type RedisConfig = NonNullable<GatewayConfig['redis']>;
 export type MetricsConfig = GatewayConfig['metrics'];
 export type TracingConfig = GatewayConfig['tracing'];
+export type TeamConfig = GatewayConfig['teams'][number];
+export type AdminConfig = GatewayConfig['admins'][number];
+export type DatabaseConfig = NonNullable<GatewayConfig['database']>;
+export type LimitsConfig = NonNullable<ClientKeyConfig['limits']>;

@@ -4,6 +4,10 @@
  * Fixed windows (rather than sliding ones) keep each check to a couple of counters per key, shared
  * across instances in one Redis round trip, and make `reset` an exact, easy-to-explain time. The price is
  * that a client may spend up to twice a minute's allowance across a minute boundary.
+ *
+ * A token window that ends over its limit (requests used more than they reserved) does not start the next
+ * one at zero: the excess is carried over, less one window's allowance for each window that passed, so the
+ * key pays back what it overran before it is admitted again (see {@link carriedOver}).
  */
 
 export interface KeyLimits {
@@ -49,6 +53,20 @@ export const minuteWindow = (now: number): number => Math.floor(now / MINUTE_MS)
 export const dayWindow = (now: number): number => Math.floor(now / DAY_MS);
 
 /**
+ * What a token window that held `tokens` leaves to the window `elapsed` windows later: the excess over
+ * `limit` per window passed. Nothing without a limit, or when the clock went back.
+ */
+export function carriedOver(tokens: number, limit: number | undefined, elapsed: number): number {
+  if (limit === undefined || limit <= 0 || elapsed <= 0) return 0;
+  return Math.max(0, tokens - elapsed * limit);
+}
+
+/** When a token window holding `tokens` over `limit` has room again: the start of the window where its carry is under the limit. */
+function paidBackMs(tokens: number, limit: number, window: number, windowMs: number, now: number): number {
+  return (window + Math.floor(tokens / limit)) * windowMs - now;
+}
+
+/**
  * Decides on one request from the counts before it. A request is counted only when allowed; the token
  * limits refuse new requests once the window's tokens (spent, and reserved by requests still running) are
  * gone. A request's own reservation is not weighed against the limit, so a request larger than a whole
@@ -65,12 +83,13 @@ export function decide(limits: KeyLimits, counts: WindowCounts, now: number): Ad
     exceeded = 'requests';
     retryAfterMs = minuteResetMs;
   }
+  // A window over its limit has room again once its excess is paid back, a limit's worth per window.
   if (tokensPerDay !== undefined && counts.tokensToday >= tokensPerDay) {
     exceeded = 'tokens';
-    retryAfterMs = Math.max(retryAfterMs, dayResetMs);
+    retryAfterMs = Math.max(retryAfterMs, paidBackMs(counts.tokensToday, tokensPerDay, dayWindow(now), DAY_MS, now));
   } else if (tokensPerMinute !== undefined && counts.tokensThisMinute >= tokensPerMinute) {
     exceeded = 'tokens';
-    retryAfterMs = Math.max(retryAfterMs, minuteResetMs);
+    retryAfterMs = Math.max(retryAfterMs, paidBackMs(counts.tokensThisMinute, tokensPerMinute, minuteWindow(now), MINUTE_MS, now));
   }
   const allowed = exceeded === undefined;
   const requestsUsed = counts.requestsThisMinute + (allowed ? 1 : 0);
@@ -145,6 +164,11 @@ interface MemoryCounts {
   requestsThisMinute: number;
   tokensThisMinute: number;
   tokensToday: number;
+  /** The part of each window's tokens that earlier windows carried over (see {@link carriedOver}). */
+  minuteCarry: number;
+  dayCarry: number;
+  /** The token limits of the key's last admission: what a window that ends over them carries over. */
+  limits: KeyLimits;
 }
 
 /** Counts in this process: for a single instance, or while Redis is away. */
@@ -153,6 +177,7 @@ export class MemoryLimitStore implements LimitStore {
 
   async admit(keyName: string, limits: KeyLimits, now: number, reserve: number): Promise<Admission> {
     const counts = this.current(keyName, now);
+    counts.limits = limits;
     const admission = decide(limits, counts, now);
     if (admission.allowed) {
       counts.requestsThisMinute++;
@@ -163,6 +188,7 @@ export class MemoryLimitStore implements LimitStore {
 
   async adjust(keyName: string, limits: KeyLimits, reservation: TokenReservation, tokens: number, now: number): Promise<Admission> {
     const counts = this.current(keyName, now);
+    counts.limits = limits;
     const without = this.withoutReservation(counts, reservation);
     const admission = decide({ ...limits, requestsPerMinute: undefined }, without, now);
     if (tokens <= reservation.tokens || admission.allowed) {
@@ -194,34 +220,48 @@ export class MemoryLimitStore implements LimitStore {
 
   async close(): Promise<void> {}
 
-  /** The counts with a reservation taken out of the windows that still hold it. */
+  /**
+   * The counts with a reservation taken out of the windows that still hold it, or, made in an earlier
+   * window, out of what that window carried over: at most the part of the carry it made (the carry less the
+   * reservation, floored at 0, is what its window would have carried without it).
+   */
   private withoutReservation(counts: MemoryCounts, reservation: TokenReservation): MemoryCounts {
-    const inMinute = reservation.minute === counts.minute ? reservation.tokens : 0;
-    const inDay = dayWindow(reservation.minute * MINUTE_MS) === counts.day ? reservation.tokens : 0;
+    const minuteCarried = reservation.minute === counts.minute ? 0 : Math.min(counts.minuteCarry, reservation.tokens);
+    const inMinute = reservation.minute === counts.minute ? reservation.tokens : minuteCarried;
+    const sameDay = dayWindow(reservation.minute * MINUTE_MS) === counts.day;
+    const dayCarried = sameDay ? 0 : Math.min(counts.dayCarry, reservation.tokens);
+    const inDay = sameDay ? reservation.tokens : dayCarried;
     return {
       ...counts,
       tokensThisMinute: Math.max(0, counts.tokensThisMinute - inMinute),
       tokensToday: Math.max(0, counts.tokensToday - inDay),
+      minuteCarry: counts.minuteCarry - minuteCarried,
+      dayCarry: counts.dayCarry - dayCarried,
     };
   }
 
-  /** The key's counts, with windows that have passed started afresh. Keys are config names, so the map is bounded. */
+  /**
+   * The key's counts, with windows that have passed started afresh but for what they carry over. Keys are
+   * config names, so the map is bounded.
+   */
   private current(keyName: string, now: number): MemoryCounts {
     const minute = minuteWindow(now);
     const day = dayWindow(now);
     let counts = this.byKey.get(keyName);
     if (counts === undefined) {
-      counts = { minute, day, requestsThisMinute: 0, tokensThisMinute: 0, tokensToday: 0 };
+      counts = { minute, day, requestsThisMinute: 0, tokensThisMinute: 0, tokensToday: 0, minuteCarry: 0, dayCarry: 0, limits: {} };
       this.byKey.set(keyName, counts);
     }
     if (counts.minute !== minute) {
+      counts.minuteCarry = carriedOver(counts.tokensThisMinute, counts.limits.tokensPerMinute, minute - counts.minute);
       counts.minute = minute;
       counts.requestsThisMinute = 0;
-      counts.tokensThisMinute = 0;
+      counts.tokensThisMinute = counts.minuteCarry;
     }
     if (counts.day !== day) {
+      counts.dayCarry = carriedOver(counts.tokensToday, counts.limits.tokensPerDay, day - counts.day);
       counts.day = day;
-      counts.tokensToday = 0;
+      counts.tokensToday = counts.dayCarry;
     }
     return counts;
   }

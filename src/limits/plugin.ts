@@ -68,7 +68,7 @@ export class RateLimiter {
       this.store.count(client.name, now);
       return undefined;
     }
-    return this.admitLimited(client, limits, context, reservationFor(limits, bodyBytes, undefined), now);
+    return whileMoving(context, this.admitLimited(client, limits, context, reservationFor(limits, bodyBytes, undefined), now));
   }
 
   /**
@@ -88,7 +88,7 @@ export class RateLimiter {
       this.armSweeper();
       return undefined;
     }
-    return this.adjustLimited(clientKey, limits, context, tokenReservation, tokens, now);
+    return whileMoving(context, this.adjustLimited(clientKey, limits, context, tokenReservation, tokens, now));
   }
 
   /**
@@ -207,6 +207,19 @@ export class RateLimiter {
     this.metrics.rateLimitFailOpen();
     return undefined;
   }
+}
+
+/**
+ * Marks the request's reservation as on its way to the store while `work` runs, so that a request that ends
+ * meanwhile (its client hung up) settles the reservation `work` leaves, rather than none, which would leak it.
+ */
+function whileMoving<T>(context: RequestContext, work: Promise<T>): Promise<T> {
+  const done = (): void => {
+    if (context.reservationMoving === moving) context.reservationMoving = undefined;
+  };
+  const moving: Promise<void> = work.then(done, done);
+  context.reservationMoving = moving;
+  return work;
 }
 
 function rateLimited(client: ClientKey, admission: Admission, headers: Record<string, string>): GatewayError {

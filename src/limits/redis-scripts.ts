@@ -6,8 +6,12 @@ import { DAY_MS } from './limiter.js';
  * Every script starts here: it reads the clock of Redis (never the gateway's, so instances whose clocks
  * disagree share one window), shifted by ARGV[1] (0 but in tests), and the key's counts in the current
  * minute and UTC day. One hash per client key holds them: `m` and `d` name the windows that `r` (requests),
- * `t` (minute tokens) and `dt` (day tokens) count; a count of a window that has passed reads as 0.
- * `replicate_commands` lets a script that read TIME write on Redis before 5 (it is the default since).
+ * `t` (minute tokens) and `dt` (day tokens) count. A window that has passed reads as 0 but for what it
+ * carries over when it ended over its token limit (`lm`, `ld`: the limits of the key's last admission):
+ * its excess less one limit's worth per window passed, kept in `c` (`dc`) as the part of `t` (`dt`) that
+ * earlier windows carried (see `carriedOver` in limiter.ts). `unreserve` takes a reservation out of its
+ * window, or out of what its window carried over. `replicate_commands` lets a script that read TIME write
+ * on Redis before 5 (it is the default since).
  */
 const PRELUDE = `
 if redis.replicate_commands then redis.replicate_commands() end
@@ -15,15 +19,32 @@ local time = redis.call('TIME')
 local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[1])
 local minute = math.floor(nowMs / 60000)
 local day = math.floor(minute / 1440)
-local stored = redis.call('HMGET', KEYS[1], 'm', 'r', 't', 'd', 'dt')
-local requests, minuteTokens, dayTokens = 0, 0, 0
-if tonumber(stored[1]) == minute then
-  requests = tonumber(stored[2]) or 0
-  minuteTokens = tonumber(stored[3]) or 0
+local stored = redis.call('HMGET', KEYS[1], 'm', 'r', 't', 'd', 'dt', 'c', 'dc', 'lm', 'ld')
+local storedTpm, storedTpd = tonumber(stored[8]) or 0, tonumber(stored[9]) or 0
+-- A window's tokens and the part of them carried over, from what is stored of the window it last counted.
+local function roll(storedWindow, window, tokens, carry, limit)
+  if storedWindow == window then return tonumber(tokens) or 0, tonumber(carry) or 0 end
+  local elapsed = storedWindow and window - storedWindow or 0
+  if limit <= 0 or elapsed <= 0 then return 0, 0 end
+  local carried = math.max(0, (tonumber(tokens) or 0) - elapsed * limit)
+  return carried, carried
 end
-if tonumber(stored[4]) == day then dayTokens = tonumber(stored[5]) or 0 end
+local storedMinute = tonumber(stored[1])
+local requests = storedMinute == minute and (tonumber(stored[2]) or 0) or 0
+local minuteTokens, minuteCarry = roll(storedMinute, minute, stored[3], stored[6], storedTpm)
+local dayTokens, dayCarry = roll(tonumber(stored[4]), day, stored[5], stored[7], storedTpd)
+-- Takes a reservation's tokens out of a window that holds them, or else out of what an earlier window carried.
+local function without(sameWindow, tokens, carry, reserved)
+  if sameWindow then return math.max(0, tokens - reserved), carry end
+  local back = math.min(carry, reserved)
+  return tokens - back, carry - back
+end
+local function unreserve(reservedMinute, reserved)
+  minuteTokens, minuteCarry = without(reservedMinute == minute, minuteTokens, minuteCarry, reserved)
+  dayTokens, dayCarry = without(math.floor(reservedMinute / 1440) == day, dayTokens, dayCarry, reserved)
+end
 local function save(r, t, dt)
-  redis.call('HSET', KEYS[1], 'm', minute, 'r', r, 't', t, 'd', day, 'dt', dt)
+  redis.call('HSET', KEYS[1], 'm', minute, 'r', r, 't', t, 'd', day, 'dt', dt, 'c', minuteCarry, 'dc', dayCarry, 'lm', storedTpm, 'ld', storedTpd)
   redis.call('PEXPIRE', KEYS[1], ${2 * DAY_MS})
 end
 `;
@@ -36,6 +57,7 @@ end
  */
 const ADMIT_SCRIPT = `${PRELUDE}
 local rpm, tpm, tpd = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+storedTpm, storedTpd = tpm, tpd
 local seen = {}
 local admitted = false
 for i = 5, #ARGV do
@@ -56,13 +78,13 @@ return seen
 /**
  * Settles reservations when their requests end: for each triple ARGV[i..i+2] (the minute a reservation
  * was made in, its tokens, the tokens used), takes the reservation out of the windows that still hold it
- * and adds what was used to the current ones, as MOVE_SCRIPT does for one.
+ * and adds what was used to the current ones, as MOVE_SCRIPT does for one. What was used beyond the
+ * reservation is charged here, to the current windows, which may go over their limits.
  */
 const SETTLE_SCRIPT = `${PRELUDE}
 for i = 2, #ARGV, 3 do
   local reservedMinute, reserved, add = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  if reservedMinute == minute then minuteTokens = math.max(0, minuteTokens - reserved) end
-  if math.floor(reservedMinute / 1440) == day then dayTokens = math.max(0, dayTokens - reserved) end
+  unreserve(reservedMinute, reserved)
   minuteTokens, dayTokens = minuteTokens + add, dayTokens + add
 end
 save(requests, minuteTokens, dayTokens)
@@ -77,8 +99,8 @@ return 1
 const MOVE_SCRIPT = `${PRELUDE}
 local tpm, tpd = tonumber(ARGV[2]), tonumber(ARGV[3])
 local reservedMinute, reserved, add = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-if reservedMinute == minute then minuteTokens = math.max(0, minuteTokens - reserved) end
-if math.floor(reservedMinute / 1440) == day then dayTokens = math.max(0, dayTokens - reserved) end
+storedTpm, storedTpd = tpm, tpd
+unreserve(reservedMinute, reserved)
 if ARGV[7] == '1' and ((tpm > 0 and minuteTokens >= tpm) or (tpd > 0 and dayTokens >= tpd)) then
   return {requests, minuteTokens, dayTokens, nowMs}
 end

@@ -46,6 +46,8 @@ export interface GatewayMetrics {
   trackBudgets(read: () => Iterable<BudgetRemaining>): void;
   /** How many accounts of each pool are not cooling down, read at scrape time. */
   trackPools(read: () => Iterable<PoolAvailability>): void;
+  /** Where the `team` label of a client key's cost is read from (empty for a key without a team). */
+  trackTeams(teamOf: (clientKey: string) => string): void;
 }
 
 export interface PoolAvailability {
@@ -67,5 +69,6 @@ export const disabledMetrics: GatewayMetrics = {
   requestCost() {},
   trackBudgets() {},
   trackPools() {},
+  trackTeams() {},
   connectionRejected() {},
 };

@@ -20,9 +20,9 @@ import {
 import { Histogram, type HistogramSeries } from './histogram.js';
 import { sharedProcessRegistry } from './process-registry.js';
 
-/** Running cost totals of one (model, client key, account), in micro-dollars: whole numbers that do not drift. */
+/** Running cost totals of one (model, client key, team, account), in micro-dollars: whole numbers that do not drift. */
 interface CostSeries {
-  readonly labels: Readonly<{ model: string; client_key: string; account: string }>;
+  readonly labels: Readonly<{ model: string; client_key: string; team: string; account: string }>;
   micros: number;
   savedMicros: number;
 }
@@ -36,6 +36,8 @@ interface Series {
   readonly endpoint: EndpointLabel;
   readonly model: string;
   readonly clientKey: string;
+  /** The client key's team; empty for a key without one. */
+  readonly team: string;
   readonly account: string;
   /** Request count by HTTP status. */
   readonly requests: Map<number, number>;
@@ -69,6 +71,7 @@ export class PrometheusMetrics implements GatewayMetrics {
   private readonly costs = new Map<string, CostSeries>();
   private readBudgets: () => Iterable<BudgetRemaining> = () => [];
   private readPools: () => Iterable<PoolAvailability> = () => [];
+  private teamOf: (clientKey: string) => string = () => '';
   private readonly connectionRejections: Counter<'reason'>;
   private readonly usageEstimated: Counter<'endpoint'>;
 
@@ -78,19 +81,19 @@ export class PrometheusMetrics implements GatewayMetrics {
     const series = this.series;
     new Counter({
       name: 'gateway_requests_total',
-      help: 'Requests by endpoint, catalog model, client key, upstream account and HTTP status (499: the client left before the end).',
-      labelNames: ['endpoint', 'model', 'client_key', 'account', 'status'],
+      help: "Requests by endpoint, catalog model, client key, the key's team, upstream account and HTTP status (499: the client left before the end).",
+      labelNames: ['endpoint', 'model', 'client_key', 'team', 'account', 'status'],
       registers,
-      collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'status'>) {
+      collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'team' | 'account' | 'status'>) {
         collectRequests(this, series);
       },
     });
     new Counter({
       name: 'gateway_tokens_total',
-      help: 'Tokens the upstream reported (or the gateway estimated, for a stream its client left before the usage), by endpoint, catalog model, client key, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens; cache_write, input tokens written to the prompt cache, also prompt tokens).',
-      labelNames: ['endpoint', 'model', 'client_key', 'account', 'type'],
+      help: "Tokens the upstream reported (or the gateway estimated, for a stream its client left before the usage), by endpoint, catalog model, client key, the key's team, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens; cache_write, input tokens written to the prompt cache, also prompt tokens).",
+      labelNames: ['endpoint', 'model', 'client_key', 'team', 'account', 'type'],
       registers,
-      collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'type'>) {
+      collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'team' | 'account' | 'type'>) {
         collectTokens(this, series);
       },
     });
@@ -135,9 +138,9 @@ export class PrometheusMetrics implements GatewayMetrics {
       new Counter({
         name,
         help,
-        labelNames: ['model', 'client_key', 'account'],
+        labelNames: ['model', 'client_key', 'team', 'account'],
         registers,
-        collect: function (this: Counter<'model' | 'client_key' | 'account'>) {
+        collect: function (this: Counter<'model' | 'client_key' | 'team' | 'account'>) {
           this.reset();
           for (const c of costs.values()) this.inc(c.labels, micros(c) / 1_000_000);
         },
@@ -191,14 +194,16 @@ export class PrometheusMetrics implements GatewayMetrics {
   observeRequest(context: RequestContext, endpoint: EndpointLabel, status: number, endedAt: number): void {
     const model = context.model ?? NONE;
     const clientKey = context.clientKey?.name ?? NONE;
+    const team = context.clientKey?.team ?? '';
     const account = context.account?.name ?? NONE;
-    const key = `${endpoint}\u0000${model}\u0000${clientKey}\u0000${account}`;
+    const key = `${endpoint}\u0000${model}\u0000${clientKey}\u0000${team}\u0000${account}`;
     let series = this.series.get(key);
     if (series === undefined) {
       series = {
         endpoint,
         model,
         clientKey,
+        team,
         account,
         requests: new Map(),
         hasUsage: false,
@@ -250,10 +255,11 @@ export class PrometheusMetrics implements GatewayMetrics {
   }
 
   requestCost(model: string, clientKey: string, account: string, micros: number, savedMicros: number): void {
-    const key = `${model}\u0000${clientKey}\u0000${account}`;
+    const team = this.teamOf(clientKey);
+    const key = `${model}\u0000${clientKey}\u0000${team}\u0000${account}`;
     let series = this.costs.get(key);
     if (series === undefined) {
-      series = { labels: Object.freeze({ model, client_key: clientKey, account }), micros: 0, savedMicros: 0 };
+      series = { labels: Object.freeze({ model, client_key: clientKey, team, account }), micros: 0, savedMicros: 0 };
       this.costs.set(key, series);
     }
     series.micros += micros;
@@ -268,6 +274,10 @@ export class PrometheusMetrics implements GatewayMetrics {
     this.readPools = read;
   }
 
+  trackTeams(teamOf: (clientKey: string) => string): void {
+    this.teamOf = teamOf;
+  }
+
   connectionRejected(reason: RejectionReason): void {
     this.connectionRejections.inc({ reason });
   }
@@ -279,20 +289,20 @@ export class PrometheusMetrics implements GatewayMetrics {
   }
 }
 
-function collectRequests(counter: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'status'>, series: Map<string, Series>): void {
+function collectRequests(counter: Counter<'endpoint' | 'model' | 'client_key' | 'team' | 'account' | 'status'>, series: Map<string, Series>): void {
   counter.reset();
   for (const s of series.values()) {
     for (const [status, count] of s.requests) {
-      counter.inc({ endpoint: s.endpoint, model: s.model, client_key: s.clientKey, account: s.account, status }, count);
+      counter.inc({ endpoint: s.endpoint, model: s.model, client_key: s.clientKey, team: s.team, account: s.account, status }, count);
     }
   }
 }
 
-function collectTokens(counter: Counter<'endpoint' | 'model' | 'client_key' | 'account' | 'type'>, series: Map<string, Series>): void {
+function collectTokens(counter: Counter<'endpoint' | 'model' | 'client_key' | 'team' | 'account' | 'type'>, series: Map<string, Series>): void {
   counter.reset();
   for (const s of series.values()) {
     if (!s.hasUsage) continue;
-    const labels = { endpoint: s.endpoint, model: s.model, client_key: s.clientKey, account: s.account };
+    const labels = { endpoint: s.endpoint, model: s.model, client_key: s.clientKey, team: s.team, account: s.account };
     counter.inc({ ...labels, type: 'prompt' }, s.prompt);
     counter.inc({ ...labels, type: 'completion' }, s.completion);
     counter.inc({ ...labels, type: 'cached' }, s.cached);

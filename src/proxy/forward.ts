@@ -94,6 +94,7 @@ export class Forwarder {
     const maxAttempts = target.bound === true ? 1 : this.options.maxAttempts;
     while (account !== undefined && tried.size < maxAttempts) {
       tried.add(account);
+      account.recent.attempt(Date.now());
       context.account = account;
       const startedAt = performance.now();
       // The account's own headers last: no client header may replace its key, organization or project.
@@ -205,6 +206,7 @@ export class Forwarder {
 
   private noteFailure(request: FastifyRequest, account: Account, reason: FailureReason, cooldownMs: number, error?: Error): void {
     (request.gateway.upstreamErrors ??= []).push(`${account.name}:${reason}`);
+    account.recent.failure(Date.now());
     const fields = {
       reqId: request.id,
       account: account.name,

@@ -139,6 +139,8 @@ export function relay(
  * nothing is held for it any longer. Node restarts the socket's timer at each write the client takes;
  * when it fires with nothing waiting, it is the upstream that is slow (its own timeout covers that), and
  * the timer is set again. Once the answer is complete, Node sets its keep-alive timeout in its place.
+ * "Takes" is the kernel's: a client that reads nothing still takes writes until the socket buffers (a few
+ * MiB) are full, and the clock runs from then; the process holds no more than its stream buffers meanwhile.
  */
 function watchForStalledClient(socket: Socket, response: ServerResponse, idleMs: number): void {
   if (typeof socket.setTimeout !== 'function') return; // the simulated socket of `inject`

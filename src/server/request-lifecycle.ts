@@ -29,6 +29,7 @@ async function requestLifecycle(app: FastifyInstance): Promise<void> {
     context.trace?.end(status, context);
     const endedAt = performance.now();
     const costMicros = spend.charge(context);
+    services.ledger.add(context, costMicros, limiter.now());
     writeAccessLine({
       requestId: request.id,
       clientKey: context.clientKey?.name ?? 'none',

@@ -70,6 +70,14 @@ export class PriceList {
     return entries;
   }
 
+  /** The price of the catalog model a request names, at the pool that serves it; undefined when it has none (or is unknown). */
+  priceFor(model: unknown): MicroPricing | undefined {
+    if (typeof model !== 'string') return undefined;
+    const entry = this.catalog.get(model);
+    const pool = entry === undefined ? undefined : this.router.poolFor(entry.id);
+    return pool === undefined ? undefined : this.priceOf(entry!.id, pool.name);
+  }
+
   /** Catalog models that clients can use (some pool serves them) and that have no price there. */
   unpriced(): string[] {
     return this.entries()

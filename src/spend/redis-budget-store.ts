@@ -1,19 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { RedisUnavailableError, type RedisClient, type RedisConnection } from '../redis/connection.js';
-import type { BudgetStore, Spent } from './budget-store.js';
+import { RedisUnavailableError, type RedisConnection } from '../redis/connection.js';
+import type { BudgetDecision, BudgetLimits, BudgetStore, Spent } from './budget-store.js';
+import { defineBudgetCommands, HELD_COMMAND, RENEW_COMMAND, RESERVE_COMMAND, SETTLE_COMMAND, type BudgetClient } from './redis-budget-scripts.js';
 import { dayIndex, monthIndex } from './windows.js';
 
-/** Adds ARGV[1] micro-dollars to a key's day (KEYS[1]) and month (KEYS[2]) totals, atomically. */
-const ADD_SCRIPT = `
-local micros = tonumber(ARGV[1])
-redis.call('INCRBY', KEYS[1], micros)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('INCRBY', KEYS[2], micros)
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return 1
-`;
-
-const ADD_COMMAND = 'gatewaySpendAdd';
 /** A window's total outlives the window a little, for /admin/usage read just after it. */
 const DAY_KEY_TTL_MS = 2 * 86_400_000;
 const MONTH_KEY_TTL_MS = 32 * 86_400_000;
@@ -22,43 +13,59 @@ const MONTH_KEY_TTL_MS = 32 * 86_400_000;
  * How long the costs of finished requests may wait before they are written: they go with the next command
  * sent to Redis anyway (a request's admission or pin lookup), or after these milliseconds at the latest.
  * Under load, a key's requests that end meanwhile cost one command instead of one each, and none costs a
- * write of its own. This instance decides on them at once; the others see them up to this much later.
+ * write of its own. Until then the key's requests in flight on other instances count their reservations,
+ * which are most often more than they cost.
  */
 export const SPEND_FLUSH_MS = 10;
 /** How soon amounts that could not be sent (Redis was away) are tried again. */
 const RETRY_MS = 1_000;
-
-type SpendClient = RedisClient & {
-  [ADD_COMMAND](dayKey: string, monthKey: string, micros: number, dayTtlMs: number, monthTtlMs: number): Promise<number>;
-};
+/**
+ * How long what an instance's requests in flight hold counts without the instance renewing it: an instance
+ * that dies with requests in flight stops holding the key's budget this long after. Renewed every third of it.
+ */
+export const HOLD_LEASE_MS = 60_000;
 
 interface Pending {
   readonly keyName: string;
   readonly day: number;
   readonly month: number;
   micros: number;
+  /** Micro-dollars of reservations these costs replace. */
+  released: number;
+  /** Settles added up here: each keeps its key busy until written. */
+  settles: number;
 }
 
 /**
- * Spend per key and UTC day and month in Redis, shared by every gateway on it. Both totals of a key carry its
- * name as a hash tag, so on a Redis Cluster they share a slot and are read and written in one command.
+ * Spend per key and UTC day and month in Redis, shared by every gateway on it, and what each key's requests
+ * in flight hold, per instance under a lease. A key's keys carry its name as a hash tag, so on a Redis
+ * Cluster they share a slot and a reservation is decided in one script.
  */
 export class RedisBudgetStore implements BudgetStore {
+  /** This instance in the held hashes. */
+  readonly instanceId = randomBytes(6).toString('hex');
   private readonly prefix: string;
   /** Amounts not written yet, by key and window. */
   private readonly pending = new Map<string, Pending>();
+  /** What this instance's requests in flight hold, by key, as it knows it. */
+  private readonly holding = new Map<string, number>();
+  /** Reservations and settles of a key on their way to Redis: while any is, its holding is not written whole. */
+  private readonly busy = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly renewer: NodeJS.Timeout;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly log: FastifyBaseLogger,
   ) {
     this.prefix = `${redis.keyPrefix}spend:`;
-    redis.client.defineCommand(ADD_COMMAND, { numberOfKeys: 2, lua: ADD_SCRIPT });
+    defineBudgetCommands(redis.client);
     redis.addWriteBehind(() => {
       // While Redis is away the retry timer sends them, not every batch.
       if (this.pending.size > 0 && this.redis.available) void this.flush();
     });
+    this.renewer = setInterval(() => this.renew(), HOLD_LEASE_MS / 3);
+    this.renewer.unref();
   }
 
   async spent(keyName: string, now: number): Promise<Spent> {
@@ -77,10 +84,39 @@ export class RedisBudgetStore implements BudgetStore {
     return { day: Number(dayTotal ?? 0) + held.day, month: Number(monthTotal ?? 0) + held.month };
   }
 
-  add(keyName: string, micros: number, now: number): void {
-    if (micros <= 0) return;
-    this.hold(keyName, dayIndex(now), monthIndex(now), micros);
+  /**
+   * One script, sent in one write with the other commands of this turn (the key's token-limit command, a
+   * pin lookup). Costs not written yet count there as their reservations until they are (see SPEND_FLUSH_MS).
+   */
+  async reserve(keyName: string, limits: BudgetLimits, micros: number, now: number): Promise<BudgetDecision> {
+    this.mark(keyName, 1);
+    try {
+      const [allowed, day, month, held] = await this.redis.run((client) =>
+        (client as BudgetClient)[RESERVE_COMMAND](
+          ...this.keys(keyName, now),
+          this.instanceId,
+          limits.day ?? -1,
+          limits.month ?? -1,
+          micros,
+          HOLD_LEASE_MS,
+        ),
+      );
+      if (allowed === 1) this.holding.set(keyName, (this.holding.get(keyName) ?? 0) + micros);
+      return { allowed: allowed === 1, spent: { day: day!, month: month! }, held: held! };
+    } finally {
+      this.mark(keyName, -1);
+    }
+  }
+
+  settle(keyName: string, reserved: number, micros: number, now: number): void {
+    if (reserved > 0) this.holding.set(keyName, Math.max(0, (this.holding.get(keyName) ?? 0) - reserved));
+    if (micros <= 0 && reserved <= 0) return;
+    this.hold(keyName, dayIndex(now), monthIndex(now), micros, reserved, 1);
     this.redis.writeWithin(SPEND_FLUSH_MS);
+  }
+
+  async held(keyName: string): Promise<number> {
+    return this.redis.run((client) => (client as BudgetClient)[HELD_COMMAND](...this.keys(keyName), this.instanceId));
   }
 
   /** Writes every amount held back now. */
@@ -92,14 +128,43 @@ export class RedisBudgetStore implements BudgetStore {
     await Promise.all(writes);
   }
 
-  private hold(keyName: string, day: number, month: number, micros: number): void {
+  close(): Promise<void> {
+    clearInterval(this.renewer);
+    return this.flush();
+  }
+
+  /**
+   * Renews this instance's lease on what its requests hold, for each key it holds something of (or held,
+   * until that is written); a key with nothing on its way to Redis gets what this instance knows it holds.
+   * Runs every third of {@link HOLD_LEASE_MS}.
+   */
+  renew(): void {
+    for (const [keyName, micros] of this.holding) {
+      const quiet = (this.busy.get(keyName) ?? 0) === 0;
+      if (micros === 0 && quiet) this.holding.delete(keyName);
+      this.redis
+        .run((client) => (client as BudgetClient)[RENEW_COMMAND](...this.keys(keyName), this.instanceId, HOLD_LEASE_MS, quiet ? micros : ''))
+        .catch(() => undefined); // the next renewal tries again; the connection logs an outage once
+    }
+  }
+
+  private mark(keyName: string, change: number): void {
+    const busy = (this.busy.get(keyName) ?? 0) + change;
+    if (busy === 0) this.busy.delete(keyName);
+    else this.busy.set(keyName, busy);
+  }
+
+  private hold(keyName: string, day: number, month: number, micros: number, released: number, settles: number): void {
     const id = `${keyName}\u0000${day}\u0000${month}`;
     let waiting = this.pending.get(id);
     if (waiting === undefined) {
-      waiting = { keyName, day, month, micros: 0 };
+      waiting = { keyName, day, month, micros: 0, released: 0, settles: 0 };
       this.pending.set(id, waiting);
     }
     waiting.micros += micros;
+    waiting.released += released;
+    waiting.settles += settles;
+    this.mark(keyName, settles);
   }
 
   private flushIn(ms: number): void {
@@ -108,35 +173,43 @@ export class RedisBudgetStore implements BudgetStore {
     this.timer.unref();
   }
 
-  close(): Promise<void> {
-    return this.flush();
-  }
-
   /**
    * An amount that was not sent (Redis is away: the connection logs the outage once) is kept and sent again
    * later, so that budgets stay exact across an outage. One that was sent but not confirmed in time may have
-   * been counted: it is dropped rather than risk counting it twice.
+   * been counted: it is dropped rather than risk counting it twice (what it released is set right by the
+   * next renewal).
    */
   private async write(waiting: Pending): Promise<void> {
     const { keyName } = waiting;
     try {
       await this.redis.run((client) =>
-        (client as SpendClient)[ADD_COMMAND](
+        (client as BudgetClient)[SETTLE_COMMAND](
           this.dayKey(keyName, waiting.day),
           this.monthKey(keyName, waiting.month),
+          this.heldKey(keyName),
+          this.instanceId,
           waiting.micros,
           DAY_KEY_TTL_MS,
           MONTH_KEY_TTL_MS,
+          waiting.released,
+          HOLD_LEASE_MS,
         ),
       );
     } catch (err) {
       if (err instanceof RedisUnavailableError) {
-        this.hold(keyName, waiting.day, waiting.month, waiting.micros);
+        this.hold(keyName, waiting.day, waiting.month, waiting.micros, waiting.released, waiting.settles);
         this.flushIn(RETRY_MS);
-        return;
+      } else {
+        this.log.debug({ err: (err as Error).message, clientKey: keyName, micros: waiting.micros }, 'spend not recorded');
       }
-      this.log.debug({ err: (err as Error).message, clientKey: keyName, micros: waiting.micros }, 'spend not recorded');
+    } finally {
+      this.mark(keyName, -waiting.settles);
     }
+  }
+
+  /** The key's spend today and this month (by the gateway's clock, which names the windows) and its held hash. */
+  private keys(keyName: string, now = Date.now()): [string, string, string] {
+    return [this.dayKey(keyName, dayIndex(now)), this.monthKey(keyName, monthIndex(now)), this.heldKey(keyName)];
   }
 
   private dayKey(keyName: string, day: number): string {
@@ -145,5 +218,9 @@ export class RedisBudgetStore implements BudgetStore {
 
   private monthKey(keyName: string, month: number): string {
     return `${this.prefix}{${keyName}}:m:${month}`;
+  }
+
+  private heldKey(keyName: string): string {
+    return `${this.prefix}{${keyName}}:held`;
   }
 }

@@ -1,17 +1,19 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ClientKey } from '../auth/client-keys.js';
-import { GatewayError } from '../errors.js';
+import type { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { RequestContext } from '../request-context.js';
-import type { BudgetStore, Spent } from './budget-store.js';
+import { BUDGET_HEADER, budgetRefused, budgetSpent } from './budget-errors.js';
+import type { BudgetLimits, BudgetStore, Spent } from './budget-store.js';
 import { imagesIn } from './image-count.js';
 import type { PriceList } from './price-list.js';
 import { formatUsd, MICROS_PER_USD, microsToUsd, NO_COST, requestCost } from './pricing.js';
-import { BUDGET_PERIODS, windowEnd, windowIndex, type BudgetPeriod } from './windows.js';
+import { budgetReservation } from './reservation.js';
+import { BUDGET_PERIODS, windowIndex, type BudgetPeriod } from './windows.js';
 
 /** Micro-dollars: a key's budget per period, and what it is known to have spent in which window. */
 interface KnownBudget {
-  limits: Partial<Record<BudgetPeriod, number>>;
+  limits: BudgetLimits;
   spent: Spent;
   day: number;
   month: number;
@@ -26,19 +28,38 @@ export interface SpendOptions {
   clock?: () => number;
 }
 
-const BUDGET_HEADER = 'x-gateway-budget-remaining-usd';
+/** A key's budgets in micro-dollars; undefined when it has none. */
+function budgetOf(client: ClientKey): BudgetLimits | undefined {
+  const limits = client.config.limits;
+  if (limits?.usdPerDay === undefined && limits?.usdPerMonth === undefined) return undefined;
+  const budget: BudgetLimits = {};
+  if (limits.usdPerDay !== undefined) budget.day = Math.round(limits.usdPerDay * MICROS_PER_USD);
+  if (limits.usdPerMonth !== undefined) budget.month = Math.round(limits.usdPerMonth * MICROS_PER_USD);
+  return budget;
+}
+
+/** The least left of a key's budgets, in micro-dollars (Infinity without any). */
+function leastLeft(limits: BudgetLimits, spent: Spent): number {
+  let remaining = Infinity;
+  for (const period of BUDGET_PERIODS) {
+    const limit = limits[period];
+    if (limit !== undefined) remaining = Math.min(remaining, Math.max(0, limit - spent[period]));
+  }
+  return remaining;
+}
 
 /**
  * What requests cost, and the keys' budgets: prices each request that ended from its usage, adds it to its
- * key's day and month (in Redis when configured, so every instance sees it), and refuses new requests of a
- * key whose budget is spent. Like the token limits, budgets fail open: when the spend cannot be read, the
- * request passes and `gateway_rate_limit_fail_open_total` counts it.
+ * key's day and month (in Redis when configured, so every instance sees it), and admits a request of a key
+ * with a budget only when its estimated cost fits beside what is spent and what the key's requests in
+ * flight hold (see `reservation.ts`). Like the token limits, budgets fail open: when the store cannot be
+ * reached, the request passes and `gateway_rate_limit_fail_open_total` counts it.
  */
 export class Spend {
   /** Replaced on a reload, with the config it was built from. */
   prices: PriceList;
   readonly now: () => number;
-  private readonly store: BudgetStore;
+  readonly store: BudgetStore;
   private readonly metrics: GatewayMetrics;
   private readonly known = new Map<string, KnownBudget>();
 
@@ -50,33 +71,64 @@ export class Spend {
     options.metrics.trackBudgets(() => this.remaining(this.now()));
   }
 
-  /** Prices a request that ended, counts it in the metrics and its key's spend; returns its cost in micro-dollars. */
+  /**
+   * Prices a request that ended, counts it in the metrics, and replaces its reservation by its cost in its
+   * key's spend; returns the cost in micro-dollars. Called once per request, wherever it ended.
+   */
   charge(context: RequestContext): number {
     const { usage, clientKey, model, account } = context;
-    if (usage === undefined || clientKey === undefined || model === undefined || account === undefined) return 0;
-    const price = this.prices.priceOf(model, account.pool.name);
-    const cost = price === undefined ? NO_COST : requestCost(usage, price, imagesIn(usage));
-    this.metrics.requestCost(model, clientKey.name, account.name, cost.micros, cost.savedMicros);
-    if (cost.micros > 0) {
-      const now = this.now();
-      this.store.add(clientKey.name, cost.micros, now);
-      const known = this.known.get(clientKey.name);
-      if (known !== undefined) this.spentNow(known, now, cost.micros);
+    if (clientKey === undefined) return 0;
+    let micros = 0;
+    if (usage !== undefined && model !== undefined && account !== undefined) {
+      const price = this.prices.priceOf(model, account.pool.name);
+      const cost = price === undefined ? NO_COST : requestCost(usage, price, imagesIn(usage));
+      this.metrics.requestCost(model, clientKey.name, account.name, cost.micros, cost.savedMicros);
+      micros = cost.micros;
     }
-    return cost.micros;
+    this.settle(context, clientKey.name, micros);
+    return micros;
   }
 
   /**
-   * Admits or refuses a request of a key with a budget; resolves with the header that tells what is left.
-   * A key without a budget is decided at once: `undefined`, no promise.
+   * Before the body is read: refuses a request of a key whose budget this instance knows to be spent, so
+   * that it costs no upload and no round trip. The reservation, once the body is read, decides the rest.
    */
-  admit(client: ClientKey): Promise<Record<string, string> | undefined> | undefined {
-    const limits = client.config.limits;
-    if (limits?.usdPerDay === undefined && limits?.usdPerMonth === undefined) return undefined;
-    const budget: KnownBudget['limits'] = {};
-    if (limits.usdPerDay !== undefined) budget.day = Math.round(limits.usdPerDay * MICROS_PER_USD);
-    if (limits.usdPerMonth !== undefined) budget.month = Math.round(limits.usdPerMonth * MICROS_PER_USD);
-    return this.admitBudgeted(client.name, budget, this.now());
+  refuseSpent(client: ClientKey): GatewayError | undefined {
+    const known = this.known.get(client.name);
+    const budget = budgetOf(client);
+    if (known === undefined || budget === undefined) return undefined;
+    // The budget in force: a reload may have raised it since the store last answered.
+    known.limits = budget;
+    const now = this.now();
+    this.roll(known, now);
+    let exhausted: BudgetPeriod | undefined;
+    // When both are spent, the month decides when the key may spend again.
+    for (const period of BUDGET_PERIODS) {
+      const limit = known.limits[period];
+      if (limit !== undefined && known.spent[period] >= limit) exhausted = period;
+    }
+    return exhausted === undefined ? undefined : budgetSpent(client.name, exhausted, known.limits[exhausted]!, known.spent[exhausted], now);
+  }
+
+  /**
+   * Once the body is parsed: reserves the request's estimated cost against its key's budgets, or refuses it
+   * (429 `insufficient_quota`); resolves with the header that tells what is left. A key without a budget is
+   * decided at once: `undefined`, no promise.
+   */
+  reserve(context: RequestContext, body: unknown, promptBytes: number): Promise<Record<string, string> | undefined> | undefined {
+    const client = context.clientKey;
+    const budget = client === undefined ? undefined : budgetOf(client);
+    if (client === undefined || budget === undefined) return undefined;
+    const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    const micros = budgetReservation(this.prices.priceFor(fields.model), client.config.limits ?? {}, body, promptBytes);
+    const work = this.reserveBudgeted(client.name, budget, micros, context, this.now());
+    // A request that ends meanwhile (its client left) settles what this leaves, rather than leak it.
+    const done = (): void => {
+      if (context.budgetReserving === reserving) context.budgetReserving = undefined;
+    };
+    const reserving: Promise<void> = work.then(done, done);
+    context.budgetReserving = reserving;
+    return work;
   }
 
   /**
@@ -87,11 +139,7 @@ export class Spend {
     const known = this.known.get(keyName);
     if (known === undefined) return undefined;
     this.roll(known, this.now());
-    let remaining = Infinity;
-    for (const period of BUDGET_PERIODS) {
-      const limit = known.limits[period];
-      if (limit !== undefined) remaining = Math.min(remaining, Math.max(0, limit - known.spent[period]));
-    }
+    const remaining = leastLeft(known.limits, known.spent);
     return remaining === Infinity ? undefined : { [BUDGET_HEADER]: formatUsd(remaining) };
   }
 
@@ -110,33 +158,45 @@ export class Spend {
     return this.store.close();
   }
 
-  private async admitBudgeted(keyName: string, limits: KnownBudget['limits'], now: number): Promise<Record<string, string> | undefined> {
-    let spent: Spent;
+  private async reserveBudgeted(
+    keyName: string,
+    limits: BudgetLimits,
+    micros: number,
+    context: RequestContext,
+    now: number,
+  ): Promise<Record<string, string> | undefined> {
+    let decision;
     try {
-      spent = await this.store.spent(keyName, now);
+      decision = await this.store.reserve(keyName, limits, micros, now);
     } catch {
       this.metrics.rateLimitFailOpen();
       return undefined;
     }
-    this.known.set(keyName, { limits, spent: { ...spent }, day: windowIndex('day', now), month: windowIndex('month', now) });
-    let remaining = Infinity;
-    let exhausted: BudgetPeriod | undefined;
-    for (const period of BUDGET_PERIODS) {
-      const limit = limits[period];
-      if (limit === undefined) continue;
-      remaining = Math.min(remaining, Math.max(0, limit - spent[period]));
-      // When both are spent, the month decides when the key may spend again.
-      if (spent[period] >= limit) exhausted = period;
-    }
-    if (exhausted !== undefined) throw budgetSpent(keyName, exhausted, limits[exhausted]!, spent[exhausted], now);
-    return { [BUDGET_HEADER]: formatUsd(remaining) };
+    this.known.set(keyName, { limits, spent: { ...decision.spent }, day: windowIndex('day', now), month: windowIndex('month', now) });
+    if (!decision.allowed) throw budgetRefused(keyName, limits, decision, micros, now);
+    context.budgetReservation = micros;
+    return { [BUDGET_HEADER]: formatUsd(leastLeft(limits, decision.spent)) };
   }
 
-  /** Adds this instance's charge to what it knows, so the gauge moves between admissions too. */
-  private spentNow(known: KnownBudget, now: number, micros: number): void {
-    this.roll(known, now);
-    known.spent.day += micros;
-    known.spent.month += micros;
+  /** Replaces the request's reservation (once it is decided) by its cost, `micros`. */
+  private settle(context: RequestContext, keyName: string, micros: number): void {
+    const reserving = context.budgetReserving;
+    if (reserving !== undefined) {
+      context.budgetReserving = undefined;
+      void reserving.then(() => this.settle(context, keyName, micros));
+      return;
+    }
+    const reserved = context.budgetReservation ?? 0;
+    context.budgetReservation = undefined;
+    if (micros <= 0 && reserved <= 0) return;
+    const now = this.now();
+    this.store.settle(keyName, reserved, micros, now);
+    const known = this.known.get(keyName);
+    if (known !== undefined && micros > 0) {
+      this.roll(known, now);
+      known.spent.day += micros;
+      known.spent.month += micros;
+    }
   }
 
   /** Starts windows that have passed afresh. */
@@ -165,32 +225,10 @@ export class Spend {
   }
 }
 
-function budgetSpent(keyName: string, period: BudgetPeriod, limit: number, spent: number, now: number): GatewayError {
-  const resetAt = windowEnd(period, now);
-  const retryAfterMs = resetAt - now;
-  const field = period === 'day' ? 'usdPerDay' : 'usdPerMonth';
-  const window = period === 'day' ? 'today (UTC)' : 'this month (UTC)';
-  return new GatewayError(
-    429,
-    'insufficient_quota',
-    `The key '${keyName}' has spent its ${field} budget of $${formatUsd(limit)} ($${formatUsd(spent)} ${window}). ` +
-      `New requests are refused until ${new Date(resetAt).toISOString()}.`,
-    {
-      code: 'insufficient_quota',
-      headers: {
-        'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
-        'retry-after-ms': String(retryAfterMs),
-        // The budget will not come back within any retry the SDKs would make.
-        'x-should-retry': 'false',
-        [BUDGET_HEADER]: '0',
-      },
-    },
-  );
-}
-
 /**
- * Refuses the API's POST requests of a key whose budget is spent, before any other limit is counted; every
- * response of a key with a budget says what is left of it.
+ * Budgets on the API's POST requests of this scope: a key whose budget this instance knows to be spent is
+ * refused before its body is read, before any other limit is counted; every other request of a key with a
+ * budget reserves its estimated cost once its body is parsed. Every response of such a key says what is left.
  */
 export function enforceBudgets(app: FastifyInstance, spend: Spend): void {
   app.addHook('onRequest', (request, reply, done) => {
@@ -201,11 +239,27 @@ export function enforceBudgets(app: FastifyInstance, spend: Spend): void {
       if (known !== undefined) reply.headers(known);
       return done();
     }
-    const admitted = spend.admit(client);
-    if (admitted === undefined) return done();
-    admitted.then((headers) => {
+    done(spend.refuseSpent(client));
+  });
+  // Before the token limits' hook of the same stage: both commands leave in one write to Redis.
+  app.addHook('preValidation', (request, reply, done) => {
+    if (request.method !== 'POST') return done();
+    const promptBytes = request.form === undefined ? (request.rawBody?.length ?? 0) : 0;
+    const reserved = spend.reserve(request.gateway, request.body, promptBytes);
+    if (reserved === undefined) return done();
+    const admitted = reserved.then((headers) => {
       if (headers !== undefined) reply.headers(headers);
-      done();
-    }, done);
+    });
+    // Handled here too: a request refused by a hook before preHandler never waits for it.
+    admitted.catch(() => undefined);
+    request.gateway.budgetAdmitted = admitted;
+    done();
+  });
+  // The reservation is waited for only here, after the token limits' adjustment went out beside it.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const admitted = request.gateway.budgetAdmitted;
+    if (admitted === undefined) return done();
+    request.gateway.budgetAdmitted = undefined;
+    admitted.then(() => done(), done);
   });
 }

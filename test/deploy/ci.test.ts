@@ -37,7 +37,9 @@ describe('CI', () => {
   it('installs and checks the real services before vitest', () => {
     expect(commands('scripts/test.sh')).toEqual([
       'bash scripts/ensure-redis.sh',
+      'bash scripts/ensure-postgres.sh',
       'bash scripts/ensure-prometheus.sh',
+      'bash scripts/ensure-chromium.sh',
       'promtool check config config/prometheus.yml',
       'npx vitest run "$@"',
     ]);

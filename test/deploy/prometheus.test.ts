@@ -190,8 +190,8 @@ describe('a real Prometheus scraping a gateway, and the dashboards on it', () =>
     gateway = await startGateway(
       testConfig(mock.url, {
         clientKeys: [
-          // A budget, so the spend row's budget panel has a key to show.
-          { name: 'team-alpha', key: CLIENT_KEY, limits: { usdPerDay: 100 } },
+          // A budget, so the spend row's budget panel has a key to show; a team, so the team row has one.
+          { name: 'team-alpha', key: CLIENT_KEY, limits: { usdPerDay: 100 }, team: 'platform' },
           { name: 'team-limited', key: LIMITED_KEY, limits: { requestsPerMinute: 1 } },
         ],
         upstreams: [
@@ -202,6 +202,7 @@ describe('a real Prometheus scraping a gateway, and the dashboards on it', () =>
             accounts: Object.entries(ACCOUNT_KEYS).map(([name, apiKey]) => ({ name, apiKey })),
           },
         ],
+        teams: [{ name: 'platform' }],
         // A failed account rests only briefly, so the request that fails everywhere leaves the pool usable.
         health: { cooldownMs: 1 },
         redis: { url: redis.url },

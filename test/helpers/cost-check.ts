@@ -43,7 +43,7 @@ export function costCheck(getGateway: () => RunningGateway, adminToken: string):
       expect(line).toMatchObject({ model, status, costUsd: usd });
       expect(await spentBy(name)).toEqual({ today: usd, month: usd });
       const samples = find(await scrape(), 'gateway_cost_usd_total', { client_key: name });
-      expect(samples.map((s) => [s.labels, s.value])).toEqual([[{ model, client_key: name, account: 'acct-a' }, usd]]);
+      expect(samples.map((s) => [s.labels, s.value])).toEqual([[{ model, client_key: name, team: '', account: 'acct-a' }, usd]]);
     },
   };
 }

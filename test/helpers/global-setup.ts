@@ -1,5 +1,6 @@
-// vitest globalSetup: fail the whole run loudly when redis-server is missing. Never skip.
+// vitest globalSetup: fail the whole run loudly when redis-server or PostgreSQL is missing. Never skip.
 import { spawnSync } from 'node:child_process';
+import { POSTGRES_MISSING_MESSAGE, postgresBinDir } from './postgres.js';
 
 export default function setup(): void {
   const res = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
@@ -11,4 +12,5 @@ export default function setup(): void {
         `or install Debian's redis-server package (apt-get install -y redis-server). (${detail})`,
     );
   }
+  if (postgresBinDir() === undefined) throw new Error(POSTGRES_MISSING_MESSAGE);
 }

@@ -45,9 +45,16 @@ export interface UsageUpstream {
   transcriptionUsage: TranscriptionUsage;
   /** Stop a stream after its usage chunk, without `[DONE]`, and keep it open (a client then abandons it). */
   holdAfterUsage: boolean;
+  /** While set, chat answers wait for it to resolve before they are sent (a slow upstream, on cue). */
+  hold: Promise<void> | undefined;
+  /** Chat requests received so far. */
+  chatRequests: number;
+  /** When set, chat requests are answered with this HTTP status and an error body. */
+  chatError: number | undefined;
   close(): Promise<void>;
 }
 
+const UPSTREAM_ERROR = '{"error":{"message":"The server had an error.","type":"server_error","param":null,"code":null}}';
 const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
 export async function startUsageUpstream(): Promise<UsageUpstream> {
@@ -59,6 +66,9 @@ export async function startUsageUpstream(): Promise<UsageUpstream> {
     imageUsage: undefined,
     transcriptionUsage: { type: 'duration', seconds: 3 },
     holdAfterUsage: false,
+    hold: undefined,
+    chatRequests: 0,
+    chatError: undefined,
   };
   const server = createServer((req, res) => {
     if (req.url === '/v1/audio/transcriptions') {
@@ -73,7 +83,15 @@ export async function startUsageUpstream(): Promise<UsageUpstream> {
       if (req.url === '/v1/chat/completions') {
         open.add(res);
         res.once('close', () => open.delete(res));
-        return body.stream === true ? streamChat(res, body, state) : answerChat(res, body, state);
+        state.chatRequests++;
+        const answer = (): void => {
+          if (state.chatError !== undefined) return void res.writeHead(state.chatError, { 'content-type': 'application/json' }).end(UPSTREAM_ERROR);
+          return body.stream === true ? streamChat(res, body, state) : answerChat(res, body, state);
+        };
+        if (state.hold === undefined) return answer();
+        return void state.hold.then(() => {
+          if (!res.destroyed) answer();
+        });
       }
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"unknown","type":"invalid_request_error","param":null,"code":null}}');
     });

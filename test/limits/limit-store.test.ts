@@ -88,6 +88,42 @@ describe.each(backends)('limit store on %s', (_name, open) => {
     expect((await backend.store.counts('team-m', MINUTE_START)).tokensThisMinute).toBe(530);
   });
 
+  it("pays back what requests used beyond their reservations (the probe's case): refused until the window has room again", async () => {
+    const limits = { tokensPerMinute: 300, reserveTokens: 30 };
+    // Twenty requests at once, each reserving 43 tokens (its prompt and reserveTokens), each using 300.
+    const decided = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? backend.store : backend.peer).admit('team-debt', limits, MINUTE_START + 1, 43)));
+    const admitted = decided.filter((a) => a.allowed);
+    expect(admitted).toHaveLength(7); // 0, 43, ..., 258 reserved before each: all under 300
+    await Promise.all(admitted.map((a) => backend.peer.settle('team-debt', { tokens: 43, minute: a.minute }, 300, MINUTE_START + 2)));
+    expect(await backend.store.counts('team-debt', MINUTE_START + 3)).toMatchObject({ tokensThisMinute: 2_100, tokensToday: 2_100 });
+    // 2,100 tokens are seven minutes' worth: refused in this minute and the six after it, each paying 300 back.
+    const refused = await backend.store.admit('team-debt', limits, MINUTE_START + 4, 43);
+    expect(refused).toMatchObject({ allowed: false, exceeded: 'tokens', tokens: { limit: 300, remaining: 0 } });
+    // Until the seventh minute from this one begins (Redis's clock runs on a little meanwhile).
+    expect(refused.retryAfterMs).toBeGreaterThan(6 * 60_000 + 50_000);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(7 * 60_000 - 4);
+    for (let minute = 1; minute <= 6; minute++) {
+      await backend.setClock(MINUTE_START + minute * 60_000);
+      expect(await backend.store.counts('team-debt', MINUTE_START + minute * 60_000)).toMatchObject({ tokensThisMinute: 2_100 - minute * 300, tokensToday: 2_100 });
+      expect((await backend.peer.admit('team-debt', limits, MINUTE_START + minute * 60_000, 43)).allowed).toBe(false);
+    }
+    await backend.setClock(MINUTE_START + 7 * 60_000);
+    expect((await backend.peer.admit('team-debt', limits, MINUTE_START + 7 * 60_000, 43)).allowed).toBe(true);
+    await backend.setClock(MINUTE_START);
+  });
+
+  it('settles a reservation made before the minute turned out of what that minute carried over, never twice', async () => {
+    const limits = { tokensPerMinute: 300 };
+    const admission = await backend.store.admit('team-late', limits, MINUTE_START, 200);
+    await backend.store.addTokens('team-late', 250, MINUTE_START + 1);
+    // The minute ends at 450 (200 of them reserved): it carries 150 over, all of them the reservation's.
+    await backend.setClock(MINUTE_START + 60_000);
+    expect((await backend.store.counts('team-late', MINUTE_START + 60_000)).tokensThisMinute).toBe(150);
+    await backend.peer.settle('team-late', { tokens: 200, minute: admission.minute }, 280, MINUTE_START + 60_001);
+    expect(await backend.store.counts('team-late', MINUTE_START + 60_002)).toMatchObject({ tokensThisMinute: 280, tokensToday: 530 });
+    await backend.setClock(MINUTE_START);
+  });
+
   it('counts a key without limits at once for itself, and for the other instances within UNLIMITED_FLUSH_MS', async () => {
     for (let i = 0; i < 3; i++) expect((await backend.store.admit('team-e', {}, MINUTE_START + i, 0)).allowed).toBe(true);
     await backend.store.addTokens('team-e', 7, MINUTE_START + 5, false);

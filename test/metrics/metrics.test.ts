@@ -56,7 +56,7 @@ const tokenRows = (series: Record<string, Tokens>): string[] =>
     .flatMap(([key, t]) => {
       const [model, clientKey, account] = key.split('/');
       const endpoint = model === 'gpt-image-2' ? '/v1/images/generations' : '/v1/chat/completions';
-      const labels = `account=${account},client_key=${clientKey},endpoint=${endpoint},model=${model}`;
+      const labels = `account=${account},client_key=${clientKey},endpoint=${endpoint},model=${model},team=`;
       return [`${labels},type=cached ${t.cached}`, `${labels},type=completion ${t.completion}`, `${labels},type=prompt ${t.prompt}`, `${labels},type=reasoning 0`];
     })
     .sort();
@@ -180,10 +180,10 @@ describe('token and request counters match the usage the upstream reported', () 
     );
     expect(rows(exposition, 'gateway_requests_total')).toEqual(
       [
-        'account=acct-a,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o,status=200 3',
-        'account=acct-b,client_key=team-beta,endpoint=/v1/chat/completions,model=gpt-4o-mini,status=200 1',
-        'account=acct-a,client_key=team-beta,endpoint=/v1/images/generations,model=gpt-image-2,status=200 1',
-        'account=acct-b,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o-mini,status=200 2',
+        'account=acct-a,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o,status=200,team= 3',
+        'account=acct-b,client_key=team-beta,endpoint=/v1/chat/completions,model=gpt-4o-mini,status=200,team= 1',
+        'account=acct-a,client_key=team-beta,endpoint=/v1/images/generations,model=gpt-image-2,status=200,team= 1',
+        'account=acct-b,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o-mini,status=200,team= 2',
       ].sort(),
     );
 
@@ -257,10 +257,10 @@ describe('requests refused early, and label values', () => {
     const { text, exposition } = await metrics(gateway);
     expect(rows(exposition, 'gateway_requests_total')).toEqual(
       [
-        'account=none,client_key=none,endpoint=/v1/chat/completions,model=none,status=401 1',
-        'account=none,client_key=team-alpha,endpoint=/v1/chat/completions,model=none,status=404 1',
-        'account=none,client_key=none,endpoint=none,model=none,status=404 1',
-        'account=none,client_key=team-alpha,endpoint=/v1/models,model=none,status=200 1',
+        'account=none,client_key=none,endpoint=/v1/chat/completions,model=none,status=401,team= 1',
+        'account=none,client_key=team-alpha,endpoint=/v1/chat/completions,model=none,status=404,team= 1',
+        'account=none,client_key=none,endpoint=none,model=none,status=404,team= 1',
+        'account=none,client_key=team-alpha,endpoint=/v1/models,model=none,status=200,team= 1',
       ].sort(),
     );
     // Refused requests report no usage, so they add no token series.
@@ -390,7 +390,7 @@ describe('upstream timeouts, unreachable upstreams and clients that leave', () =
       await expect(gateway.client().chat.completions.create({ model: 'gpt-4o', messages: HELLO })).rejects.toMatchObject({ status: 504 });
       const { exposition } = await metrics(gateway);
       expect(value(exposition, 'gateway_upstream_errors_total', { account: 'acct-a', reason: 'timeout' })).toBe(1);
-      expect(value(exposition, 'gateway_requests_total', { endpoint: '/v1/chat/completions', model: 'gpt-4o', client_key: 'team-alpha', account: 'acct-a', status: '504' })).toBe(1);
+      expect(value(exposition, 'gateway_requests_total', { endpoint: '/v1/chat/completions', model: 'gpt-4o', client_key: 'team-alpha', team: '', account: 'acct-a', status: '504' })).toBe(1);
     } finally {
       await gateway.close();
     }
@@ -434,9 +434,9 @@ describe('upstream timeouts, unreachable upstreams and clients that leave', () =
       const completion = (line.tokens as { completion: number }).completion;
       expect(completion).toBeGreaterThan(0);
       const { exposition } = await metrics(gateway);
-      expect(rows(exposition, 'gateway_requests_total')).toEqual(['account=acct-a,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o,status=499 1']);
+      expect(rows(exposition, 'gateway_requests_total')).toEqual(['account=acct-a,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o,status=499,team= 1']);
       expect(rows(exposition, 'gateway_usage_estimated_total')).toEqual(['endpoint=/v1/chat/completions 1', 'endpoint=/v1/completions 0', 'endpoint=/v1/messages 0', 'endpoint=/v1/responses 0']);
-      const tokens = { endpoint: '/v1/chat/completions', model: 'gpt-4o', client_key: 'team-alpha', account: 'acct-a' };
+      const tokens = { endpoint: '/v1/chat/completions', model: 'gpt-4o', client_key: 'team-alpha', team: '', account: 'acct-a' };
       expect(value(exposition, 'gateway_tokens_total', { ...tokens, type: 'prompt' })).toBe(prompt);
       expect(value(exposition, 'gateway_tokens_total', { ...tokens, type: 'completion' })).toBe(completion);
       expect(find(exposition, 'gateway_request_duration_seconds_count')).toEqual([]);

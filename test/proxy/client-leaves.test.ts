@@ -127,7 +127,7 @@ describe('a client that leaves a stream', () => {
       expect(usage.data.find((row) => row.name === name)?.tokensThisMinute).toBe(TOTAL);
 
       const metrics = parsePrometheus(await (await request(`${gateway.url}/metrics`, { dispatcher: clients })).body.text());
-      const labels = { endpoint: '/v1/chat/completions', model: 'gpt-4o', client_key: name, account: 'acct-a' };
+      const labels = { endpoint: '/v1/chat/completions', model: 'gpt-4o', client_key: name, team: '', account: 'acct-a' };
       expect(value(metrics, 'gateway_tokens_total', { ...labels, type: 'prompt' })).toBe(PROMPT_TOKENS);
       expect(value(metrics, 'gateway_tokens_total', { ...labels, type: 'completion' })).toBe(COMPLETION_TOKENS);
     });

@@ -37,7 +37,7 @@ describe('the rest of the OpenAI surface through the gateway', () => {
   /** The gateway's token counter for one endpoint, model and type (of the one key and account), 0 when absent. */
   async function tokens(labels: Labels): Promise<number> {
     const text = await (await fetch(`${running.gateway.url}/metrics`)).text();
-    return value(parsePrometheus(text), 'gateway_tokens_total', { ...labels, client_key: 'team-alpha', account: 'acct-a' }) ?? 0;
+    return value(parsePrometheus(text), 'gateway_tokens_total', { ...labels, client_key: 'team-alpha', team: '', account: 'acct-a' }) ?? 0;
   }
 
   /** How much each counter grew while `run` ran. */
@@ -118,7 +118,7 @@ describe('the rest of the OpenAI surface through the gateway', () => {
     it("sends a request without a model upstream as sent, and counts it as the catalog's default moderation model", async () => {
       const countedRequests = async (): Promise<number> => {
         const text = await (await fetch(`${running.gateway.url}/metrics`)).text();
-        const labels = { endpoint: '/v1/moderations', model: 'omni-moderation-latest', client_key: 'team-alpha', account: 'acct-a', status: '200' };
+        const labels = { endpoint: '/v1/moderations', model: 'omni-moderation-latest', client_key: 'team-alpha', team: '', account: 'acct-a', status: '200' };
         return value(parsePrometheus(text), 'gateway_requests_total', labels) ?? 0;
       };
       const before = await countedRequests();

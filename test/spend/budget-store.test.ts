@@ -3,8 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryBudgetStore, type BudgetStore } from '../../src/spend/budget-store.js';
-import { RedisBudgetStore } from '../../src/spend/redis-budget-store.js';
-import { redisBackends } from '../helpers/redis-connection.js';
+import { HOLD_LEASE_MS, RedisBudgetStore } from '../../src/spend/redis-budget-store.js';
+import { redisBackends, type RedisBackend } from '../helpers/redis-connection.js';
 
 const silent = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
 const NOON_DEC_30 = Date.UTC(2026, 11, 30, 12, 0, 0);
@@ -18,6 +18,8 @@ interface StoreUnderTest {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+const DAY_BUDGET = { day: 100_000 };
 
 const backends: [string, () => Promise<StoreUnderTest>][] = [
   [
@@ -33,7 +35,15 @@ const backends: [string, () => Promise<StoreUnderTest>][] = [
       const { redis, close } = await open();
       const store = new RedisBudgetStore(redis, silent);
       const peer = new RedisBudgetStore(redis, silent);
-      return { store, peer, flush: () => Promise.all([store.flush(), peer.flush()]).then(() => undefined), close };
+      return {
+        store,
+        peer,
+        flush: () => Promise.all([store.flush(), peer.flush()]).then(() => undefined),
+        close: async () => {
+          await Promise.all([store.close(), peer.close()]);
+          await close();
+        },
+      };
     },
   ]),
 ];
@@ -47,30 +57,94 @@ describe.each(backends)('budget store on %s', (_name, open) => {
 
   it("adds every instance's spend into one day and one month total, exactly", async () => {
     const { store, peer } = backend;
-    store.add('shared', 1_234_567, NOON_DEC_30);
+    store.settle('shared', 0, 1_234_567, NOON_DEC_30);
     // This instance decides at once on what it has not written yet.
     expect(await store.spent('shared', NOON_DEC_30)).toEqual({ day: 1_234_567, month: 1_234_567 });
-    peer.add('shared', 1, NOON_DEC_30);
+    peer.settle('shared', 0, 1, NOON_DEC_30);
     await backend.flush();
     expect(await peer.spent('shared', NOON_DEC_30)).toEqual({ day: 1_234_568, month: 1_234_568 });
   });
 
   it('starts a new day at midnight UTC and a new month on the first, keeping the month over the days', async () => {
     const { store } = backend;
-    store.add('windows', 100, NOON_DEC_30);
-    store.add('windows', 20, NOON_DEC_30 + DAY);
+    store.settle('windows', 0, 100, NOON_DEC_30);
+    store.settle('windows', 0, 20, NOON_DEC_30 + DAY);
     await backend.flush();
     expect(await store.spent('windows', NOON_DEC_30 + DAY)).toEqual({ day: 20, month: 120 });
     // New Year's Day: a new day and a new month.
-    store.add('windows', 3, NOON_DEC_30 + 2 * DAY);
+    store.settle('windows', 0, 3, NOON_DEC_30 + 2 * DAY);
     await backend.flush();
     expect(await store.spent('windows', NOON_DEC_30 + 2 * DAY)).toEqual({ day: 3, month: 3 });
   });
 
+  it('reserves only what fits beside the spend and what requests in flight hold, on every instance', async () => {
+    const { store, peer } = backend;
+    store.settle('held', 0, 10_000, NOON_DEC_30);
+    await backend.flush();
+    const decided = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? store : peer).reserve('held', DAY_BUDGET, 30_000, NOON_DEC_30)));
+    // 10,000 spent and three reservations of 30,000 fill the 100,000: a fourth would not fit.
+    expect(decided.filter((d) => d.allowed)).toHaveLength(3);
+    expect(await peer.held('held')).toBe(90_000);
+    const refused = decided.find((d) => !d.allowed)!;
+    expect(refused).toMatchObject({ spent: { day: 10_000 }, held: 90_000 });
+
+    // One ends, costing less than it reserved: what it held is replaced by its cost.
+    const ended = decided.findIndex((d) => d.allowed);
+    (ended % 2 === 0 ? store : peer).settle('held', 30_000, 25_000, NOON_DEC_30);
+    await backend.flush();
+    expect(await store.held('held')).toBe(60_000);
+    expect(await store.spent('held', NOON_DEC_30)).toEqual({ day: 35_000, month: 35_000 });
+    expect((await peer.reserve('held', DAY_BUDGET, 5_001, NOON_DEC_30)).allowed).toBe(false);
+    expect((await peer.reserve('held', DAY_BUDGET, 5_000, NOON_DEC_30)).allowed).toBe(true);
+  });
+
+  it('admits nothing on a spent budget, not even a request that reserves nothing', async () => {
+    backend.store.settle('spent', 0, 100_000, NOON_DEC_30);
+    await backend.flush();
+    expect(await backend.peer.reserve('spent', DAY_BUDGET, 0, NOON_DEC_30)).toMatchObject({ allowed: false, spent: { day: 100_000 } });
+    expect((await backend.peer.reserve('spent', { month: 200_000 }, 0, NOON_DEC_30)).allowed).toBe(true);
+  });
+
   it('keeps keys apart', async () => {
-    backend.store.add('team-a', 5, NOON_DEC_30);
+    backend.store.settle('team-a', 0, 5, NOON_DEC_30);
     await backend.flush();
     expect(await backend.store.spent('team-b', NOON_DEC_30)).toEqual({ day: 0, month: 0 });
+  });
+});
+
+describe.each(redisBackends)('what requests in flight hold, on %s', (_name, open) => {
+  let backend: RedisBackend;
+  let store: RedisBudgetStore;
+  beforeAll(async () => {
+    backend = await open();
+    store = new RedisBudgetStore(backend.redis, silent);
+  });
+  afterAll(async () => {
+    await store.close();
+    await backend.close();
+  });
+  const heldKey = (keyName: string): string => `${backend.redis.keyPrefix}spend:{${keyName}}:held`;
+  const setField = (keyName: string, ...fieldsAndValues: (string | number)[]): Promise<unknown> =>
+    backend.redis.run((client) => client.hset(heldKey(keyName), ...fieldsAndValues));
+
+  it('stops counting what an instance that died held once its lease has ended', async () => {
+    await setField('orphaned', 'dead', 50_000, 'dead:t', 1, 'alive', 20_000, 'alive:t', Date.now() + HOLD_LEASE_MS);
+    expect(await store.held('orphaned')).toBe(20_000);
+    expect((await store.reserve('orphaned', DAY_BUDGET, 80_000, NOON_DEC_30)).allowed).toBe(true);
+    expect(await backend.redis.run((client) => client.hexists(heldKey('orphaned'), 'dead'))).toBe(0);
+  });
+
+  it('sets what this instance holds right when it renews its lease: a lost write, a lapsed lease', async () => {
+    expect((await store.reserve('healed', DAY_BUDGET, 40_000, NOON_DEC_30)).allowed).toBe(true);
+    await setField('healed', store.instanceId, 90_000); // as if a settle was counted twice
+    store.renew();
+    await vi.waitFor(async () => expect(await store.held('healed')).toBe(40_000), { timeout: 5_000, interval: 20 });
+    await backend.redis.run((client) => client.del(heldKey('healed'))); // as if the lease lapsed while Redis was away
+    store.renew();
+    await vi.waitFor(async () => expect(await store.held('healed')).toBe(40_000), { timeout: 5_000, interval: 20 });
+    store.settle('healed', 40_000, 0, NOON_DEC_30);
+    await store.flush();
+    expect(await store.held('healed')).toBe(0);
   });
 });
 
@@ -86,7 +160,7 @@ describe('budget store on a Redis that goes away and comes back', () => {
       // Redis is away as far as the gateway can tell: a command written before the client saw the connection
       // close may have been run, and is dropped rather than risk counting it twice (see RedisBudgetStore).
       await vi.waitFor(() => expect(redis.available).toBe(false), { timeout: 10_000, interval: 10 });
-      store.add('outage', 7, NOON_DEC_30);
+      store.settle('outage', 0, 7, NOON_DEC_30);
       await store.flush();
       await server.start();
       await vi.waitFor(() => expect(redis.ready).toBe(true), { timeout: 10_000, interval: 20 });

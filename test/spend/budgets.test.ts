@@ -3,6 +3,7 @@
 // gateway processes on one real Redis, and let through when Redis cannot be reached.
 import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { startGateway, startGatewayProcess, testConfig, type GatewayProcess, type RunningGateway } from '../helpers/gateway.js';
 import { find, parsePrometheus } from '../helpers/prometheus.js';
@@ -26,12 +27,12 @@ function budgetConfig(upstreamUrl: string, clientKeys: GatewayConfigInput['clien
 }
 
 async function budgetHeader(client: OpenAI): Promise<string | null> {
-  const { response } = await client.chat.completions.create({ model: 'priced-chat', messages: hello }).withResponse();
+  const { response } = await client.chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 }).withResponse();
   return response.headers.get('x-gateway-budget-remaining-usd');
 }
 
 async function refusal(client: OpenAI): Promise<RateLimitError> {
-  const error: unknown = await client.chat.completions.create({ model: 'priced-chat', messages: hello }).catch((err: unknown) => err);
+  const error: unknown = await client.chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 }).catch((err: unknown) => err);
   expect(error).toBeInstanceOf(RateLimitError);
   return error as RateLimitError;
 }
@@ -49,17 +50,22 @@ describe('spend budgets in one gateway', () => {
   let upstream: UsageUpstream;
   let gateway: RunningGateway;
   let now = Date.UTC(2026, 11, 31, 23, 0, 0);
+  let keysInForce: GatewayConfigInput['clientKeys'] = [];
+  let upstreamUrl = '';
 
   beforeAll(async () => {
     upstream = await startUsageUpstream();
     upstream.chatUsage = USAGE;
+    upstreamUrl = upstream.url;
     const keys = [
       { name: 'daily', key: keyOf('daily'), limits: { usdPerDay: 0.01 } },
       { name: 'monthly', key: keyOf('monthly'), limits: { usdPerMonth: 0.005 } },
       { name: 'both', key: keyOf('both'), limits: { usdPerDay: 1, usdPerMonth: 0.006, requestsPerMinute: 100 } },
       { name: 'free', key: keyOf('free') },
+      { name: 'raised', key: keyOf('raised'), limits: { usdPerDay: 0.005 } },
     ];
     gateway = await startGateway(budgetConfig(upstream.url, keys), {}, { clock: () => now });
+    keysInForce = keys;
   });
   afterAll(async () => {
     await gateway?.close();
@@ -110,21 +116,33 @@ describe('spend budgets in one gateway', () => {
 
   it('tells the smallest remaining budget, and keeps the x-ratelimit headers as they are', async () => {
     now = Date.UTC(2026, 11, 10, 8, 0, 0);
-    const { response } = await gateway.client(keyOf('both')).chat.completions.create({ model: 'priced-chat', messages: hello }).withResponse();
+    const { response } = await gateway.client(keyOf('both')).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 }).withResponse();
     expect(response.headers.get('x-gateway-budget-remaining-usd')).toBe('0.006');
     expect(response.headers.get('x-ratelimit-limit-requests')).toBe('100');
   });
 
   it('tells what is left on its other responses too, as last known (the models list)', async () => {
     now = Date.UTC(2026, 11, 10, 9, 0, 0);
-    await gateway.client(keyOf('both')).chat.completions.create({ model: 'priced-chat', messages: hello });
+    await gateway.client(keyOf('both')).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 });
     const list = await fetch(`${gateway.baseURL}/models`, { headers: { authorization: `Bearer ${keyOf('both')}` } });
-    expect(list.status).toBe(200);
+    expect(list.status, await list.clone().text()).toBe(200);
     expect(list.headers.get('x-gateway-budget-remaining-usd')).toMatch(/^\d+(\.\d+)?$/);
   });
 
+  it('admits again at once when a reload raises a spent budget', async () => {
+    now = Date.UTC(2026, 11, 20, 12, 0, 0);
+    const client = gateway.client(keyOf('raised'));
+    await budgetHeader(client);
+    await budgetHeader(client);
+    await charged(gateway, 'raised', 2);
+    expect((await refusal(client)).message).toContain('usdPerDay');
+    const raised = keysInForce!.map((k) => (k.name === 'raised' ? { ...k, limits: { usdPerDay: 1 } } : k));
+    gateway.app.services.reload(parseConfig(budgetConfig(upstreamUrl, raised), {}));
+    expect(await budgetHeader(client)).toBe('0.9904');
+  });
+
   it('adds no budget header for a key without a budget', async () => {
-    const { response } = await gateway.client(keyOf('free')).chat.completions.create({ model: 'priced-chat', messages: hello }).withResponse();
+    const { response } = await gateway.client(keyOf('free')).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 }).withResponse();
     expect(response.headers.get('x-gateway-budget-remaining-usd')).toBeNull();
   });
 });
@@ -183,9 +201,9 @@ describe('a usdPerDay budget shared by two gateway processes on one Redis', () =
 
   it('stops new requests on both once the budget is spent, with the SDK rate-limit error', async () => {
     // $0.0048 each: three requests spread over both instances spend $0.0144 of the $0.01.
-    await client(first).chat.completions.create({ model: 'priced-chat', messages: hello });
-    await client(second).chat.completions.create({ model: 'priced-chat', messages: hello });
-    await client(first).chat.completions.create({ model: 'priced-chat', messages: hello });
+    await client(first).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 });
+    await client(second).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 });
+    await client(first).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 1 });
     const deadline = Date.now() + 10_000;
     while ((await spentToday(second)) < 0.0144) {
       if (Date.now() > deadline) throw new Error(`the second instance sees $${await spentToday(second)}`);

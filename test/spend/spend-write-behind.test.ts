@@ -17,7 +17,7 @@ describe('spend written behind', () => {
     tapped = await startTappedRedis();
     ({ tap, redis } = tapped);
     store = new RedisBudgetStore(redis, silent);
-    store.add('warm', 1, NOW);
+    store.settle('warm', 0, 1, NOW);
     await store.flush(); // the script is loaded: one EVALSHA from here on
   });
   afterAll(async () => {
@@ -27,7 +27,7 @@ describe('spend written behind', () => {
 
   it('sends a cost with the next command that goes to Redis, in the same write', async () => {
     const before = tap.writes.length;
-    store.add('team', 1_500, NOW);
+    store.settle('team', 0, 1_500, NOW);
     expect(await redis.run((c) => c.ping())).toBe('PONG');
     expect(tap.writes.slice(before)).toHaveLength(1);
     expect(commandsIn(tap.writes[before]!)).toBe(2);
@@ -38,7 +38,7 @@ describe('spend written behind', () => {
 
   it('writes a cost that no command follows within SPEND_FLUSH_MS', async () => {
     const other = new RedisBudgetStore(redis, silent);
-    store.add('quiet', 700, NOW);
+    store.settle('quiet', 0, 700, NOW);
     await vi.waitFor(async () => expect(await other.spent('quiet', NOW)).toEqual({ day: 700, month: 700 }), { timeout: 5_000, interval: 5 });
   });
 });

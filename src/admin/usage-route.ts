@@ -1,16 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { GatewayError } from '../errors.js';
 import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../limits/limiter.js';
-import { admitAdmin } from './admin-auth.js';
 
 /**
- * `GET /admin/usage`: every client key's counts in the current minute and UTC day, behind `adminToken`.
- * The token is read from the current config on each request, so a reload changes it; without one the
- * route answers 404, as an unknown URL does.
+ * `GET /admin/usage`: every client key's counts in the current minute and UTC day (registered in the admin
+ * API's scope, behind its credentials).
  */
 export const adminUsageRoute: FastifyPluginAsync = async (app) => {
-  app.get('/admin/usage', async (request, reply) => {
-    if (!admitAdmin(app, request, reply)) return reply;
+  app.get('/admin/usage', async () => {
     const now = app.services.limiter.now();
     const { keyring, limiter, spend } = app.services;
     let data;

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { limitsSchema, nameSchema } from '../config/schema.js';
+
+/** Longest grace a rotation may give the old secret: 7 days. */
+export const MAX_GRACE_SECONDS = 7 * 24 * 60 * 60;
+
+const models = z.array(z.string().min(1).max(200)).max(1_000);
+const metadata = z.record(z.string().max(200), z.unknown());
+const expiresAt = z.iso.datetime({ offset: true }).refine((at) => Date.parse(at) > Date.now(), 'must be in the future');
+
+export const createKeyBody = z.strictObject({
+  name: nameSchema,
+  team: nameSchema.nullish(),
+  models: models.nullish(),
+  limits: limitsSchema.nullish(),
+  expiresAt: expiresAt.nullish(),
+  metadata: metadata.nullish(),
+});
+
+/** In a change, `null` clears a field and an absent field stays as it is. */
+export const patchKeyBody = z.strictObject({
+  name: nameSchema.optional(),
+  team: nameSchema.nullable().optional(),
+  models: models.nullable().optional(),
+  limits: limitsSchema.nullable().optional(),
+  expiresAt: expiresAt.nullable().optional(),
+  metadata: metadata.nullable().optional(),
+});
+
+export const rotateBody = z.strictObject({ graceSeconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).default(0) });
+
+export const createTeamBody = z.strictObject({
+  name: nameSchema,
+  models: models.nullish(),
+  limits: limitsSchema.nullish(),
+  metadata: metadata.nullish(),
+});
+
+export const patchTeamBody = createTeamBody.omit({ name: true }).extend({
+  models: models.nullable().optional(),
+  limits: limitsSchema.nullable().optional(),
+  metadata: metadata.nullable().optional(),
+});
+
+export const KEY_STATUSES = ['active', 'revoked', 'expired', 'all'] as const;
+export const listKeysQuery = z.object({ team: z.string().optional(), status: z.enum(KEY_STATUSES).default('active') });
+
+export const auditQuery = z.object({
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+});
+
+const day = z.iso.date();
+export const usageQuery = z.object({
+  from: day,
+  to: day,
+  groupBy: z.enum(['key', 'team', 'model', 'key,model']).default('key,model'),
+  format: z.enum(['json', 'csv']).default('json'),
+});

@@ -1,0 +1,41 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { invalidRequest } from '../errors.js';
+import type { UsageRow } from '../store/usage-repo.js';
+import { auditQuery, usageQuery } from './bodies.js';
+import { fromStore, parse } from './errors.js';
+
+const NUMBERS = ['requests', 'promptTokens', 'cachedTokens', 'completionTokens', 'reasoningTokens', 'costUsd'] as const;
+
+/** A CSV cell: quoted when it holds a comma, a quote or a line break (names cannot, but be safe). */
+function cell(value: string | number): string {
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function usageCsv(rows: readonly UsageRow[], groups: readonly string[]): string {
+  const columns = ['date', ...groups, ...NUMBERS];
+  const lines = rows.map((row) => columns.map((c) => cell((row as unknown as Record<string, string | number>)[c] ?? '')).join(','));
+  return `${[columns.join(','), ...lines].join('\r\n')}\r\n`;
+}
+
+/** `/admin/audit` and `/admin/usage/daily`: read from the store (503 while it is down). */
+export const reportsRoutes: FastifyPluginAsync = async (app) => {
+  const { store } = app.services;
+
+  app.get('/admin/audit', async (request) => {
+    const { since, limit } = parse(auditQuery, request.query);
+    return { object: 'list', data: await fromStore(() => store.use((r) => r.audit(since, limit))) };
+  });
+
+  app.get('/admin/usage/daily', async (request, reply) => {
+    const query = parse(usageQuery, request.query);
+    if (query.from > query.to) throw invalidRequest('from must not be after to.', 'from', 'invalid_value');
+    // The ledger holds what was flushed; write what is pending first so the answer is as fresh as it can be.
+    await app.services.ledger.flush();
+    const rows = await fromStore(() => store.use((r) => r.usage.daily(query.from, query.to, query.groupBy)));
+    if (query.format === 'csv') {
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="usage-${query.from}-${query.to}.csv"`).send(usageCsv(rows, query.groupBy.split(',')));
+    }
+    return { object: 'list', data: rows };
+  });
+};

@@ -1,0 +1,86 @@
+// The console's key management in a real browser, on a gateway with a PostgreSQL store: an admin creates a key
+// through the dialog, the secret shown once works with the openai SDK, revoking it through the table turns the
+// SDK's answer into 401; a viewer sees the same pages without the buttons that change anything.
+import OpenAI from 'openai';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, VIEWER_TOKEN } from '../helpers/admin.js';
+import { startBrowser, type RunningBrowser } from '../helpers/browser.js';
+import { useGatewayWithPostgres } from '../helpers/gateway-with-postgres.js';
+
+const running = useGatewayWithPostgres({ teams: [{ name: 'platform' }] });
+let browser: RunningBrowser;
+
+beforeAll(async () => {
+  browser = await startBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function signedIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${running.gateway.url}/admin/`);
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Keys' }).waitFor();
+  return { context, page };
+}
+
+const chat = (apiKey: string) =>
+  new OpenAI({ apiKey, baseURL: running.gateway.baseURL, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+
+describe('keys in the console', () => {
+  it('creates a key through the dialog, whose secret works with the SDK, and revokes it through the table', async () => {
+    const { context, page } = await signedIn(ADMIN_TOKEN);
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create key' });
+    await dialog.getByLabel('Name').fill('console-made');
+    await dialog.getByLabel('Team').fill('platform');
+    await dialog.getByLabel('Allowed models').fill('gpt-4o-mini, gpt-4o');
+    await dialog.getByLabel('Requests per minute').fill('100');
+    await dialog.getByLabel('USD per day').fill('5');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+
+    const secretField = page.getByLabel('New key');
+    await secretField.waitFor();
+    const secret = await secretField.inputValue();
+    expect(secret).toMatch(/^aigw-/);
+    expect(await secretField.getAttribute('readonly')).not.toBeNull();
+    await page.getByRole('button', { name: 'Copy' }).waitFor();
+    const completion = await chat(secret);
+    expect(completion.choices[0]?.message.content).toBeTruthy();
+    await page.getByRole('button', { name: 'Done' }).click();
+
+    // The secret was shown once: the table has its hint, never the secret.
+    const row = page.getByRole('row').filter({ hasText: 'console-made' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(secret.slice(-4));
+    expect(await page.content()).not.toContain(secret);
+
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('row').filter({ hasText: 'console-made' }).filter({ hasText: 'revoked' }).waitFor();
+    const refused = await chat(secret).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.AuthenticationError);
+    await context.close();
+  });
+
+  it('shows a viewer the same pages, without Create key, Rotate or Revoke', async () => {
+    const { context, page } = await signedIn(VIEWER_TOKEN);
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    await page.getByRole('cell', { name: 'team-alpha' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Create key' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Rotate' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+    // Nor can its session write through the API behind the page.
+    const status = await page.evaluate(async () =>
+      (await fetch('/admin/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sneaky' }) })).status,
+    );
+    expect(status).toBe(403);
+    await context.close();
+  });
+});
