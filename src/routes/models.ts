@@ -33,10 +33,12 @@ export const modelsRoute: FastifyPluginAsync = async (app) => {
       const { catalog, router } = services;
       const { id } = request.params as { id: string };
       const model = catalog.get(id);
-      if (model === undefined || router.poolFor(model.id) === undefined || !mayUseModel(request.gateway.clientKey ?? ANONYMOUS, model.id)) {
+      // Anthropic's list holds Messages models alone, and so does its model lookup.
+      const anthropic = request.headers['anthropic-version'] !== undefined;
+      if (model === undefined || router.poolFor(model.id) === undefined || !mayUseModel(request.gateway.clientKey ?? ANONYMOUS, model.id) || (anthropic && model.kind !== 'messages')) {
         throw modelNotFound(id);
       }
-      return request.headers['anthropic-version'] === undefined ? modelObject(model) : anthropicModel(model, CREATED);
+      return anthropic ? anthropicModel(model, CREATED) : modelObject(model);
     },
   };
   for (const endpoint of CATALOG_ENDPOINTS) app.route({ method: endpoint.method, url: endpoint.path, handler: answers[endpoint.answers] });

@@ -55,9 +55,11 @@ describe("Anthropic's models list", () => {
     const client = anthropicClient(running.gateway);
     await expect(client.models.list({ limit: 0 })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
     await expect(client.models.list({ after_id: 'no-such-model' })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
-    const missing = await client.models.retrieve('gpt-4o-not-here').catch((e: unknown) => e);
-    expect(missing).toBeInstanceOf(Anthropic.NotFoundError);
-    expect((missing as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    for (const id of ['gpt-4o-not-here', 'gpt-4o']) {
+      const missing = await client.models.retrieve(id).catch((e: unknown) => e);
+      expect(missing, id).toBeInstanceOf(Anthropic.NotFoundError);
+      expect((missing as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    }
   });
 
   it("answers OpenAI's list to a client that sends no anthropic-version", async () => {
