@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { API_ENDPOINTS } from '../endpoints/index.js';
 import type { RequestContext } from '../request-context.js';
-import type { FailureReason } from '../accounts/account-health.js';
+import type { FailureReason } from '../accounts/failure-reason.js';
 import type { StickyResult } from '../accounts/sticky-selector.js';
 import { REJECTION_REASONS, type RejectionReason } from '../server/connections.js';
 import {
