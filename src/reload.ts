@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { UpstreamRouter } from './accounts/pool.js';
 import type { ResponseOwners } from './accounts/response-owners.js';
 import type { StickySelector } from './accounts/sticky-selector.js';
-import { ClientKeyring, type TeamModels } from './auth/client-keys.js';
+import { ClientKeyring, configTeams } from './auth/client-keys.js';
 import { Catalog, readCatalogFile } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import type { KeyRegistry } from './keys/registry.js';
@@ -72,11 +72,6 @@ export function buildRouting(config: GatewayConfig): Routing {
     keyring: new ClientKeyring(config.clientKeys, configTeams(config)),
     router: new UpstreamRouter(config.upstreams),
   };
-}
-
-/** The model lists of the config's teams, by name. */
-export function configTeams(config: GatewayConfig): TeamModels {
-  return new Map(config.teams.map((team) => [team.name, team.models]));
 }
 
 export function forwardOptions(config: GatewayConfig): ForwardOptions {

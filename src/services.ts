@@ -10,7 +10,7 @@ import type { ClientKeyring } from './auth/client-keys.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import { MemoryLimitStore } from './limits/limiter.js';
-import { RateLimiter } from './limits/plugin.js';
+import { RateLimiter } from './limits/rate-limiter.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { disabledMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { PrometheusMetrics } from './metrics/registry.js';

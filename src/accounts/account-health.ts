@@ -1,6 +1,6 @@
+import type { FailureReason } from './failure-reason.js';
 import type { Account } from './pool.js';
 
-export type FailureReason = 'rate_limited' | 'server_error' | 'unreachable' | 'bad_key' | 'timeout' | 'model_unavailable';
 
 export interface HealthOptions {
   /** Rest after a 429, 5xx or unreachable upstream, when the upstream gives no Retry-After. */

@@ -1,5 +1,5 @@
 import type { AccountConfig, UpstreamConfig } from '../config/schema.js';
-import type { FailureReason } from './account-health.js';
+import type { FailureReason } from './failure-reason.js';
 import { RecentActivity } from './recent-activity.js';
 
 /** Shortest organization, project or header value of an account treated as a secret to mask in upstream bodies. */

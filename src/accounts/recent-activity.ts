@@ -1,4 +1,5 @@
-const MINUTE_MS = 60_000;
+import { minuteWindow } from '../time-windows.js';
+
 /** How far back "recent" reaches, in minutes. */
 export const RECENT_MINUTES = 15;
 
@@ -20,7 +21,7 @@ export class RecentActivity {
 
   /** Totals over the last RECENT_MINUTES minutes. */
   totals(now: number): { requests: number; errors: number } {
-    const oldest = Math.floor(now / MINUTE_MS) - RECENT_MINUTES + 1;
+    const oldest = minuteWindow(now) - RECENT_MINUTES + 1;
     let requests = 0;
     let errors = 0;
     for (let i = 0; i < RECENT_MINUTES; i++) {
@@ -32,7 +33,7 @@ export class RecentActivity {
   }
 
   private slot(now: number): number {
-    const minute = Math.floor(now / MINUTE_MS);
+    const minute = minuteWindow(now);
     const slot = minute % RECENT_MINUTES;
     if (this.minutes[slot] !== minute) {
       this.minutes[slot] = minute;

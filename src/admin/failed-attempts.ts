@@ -1,8 +1,8 @@
 import { GatewayError } from '../errors.js';
+import { MINUTE_MS, minuteWindow } from '../time-windows.js';
 
 /** Failed admin or console sign-ins allowed per client address in a minute; the next is refused with 429. */
 export const FAILURES_PER_MINUTE = 10;
-const MINUTE_MS = 60_000;
 /** Addresses tracked at most: past it the oldest window is dropped, so a flood of addresses costs bounded memory. */
 const MAX_ADDRESSES = 10_000;
 
@@ -15,7 +15,7 @@ export class FailedAttempts {
   /** Seconds until the address may try again, or 0 when it may now. */
   blockedFor(address: string): number {
     const window = this.windows.get(address);
-    const minute = Math.floor(this.now() / MINUTE_MS);
+    const minute = minuteWindow(this.now());
     if (window === undefined || window.minute !== minute || window.failures < FAILURES_PER_MINUTE) return 0;
     return Math.max(1, Math.ceil(((minute + 1) * MINUTE_MS - this.now()) / 1_000));
   }
@@ -31,7 +31,7 @@ export class FailedAttempts {
   }
 
   failed(address: string): void {
-    const minute = Math.floor(this.now() / MINUTE_MS);
+    const minute = minuteWindow(this.now());
     const window = this.windows.get(address);
     if (window !== undefined && window.minute === minute) {
       window.failures++;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { GatewayError } from '../errors.js';
-import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../limits/limiter.js';
+import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../time-windows.js';
 
 /**
  * `GET /admin/usage`: every client key's counts in the current minute and UTC day (registered in the admin

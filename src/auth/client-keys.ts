@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { ClientKeyConfig } from '../config/schema.js';
+import type { ClientKeyConfig, GatewayConfig } from '../config/schema.js';
 
 export interface ClientKey {
   readonly name: string;
@@ -95,4 +95,9 @@ export function bearerToken(header: string | undefined): string | undefined {
   if (header.charCodeAt(6) !== 32 || header.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
   const token = header.slice(7).trim();
   return token.length > 0 ? token : undefined;
+}
+
+/** The model lists of the config's teams, by name. */
+export function configTeams(config: GatewayConfig): TeamModels {
+  return new Map(config.teams.map((team) => [team.name, team.models]));
 }

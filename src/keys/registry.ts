@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { ClientKeyring, allowedModels, type KeyringEntry } from '../auth/client-keys.js';
+import { allowedModels, ClientKeyring, configTeams, type KeyringEntry } from '../auth/client-keys.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
-import { configTeams } from '../reload.js';
 import type { StoredKey, TeamRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 

@@ -10,6 +10,8 @@
  * key pays back what it overran before it is admitted again (see {@link carriedOver}).
  */
 
+import { DAY_MS, dayWindow, MINUTE_MS, minuteWindow } from '../time-windows.js';
+
 export interface KeyLimits {
   requestsPerMinute?: number | undefined;
   tokensPerMinute?: number | undefined;
@@ -45,12 +47,6 @@ export interface Admission {
   minute: number;
 }
 
-export const MINUTE_MS = 60_000;
-export const DAY_MS = 86_400_000;
-
-export const minuteWindow = (now: number): number => Math.floor(now / MINUTE_MS);
-/** Days since the epoch: each starts at midnight UTC. */
-export const dayWindow = (now: number): number => Math.floor(now / DAY_MS);
 
 /**
  * What a token window that held `tokens` leaves to the window `elapsed` windows later: the excess over

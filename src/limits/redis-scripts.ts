@@ -1,6 +1,6 @@
 // The Lua scripts of the Redis limit store: each admits, settles or counts one client key atomically.
 import type { RedisClient } from '../redis/connection.js';
-import { DAY_MS } from './limiter.js';
+import { DAY_MS } from '../time-windows.js';
 
 /**
  * Every script starts here: it reads the clock of Redis (never the gateway's, so instances whose clocks

@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { ADMIT_COMMAND, COUNT_COMMAND, defineLimitCommands, MOVE_COMMAND, READ_COMMAND, SETTLE_COMMAND, type Counted, type LimitClient } from './redis-scripts.js';
-import { decide, hasLimits, minuteWindow, type Admission, type KeyLimits, type LimitStore, type TokenReservation, type WindowCounts } from './limiter.js';
+import { minuteWindow } from '../time-windows.js';
+import { decide, hasLimits, type Admission, type KeyLimits, type LimitStore, type TokenReservation, type WindowCounts } from './limiter.js';
 
 
 /**

@@ -2,7 +2,7 @@
 // the bounded sets of label values. The Prometheus implementation is in registry.ts.
 import { ENDPOINT_PATHS } from '../endpoints/index.js';
 import type { RequestContext } from '../request-context.js';
-import type { FailureReason } from '../accounts/account-health.js';
+import type { FailureReason } from '../accounts/failure-reason.js';
 import type { StickyResult } from '../accounts/sticky-selector.js';
 import type { RejectionReason } from '../server/connections.js';
 

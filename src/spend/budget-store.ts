@@ -1,4 +1,5 @@
-import { dayIndex, monthIndex, type BudgetPeriod } from './windows.js';
+import { dayWindow, monthWindow } from '../time-windows.js';
+import type { BudgetPeriod } from './windows.js';
 
 /** Micro-dollars a client key has spent in the current UTC day and month. */
 export interface Spent {
@@ -89,8 +90,8 @@ export class MemoryBudgetStore implements BudgetStore {
 
   /** The key's spend with windows that have passed started afresh. Keys are config names, so the map is bounded. */
   private current(keyName: string, now: number): KeySpend {
-    const day = dayIndex(now);
-    const month = monthIndex(now);
+    const day = dayWindow(now);
+    const month = monthWindow(now);
     let spend = this.byKey.get(keyName);
     if (spend === undefined) {
       spend = { day, month, dayMicros: 0, monthMicros: 0, held: 0 };

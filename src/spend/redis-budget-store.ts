@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { RedisUnavailableError, type RedisConnection } from '../redis/connection.js';
 import type { BudgetDecision, BudgetLimits, BudgetStore, Spent } from './budget-store.js';
 import { defineBudgetCommands, HELD_COMMAND, RENEW_COMMAND, RESERVE_COMMAND, SETTLE_COMMAND, type BudgetClient } from './redis-budget-scripts.js';
-import { dayIndex, monthIndex } from './windows.js';
+import { dayWindow, monthWindow } from '../time-windows.js';
 
 /** A window's total outlives the window a little, for /admin/usage read just after it. */
 const DAY_KEY_TTL_MS = 2 * 86_400_000;
@@ -69,8 +69,8 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async spent(keyName: string, now: number): Promise<Spent> {
-    const day = dayIndex(now);
-    const month = monthIndex(now);
+    const day = dayWindow(now);
+    const month = monthWindow(now);
     // What is held back is read before the totals are asked for: an amount written after that question is in
     // this count and not in Redis' answer (commands on the connection keep their order), and one written
     // before it is in the answer and no longer held.
@@ -111,7 +111,7 @@ export class RedisBudgetStore implements BudgetStore {
   settle(keyName: string, reserved: number, micros: number, now: number): void {
     if (reserved > 0) this.holding.set(keyName, Math.max(0, (this.holding.get(keyName) ?? 0) - reserved));
     if (micros <= 0 && reserved <= 0) return;
-    this.hold(keyName, dayIndex(now), monthIndex(now), micros, reserved, 1);
+    this.hold(keyName, dayWindow(now), monthWindow(now), micros, reserved, 1);
     this.redis.writeWithin(SPEND_FLUSH_MS);
   }
 
@@ -209,7 +209,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   /** The key's spend today and this month (by the gateway's clock, which names the windows) and its held hash. */
   private keys(keyName: string, now = Date.now()): [string, string, string] {
-    return [this.dayKey(keyName, dayIndex(now)), this.monthKey(keyName, monthIndex(now)), this.heldKey(keyName)];
+    return [this.dayKey(keyName, dayWindow(now)), this.monthKey(keyName, monthWindow(now)), this.heldKey(keyName)];
   }
 
   private dayKey(keyName: string, day: number): string {

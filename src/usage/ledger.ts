@@ -3,10 +3,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { RequestContext } from '../request-context.js';
 import type { Store } from '../store/store.js';
 import type { UsageDelta } from '../store/usage-repo.js';
+import { DAY_MS } from '../time-windows.js';
 
 /** How often counted usage is written to the store: the ledger is at most about this far behind. */
 export const LEDGER_FLUSH_MS = 5_000;
-const DAY_MS = 86_400_000;
 
 interface Batch {
   readonly id: string;

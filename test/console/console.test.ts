@@ -1,8 +1,8 @@
 // The console in a real browser (headless Chromium): signing in as an admin and as a key holder, what each
 // sees, that a value from the API is shown as text and runs nothing, and that no token stays in the page.
-import type { BrowserContext, Page, Route } from 'playwright-core';
+import type { Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBrowser, type RunningBrowser } from '../helpers/browser.js';
+import { signInToConsole, startBrowser, type RunningBrowser } from '../helpers/browser.js';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 
@@ -29,14 +29,7 @@ afterAll(async () => {
   await mock?.close();
 });
 
-async function signedIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`${gateway.url}/admin`);
-  await page.getByLabel('Token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  return { context, page };
-}
+const signedIn = (token: string) => signInToConsole(browser.browser, gateway.url, token);
 
 describe('the console in a browser', () => {
   it('shows an error on the page for a wrong token, and stays on the sign-in page', async () => {

@@ -2,10 +2,9 @@
 // through the dialog, the secret shown once works with the openai SDK, revoking it through the table turns the
 // SDK's answer into 401; a viewer sees the same pages without the buttons that change anything.
 import OpenAI from 'openai';
-import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, VIEWER_TOKEN } from '../helpers/admin.js';
-import { startBrowser, type RunningBrowser } from '../helpers/browser.js';
+import { signInToConsole, startBrowser, type RunningBrowser } from '../helpers/browser.js';
 import { useGatewayWithPostgres } from '../helpers/gateway-with-postgres.js';
 
 const running = useGatewayWithPostgres({ teams: [{ name: 'platform' }] });
@@ -18,14 +17,10 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function signedIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`${running.gateway.url}/admin/`);
-  await page.getByLabel('Token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('link', { name: 'Keys' }).waitFor();
-  return { context, page };
+async function signedIn(token: string): ReturnType<typeof signInToConsole> {
+  const signed = await signInToConsole(browser.browser, running.gateway.url, token);
+  await signed.page.getByRole('link', { name: 'Keys' }).waitFor();
+  return signed;
 }
 
 const chat = (apiKey: string) =>

@@ -2,7 +2,7 @@
 // brings no browser of its own. One browser per test file, with a fresh temporary profile; each test opens its
 // own context (cookies apart).
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -28,4 +28,14 @@ export async function startBrowser(): Promise<RunningBrowser> {
       await browser.close();
     },
   };
+}
+
+/** A fresh browser context (no cookies) on the console at `gatewayUrl`, signed in with `token`. */
+export async function signInToConsole(browser: Browser, gatewayUrl: string, token: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${gatewayUrl}/admin`);
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  return { context, page };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatReset, rateLimitHeaders } from '../../src/limits/headers.js';
-import { DAY_MS, decide, MemoryLimitStore } from '../../src/limits/limiter.js';
+import { decide, MemoryLimitStore } from '../../src/limits/limiter.js';
+import { DAY_MS } from '../../src/time-windows.js';
 import { answerCap, DEFAULT_RESERVE_TOKENS, promptEstimate, reservationFor } from '../../src/limits/reservation.js';
 
 const MINUTE_START = Date.UTC(2026, 10, 22, 10, 30, 0);

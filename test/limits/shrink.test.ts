@@ -6,7 +6,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/auth/client-keys.js';
 import { MemoryLimitStore, type Admission, type KeyLimits, type TokenReservation } from '../../src/limits/limiter.js';
-import { RateLimiter, SHRINK_INTERVAL_MS } from '../../src/limits/plugin.js';
+import { RateLimiter, SHRINK_INTERVAL_MS } from '../../src/limits/rate-limiter.js';
 import { DEFAULT_RESERVE_TOKENS, promptEstimate } from '../../src/limits/reservation.js';
 import { PrometheusMetrics } from '../../src/metrics/registry.js';
 import { newRequestContext } from '../../src/request-context.js';

@@ -142,7 +142,7 @@ describe('a stream its client leaves before the usage', () => {
     const sum = (pick: (line: Line) => number): number => lines.reduce((n, line) => n + pick(line), 0);
 
     const metrics = await scrape();
-    const labels = { endpoint: '/v1/responses', model: 'gpt-4o', client_key: 'probe', account: 'acct-a' };
+    const labels = { endpoint: '/v1/responses', model: 'gpt-4o', client_key: 'probe', team: '', account: 'acct-a' };
     expect(value(metrics, 'gateway_usage_estimated_total', { endpoint: '/v1/responses' })).toBe(20);
     expect(value(metrics, 'gateway_tokens_total', { ...labels, type: 'prompt' })).toBe(20 * promptTokens);
     expect(value(metrics, 'gateway_tokens_total', { ...labels, type: 'completion' })).toBe(sum((l) => l.tokens.completion));

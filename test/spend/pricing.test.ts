@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readCatalogFile } from '../../src/catalog/catalog.js';
 import { configSchema } from '../../src/config/schema.js';
 import { formatUsd, microsToUsd, pricingSchema, requestCost, toMicroPricing } from '../../src/spend/pricing.js';
-import { monthIndex, windowEnd } from '../../src/spend/windows.js';
+import { windowEnd } from '../../src/spend/windows.js';
+import { monthWindow } from '../../src/time-windows.js';
 
 const usage = (prompt: number, completion: number, cached = 0) => ({ prompt, completion, cached, reasoning: 0, total: prompt + completion });
 
@@ -124,7 +125,7 @@ describe('budget windows', () => {
     expect(windowEnd('day', lastSecondOf2026)).toBe(Date.UTC(2027, 0, 1));
     expect(windowEnd('month', lastSecondOf2026)).toBe(Date.UTC(2027, 0, 1));
     expect(windowEnd('month', Date.UTC(2028, 1, 29, 12))).toBe(Date.UTC(2028, 2, 1));
-    expect(monthIndex(Date.UTC(2027, 0, 1))).toBe(monthIndex(lastSecondOf2026) + 1);
+    expect(monthWindow(Date.UTC(2027, 0, 1))).toBe(monthWindow(lastSecondOf2026) + 1);
   });
 });
 

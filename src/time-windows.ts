@@ -1,0 +1,17 @@
+// The fixed windows limits, budgets, the ledger and the console count in: the minute, the UTC day and the UTC
+// calendar month, each numbered from the epoch.
+
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+
+/** Minutes since the epoch. */
+export const minuteWindow = (now: number): number => Math.floor(now / MINUTE_MS);
+
+/** Days since the epoch: each starts at midnight UTC. */
+export const dayWindow = (now: number): number => Math.floor(now / DAY_MS);
+
+/** Months since January 1970, UTC. */
+export function monthWindow(now: number): number {
+  const date = new Date(now);
+  return date.getUTCFullYear() * 12 + date.getUTCMonth() - 1970 * 12;
+}
