@@ -56,10 +56,16 @@ export function accessLog(logger: Logger): (line: AccessLine) => void {
       `${internals.levelStrings[INFO]}${internals.time()}${internals.chindings},"reqId":${id},"requestId":${id}` +
         `,"clientKey":${JSON.stringify(line.clientKey)},"model":${JSON.stringify(line.model)},"account":${JSON.stringify(line.account)}` +
         `,"status":${line.status},"durationMs":${line.durationMs}` +
-        `,"tokens":{"prompt":${t.prompt},"completion":${t.completion},"cached":${t.cached},"reasoning":${t.reasoning},"total":${t.total}${t.seconds === undefined ? '' : `,"seconds":${t.seconds}`}}` +
+        `,"tokens":{"prompt":${t.prompt},"completion":${t.completion},"cached":${t.cached},"reasoning":${t.reasoning},"total":${t.total}${t.seconds === undefined ? '' : `,"seconds":${t.seconds}`}${cacheWrites(t)}}` +
         `,"costUsd":${line.costUsd}${line.upstreamErrors === undefined ? '' : `,"upstreamErrors":${JSON.stringify(line.upstreamErrors)}`}` +
         `${line.usageEstimated === true ? ',"usageEstimated":true' : ''}` +
         `,"msg":${JSON.stringify(line.msg)}}\n`,
     );
   };
+}
+
+/** The prompt-cache writes of a usage that has some (Anthropic's), and those kept for an hour. */
+function cacheWrites(t: Readonly<Usage>): string {
+  if (t.cacheWrite === undefined) return '';
+  return `,"cache_write":${t.cacheWrite}${t.cacheWrite1h === undefined ? '' : `,"cache_write_1h":${t.cacheWrite1h}`}`;
 }

@@ -65,7 +65,7 @@ function serverOptions(config: GatewayConfig, options: BuildOptions): FastifyHtt
     logger: {
       level: config.logLevel,
       // Defence in depth: nothing logs these on purpose, but a stray object must not leak a key.
-      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', '*.apiKey', 'apiKey'], censor: '[redacted]' },
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'req.headers["x-api-key"]', 'headers["x-api-key"]', '*.apiKey', 'apiKey'], censor: '[redacted]' },
       stream: options.logStream ?? batchedStdout(),
     },
     // One line per request, written by the request lifecycle with what the gateway learnt.

@@ -1,4 +1,5 @@
 import { buildApp } from './app.js';
+import { readCatalogFile } from './catalog/catalog.js';
 import { parseConfig } from './config/load.js';
 import { createMockUpstream } from './mock/upstream.js';
 
@@ -17,6 +18,19 @@ async function demo(): Promise<void> {
       logLevel: 'info',
       clientKeys: [{ name: 'demo', key: DEMO_KEY }],
       upstreams: [
+        // Claude models go to the mock as an Anthropic upstream: keys as x-api-key, the Messages API.
+        {
+          name: 'mock-anthropic',
+          api: 'anthropic',
+          baseUrl: mock.url,
+          models: readCatalogFile()
+            .filter((m) => m.kind === 'messages')
+            .map((m) => m.id),
+          accounts: [
+            { name: 'mock-claude-a', apiKey: 'sk-ant-mock-account-a' },
+            { name: 'mock-claude-b', apiKey: 'sk-ant-mock-account-b' },
+          ],
+        },
         {
           name: 'mock',
           baseUrl: mock.url,
@@ -58,6 +72,10 @@ The Responses API (what Codex and the Agents SDK speak), chained to the account 
 
   const first = await client.responses.create({ model: 'gpt-5.4', input: 'Name three otters' });
   const next = await client.responses.create({ model: 'gpt-5.4', input: 'The smallest?', previous_response_id: first.id });
+
+Claude Code through the gateway (Anthropic's Messages API; the mock answers as Claude would):
+
+  ANTHROPIC_BASE_URL=${base.slice(0, -'/v1'.length)} ANTHROPIC_AUTH_TOKEN=${DEMO_KEY} ANTHROPIC_MODEL=claude-sonnet-4-5 claude -p "Hello, Claude"
 
 Every other endpoint is served too: embeddings, legacy completions, moderations, audio transcriptions,
 translations and speech, image generations and edits, and GET ${base}/models.

@@ -93,7 +93,7 @@ function carryOverHealth(from: UpstreamRouter, to: UpstreamRouter): void {
   for (const pool of to.pools) {
     for (const account of pool.accounts) {
       const previous = old.get(account.name);
-      if (previous !== undefined && previous.authorization === account.authorization) account.coolingUntil = previous.coolingUntil;
+      if (previous !== undefined && previous.apiKey === account.apiKey) account.coolingUntil = previous.coolingUntil;
     }
   }
 }

@@ -59,6 +59,11 @@ export interface RequestContext {
   usage: Usage | undefined;
   /** True when `usage` is the gateway's estimate for a stream its client left before the upstream's usage came. */
   usageEstimated: boolean;
+  /**
+   * True while `usage` holds only the first part of a stream's usage (Anthropic's input, from
+   * `message_start`): a client that leaves before the rest is charged an estimate of the output on top.
+   */
+  usagePartial: boolean;
   /** performance.now() of the first generated token of a stream. */
   firstTokenAt: number | undefined;
   /**
@@ -101,6 +106,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     upstreamAbort: undefined,
     usage: undefined,
     usageEstimated: false,
+    usagePartial: false,
     firstTokenAt: undefined,
     upstreamFailure: undefined,
     drainForUsage: undefined,

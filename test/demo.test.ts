@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/gateway.js';
@@ -28,6 +29,17 @@ describe('npm run demo', () => {
     const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-conversation-id': 'demo-1' }, body });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('Echo: Hello, gateway!');
+  });
+
+  it('prints a Claude Code line whose settings work with the Anthropic client', async () => {
+    const text = await printed;
+    const [, baseURL, authToken, model, prompt] = /ANTHROPIC_BASE_URL=(\S+) ANTHROPIC_AUTH_TOKEN=(\S+) ANTHROPIC_MODEL=(\S+) claude -p "([^"]+)"/.exec(text)!;
+    const client = new Anthropic({ baseURL, authToken, apiKey: null, maxRetries: 0 });
+    const message = await client.messages.stream({ model: model!, max_tokens: 1024, messages: [{ role: 'user', content: prompt! }] }).finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: 'Echo: Hello, Claude' }]);
+    const models = [];
+    for await (const m of client.models.list()) models.push(m.id);
+    expect(models).toContain(model);
   });
 
   it('prints an SDK snippet whose settings work', async () => {

@@ -35,10 +35,15 @@ export function judgeUpstreamError(status: number, body: string): Verdict {
     const { code } = errorFields(body);
     return code !== undefined && BAD_KEY_CODES.has(code) ? { scope: 'account', reason: 'bad_key' } : { scope: 'model', reason: 'model_unavailable' };
   }
-  if (status === 404) return errorFields(body).code === 'model_not_found' ? { scope: 'model', reason: 'model_unavailable' } : { scope: 'client' };
+  if (status === 404) return modelNotFound(errorFields(body)) ? { scope: 'model', reason: 'model_unavailable' } : { scope: 'client' };
   if (status === 429) return tooLarge(body) ? { scope: 'client' } : { scope: 'account', reason: 'rate_limited' };
   if (status >= 500) return { scope: 'account', reason: 'server_error' };
   return { scope: 'client' };
+}
+
+/** OpenAI's `model_not_found`, or Anthropic's `not_found_error` about the model (`"model: claude-..."`). */
+function modelNotFound({ code, type, message }: { code?: string; type?: string; message?: string }): boolean {
+  return code === 'model_not_found' || (type === 'not_found_error' && message?.startsWith('model:') === true);
 }
 
 function tooLarge(body: string): boolean {

@@ -3,8 +3,9 @@ import type { StickySource } from '../config/schema.js';
 
 /**
  * The conversation a request belongs to, from the first of `sticky.sources` it carries: the
- * `X-Conversation-Id` header, the body's `prompt_cache_key` (on endpoints whose description names it as an
- * affinity field), or an agent's session header (`session_id`, or `session-id` as Codex sends it).
+ * `X-Conversation-Id` header, Claude Code's `X-Claude-Code-Session-Id`, a body field (`metadata.user_id` or
+ * `prompt_cache_key`, on endpoints whose description names it as an affinity field), or an agent's session
+ * header (`session_id`, or `session-id` as Codex sends it).
  *
  * `bodyField` reads a body field, or is undefined while the body is unread: the answer is then undefined
  * as soon as a body source comes first, since the body may decide (the pin prefetch asks this way).
@@ -16,7 +17,7 @@ export function conversationOf(
 ): string | undefined {
   for (const source of sources) {
     let id: unknown;
-    if (source === 'prompt_cache_key') {
+    if (source === 'prompt_cache_key' || source === 'metadata.user_id') {
       if (bodyField === undefined) return undefined;
       id = bodyField(source);
     } else {
@@ -27,7 +28,7 @@ export function conversationOf(
   return undefined;
 }
 
-function headerValue(headers: IncomingHttpHeaders, source: 'x-conversation-id' | 'session_id'): string | undefined {
+function headerValue(headers: IncomingHttpHeaders, source: 'x-conversation-id' | 'x-claude-code-session-id' | 'session_id'): string | undefined {
   const raw = source === 'session_id' ? (headers.session_id ?? headers['session-id']) : headers[source];
   return Array.isArray(raw) ? raw[0] : raw;
 }

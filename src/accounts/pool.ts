@@ -6,17 +6,17 @@ import { RecentActivity } from './recent-activity.js';
 const MIN_HEADER_SECRET = 8;
 
 /**
- * One upstream API key. Its secrets live only in `authorization` and `headers`, which are sent upstream and
+ * One upstream API key. Its secrets live only in `apiKey` and `headers`, which are sent upstream and
  * nowhere else.
  */
 export class Account {
   readonly name: string;
   readonly weight: number;
   readonly pool: UpstreamPool;
-  /** The full `Authorization` header value, built once rather than per request. */
-  readonly authorization: string;
+  /** The upstream key, sent as `Authorization: Bearer`, or as `x-api-key` to an Anthropic upstream. */
+  readonly apiKey: string;
   /**
-   * Every header this account adds to its upstream requests, built once: `authorization`, then
+   * Every header this account adds to its upstream requests, built once: `authorization` (`x-api-key`), then
    * `openai-organization` and `openai-project`, then the configured `headers` (which may replace them).
    */
   readonly headers: Readonly<Record<string, string>>;
@@ -37,13 +37,14 @@ export class Account {
     this.name = config.name;
     this.weight = config.weight;
     this.pool = pool;
-    this.authorization = `Bearer ${config.apiKey}`;
+    this.apiKey = config.apiKey;
     const configured: Record<string, string> = {};
     if (config.organization !== undefined) configured['openai-organization'] = config.organization;
     if (config.project !== undefined) configured['openai-project'] = config.project;
     for (const [name, value] of Object.entries(config.headers ?? {})) configured[name.toLowerCase()] = value;
     this.configuredHeaders = Object.freeze(configured);
-    this.headers = Object.freeze({ authorization: this.authorization, ...configured });
+    const key: Record<string, string> = pool.api === 'anthropic' ? { 'x-api-key': config.apiKey } : { authorization: `Bearer ${config.apiKey}` };
+    this.headers = Object.freeze({ ...key, ...configured });
   }
 
   /** Whether the account may take a request now, for `model` when one is given. */
@@ -81,6 +82,8 @@ export class Account {
 /** The accounts of one upstream provider, and the choice among them. */
 export class UpstreamPool {
   readonly name: string;
+  /** The API the upstream speaks, which decides how keys and headers go out. */
+  readonly api: UpstreamConfig['api'];
   readonly origin: string;
   /** Path of the base URL (such as `/v1`), prepended to each endpoint's path. */
   readonly basePath: string;
@@ -91,6 +94,7 @@ export class UpstreamPool {
   constructor(config: UpstreamConfig) {
     const url = new URL(config.baseUrl);
     this.name = config.name;
+    this.api = config.api;
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.models = config.models.includes('*') ? undefined : new Set(config.models);
@@ -170,7 +174,7 @@ export class UpstreamRouter {
   secrets(): string[] {
     return this.pools.flatMap((p) =>
       p.accounts.flatMap((a) => [
-        a.authorization.slice('Bearer '.length),
+        a.apiKey,
         ...Object.values(a.configuredHeaders).filter((value) => value.length >= MIN_HEADER_SECRET),
       ]),
     );

@@ -17,7 +17,9 @@ export function requireClientKey(app: FastifyInstance, source: KeySource): void 
   app.addHook('onRequest', (request, _reply, done) => {
     const { keyring } = source;
     const { allowUnauthenticated } = source.config;
-    const token = bearerToken(request.headers.authorization);
+    // `x-api-key` is how Anthropic's SDKs and Claude Code (`ANTHROPIC_API_KEY`) send a key.
+    const xApiKey = request.headers['x-api-key'];
+    const token = bearerToken(request.headers.authorization) ?? (typeof xApiKey === 'string' && xApiKey !== '' ? xApiKey : undefined);
     if (token === undefined) {
       if (allowUnauthenticated) {
         request.gateway.clientKey = ANONYMOUS;

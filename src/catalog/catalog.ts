@@ -12,6 +12,8 @@ export interface CatalogModel {
   readonly id: string;
   readonly kind: ModelKind;
   readonly ownedBy: string;
+  /** The name shown in Anthropic's models list; the id when not given. */
+  readonly displayName: string;
   readonly maxImagesPerRequest: number | undefined;
   /** What the model costs; undefined when its price is not known (it is then counted at no cost). */
   readonly pricing: Pricing | undefined;
@@ -26,6 +28,7 @@ const catalogFileSchema = z.strictObject({
       id: z.string().min(1),
       kind: z.enum(MODEL_KINDS),
       ownedBy: z.string().default('gateway'),
+      displayName: z.string().min(1).optional(),
       maxImagesPerRequest: z.number().int().positive().optional(),
       pricing: pricingSchema.optional(),
     }),
@@ -43,6 +46,7 @@ export class Catalog {
         id: entry.id,
         kind: entry.kind,
         ownedBy: entry.ownedBy,
+        displayName: entry.displayName ?? entry.id,
         maxImagesPerRequest: entry.maxImagesPerRequest,
         pricing: entry.pricing,
       });

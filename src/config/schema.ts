@@ -10,10 +10,10 @@ const name = nameSchema;
 const positiveInt = z.number().int().positive();
 
 /** What a model does, which decides the endpoints that take it. */
-export const MODEL_KINDS = ['chat', 'image', 'embedding', 'completion', 'moderation', 'transcription', 'speech'] as const;
+export const MODEL_KINDS = ['chat', 'messages', 'image', 'embedding', 'completion', 'moderation', 'transcription', 'speech'] as const;
 
 /** What can carry a conversation's identity, in the default order of `sticky.sources`. */
-export const STICKY_SOURCES = ['x-conversation-id', 'prompt_cache_key', 'session_id'] as const;
+export const STICKY_SOURCES = ['x-conversation-id', 'x-claude-code-session-id', 'metadata.user_id', 'prompt_cache_key', 'session_id'] as const;
 export type StickySource = (typeof STICKY_SOURCES)[number];
 /** Headers that frame the HTTP message: the gateway (and undici) set them, an account may not. */
 const FRAMING_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'expect', 'proxy-connection']);
@@ -40,6 +40,11 @@ const accountSchema = z.strictObject({
 
 const upstreamSchema = z.strictObject({
   name,
+  /**
+   * The API the upstream speaks: `anthropic` sends each account's key as `x-api-key` and forwards the
+   * client's `anthropic-version` (default 2023-06-01) and `anthropic-beta`.
+   */
+  api: z.enum(['openai', 'anthropic']).default('openai'),
   baseUrl: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
   models: z.array(z.string().min(1)).min(1).default(['*']),
   accounts: z.array(accountSchema).min(1),
@@ -107,6 +112,8 @@ const catalogEntrySchema = z.strictObject({
   id: z.string().min(1),
   kind: z.enum(MODEL_KINDS),
   ownedBy: z.string().default('gateway'),
+  /** The name Anthropic's models list shows (`display_name`); the id when not given. */
+  displayName: z.string().min(1).optional(),
   /** Largest `n` the model accepts on the images endpoint. */
   maxImagesPerRequest: positiveInt.optional(),
   pricing: pricingSchema.optional(),
@@ -204,8 +211,9 @@ export const configSchema = z
         /** Most pins the in-memory store keeps (least recently used go first); also bounds the local copy kept beside Redis. */
         maxEntries: positiveInt.default(100_000),
         /**
-         * Where a request's conversation is read from, first match wins: the `X-Conversation-Id` header, the
-         * body's `prompt_cache_key`, an agent's session header (`session_id` / `session-id`).
+         * Where a request's conversation is read from, first match wins: the `X-Conversation-Id` header, Claude
+         * Code's session header, the Messages body's `metadata.user_id`, the body's `prompt_cache_key`, an
+         * agent's session header (`session_id` / `session-id`).
          */
         sources: z.array(z.enum(STICKY_SOURCES)).default([...STICKY_SOURCES]),
         /** Most live pins one client key holds in Redis; beyond it, its least recently used pins are dropped. */

@@ -14,6 +14,11 @@ export interface EndpointDescription {
   readonly path: string;
   /** The path below an upstream pool's base URL, such as `/chat/completions`. */
   readonly upstreamPath: string;
+  /**
+   * The API family it belongs to when not OpenAI's: `anthropic` answers every error in Anthropic's envelope,
+   * takes the client's key from `x-api-key` too, and forwards the request's query string (`?beta=true`).
+   */
+  readonly api?: 'anthropic';
   /** The model kinds it takes. A model of another kind is refused with 400 `model_not_supported`. */
   readonly kinds: readonly ModelKind[];
   /** The API's body rules: what it fixes and no more, unknown fields pass through untouched. */
@@ -34,7 +39,10 @@ export interface EndpointDescription {
   readonly asksForStreamUsage?: boolean;
   /** What its stream looks like (where the first token, the finish and the end are); chat's by default. */
   readonly stream?: StreamFormat;
-  /** Body fields, in order, that carry a conversation's affinity when no `X-Conversation-Id` is sent. */
+  /**
+   * Body fields, in order, that carry a conversation's affinity when no `X-Conversation-Id` is sent; a
+   * dotted name (`metadata.user_id`) reads a nested field.
+   */
   readonly affinityFields?: readonly string[];
   /**
    * A body field naming a stored response (`previous_response_id`): the request goes to the account that

@@ -6,6 +6,7 @@ import { embeddings } from './embeddings.js';
 import type { CatalogEndpoint, EndpointDescription, StoredResponseEndpoint } from './endpoint.js';
 import { imagesEdits } from './images-edits.js';
 import { imagesGenerations } from './images-generations.js';
+import { messages, messagesCountTokens } from './messages.js';
 import { moderations } from './moderations.js';
 import { responses, responsesCompact, responsesInputTokens, storedResponseOperations } from './responses.js';
 
@@ -15,6 +16,8 @@ export const API_ENDPOINTS: readonly EndpointDescription[] = [
   responses,
   responsesInputTokens,
   responsesCompact,
+  messages,
+  messagesCountTokens,
   completions,
   embeddings,
   moderations,

@@ -55,7 +55,7 @@ export class PrometheusMetrics implements GatewayMetrics {
     });
     new Counter({
       name: 'gateway_tokens_total',
-      help: "Tokens the upstream reported (or the gateway estimated, for a stream its client left before the usage), by endpoint, catalog model, client key, the key's team, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens).",
+      help: "Tokens the upstream reported (or the gateway estimated, for a stream its client left before the usage), by endpoint, catalog model, client key, the key's team, upstream account and type (prompt, completion, cached; reasoning, which are also completion tokens; cache_write, input tokens written to the prompt cache, also prompt tokens).",
       labelNames: ['endpoint', 'model', 'client_key', 'team', 'account', 'type'],
       registers,
       collect: function (this: Counter<'endpoint' | 'model' | 'client_key' | 'team' | 'account' | 'type'>) {
@@ -176,6 +176,7 @@ export class PrometheusMetrics implements GatewayMetrics {
         completion: 0,
         cached: 0,
         reasoning: 0,
+        cacheWrite: 0,
         duration: this.duration.seriesFor(`${endpoint}\u0000${model}`, { endpoint, model }),
         overhead: this.overhead.seriesFor(endpoint, { endpoint }),
         ttft: this.ttft.seriesFor(model, { model }),
@@ -190,6 +191,7 @@ export class PrometheusMetrics implements GatewayMetrics {
       series.completion += usage.completion;
       series.cached += usage.cached;
       series.reasoning += usage.reasoning;
+      series.cacheWrite += usage.cacheWrite ?? 0;
       if (context.usageEstimated) this.usageEstimated.inc({ endpoint });
     }
 

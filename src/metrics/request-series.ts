@@ -31,6 +31,8 @@ export interface Series {
   cached: number;
   /** Reasoning tokens, a part of `completion`. */
   reasoning: number;
+  /** Input tokens written to the prompt cache (Anthropic's), a part of `prompt`; exported once there are some. */
+  cacheWrite: number;
   /** This series' slots in the histograms, made with it. */
   readonly duration: HistogramSeries;
   readonly overhead: HistogramSeries;
@@ -55,5 +57,6 @@ export function collectTokens(counter: Counter<'endpoint' | 'model' | 'client_ke
     counter.inc({ ...labels, type: 'completion' }, s.completion);
     counter.inc({ ...labels, type: 'cached' }, s.cached);
     counter.inc({ ...labels, type: 'reasoning' }, s.reasoning);
+    if (s.cacheWrite > 0) counter.inc({ ...labels, type: 'cache_write' }, s.cacheWrite);
   }
 }

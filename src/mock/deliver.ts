@@ -136,12 +136,12 @@ export async function deliver(
 }
 
 /** Answers the fault kinds that replace the response entirely; returns false for the others. */
-export function sendReplacingFault(res: ServerResponse, fault: Fault, requestId: string): boolean {
+export function sendReplacingFault(res: ServerResponse, fault: Fault, requestId: string, anthropic = false): boolean {
   switch (fault.kind) {
     case 'status': {
       const body =
         fault.body === undefined
-          ? faultStatusBody(fault.status)
+          ? faultStatusBody(fault.status, anthropic)
           : typeof fault.body === 'string'
             ? fault.body
             : JSON.stringify(fault.body);

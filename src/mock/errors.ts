@@ -37,8 +37,20 @@ export function notFound(message: string): Plan {
   return json(404, errorBody(message, 'invalid_request_error', null));
 }
 
-/** Default bodies for `status` faults, shaped like OpenAI's for the common statuses. */
-export function faultStatusBody(status: number): string {
+/** Anthropic's error envelope, as the Messages API answers. */
+export function anthropicError(type: string, message: string): string {
+  return JSON.stringify({ type: 'error', error: { type, message } });
+}
+
+/** Anthropic's error type for a status, as its API documents them. */
+function anthropicErrorType(status: number): string {
+  const types: Record<number, string> = { 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 413: 'request_too_large', 429: 'rate_limit_error', 529: 'overloaded_error' };
+  return types[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+}
+
+/** Default bodies for `status` faults, shaped like OpenAI's (or Anthropic's, on its paths) for the common statuses. */
+export function faultStatusBody(status: number, anthropic = false): string {
+  if (anthropic) return anthropicError(anthropicErrorType(status), status === 529 ? 'Overloaded' : `Mock upstream error ${status}.`);
   if (status === 429) {
     return errorBody('Rate limit reached for requests (mock).', 'requests', 'rate_limit_exceeded');
   }

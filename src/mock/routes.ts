@@ -6,6 +6,7 @@ import { completions } from './completions.js';
 import { embeddings } from './embeddings.js';
 import { errorBody, json } from './errors.js';
 import { imageEdits, imageGenerations } from './images.js';
+import { countMessageTokens, createMessage } from './messages.js';
 import { listModels, retrieveModel } from './models.js';
 import { moderations } from './moderations.js';
 import { createResponse } from './responses/create.js';
@@ -25,6 +26,8 @@ const EXACT = new Map<string, Handler>([
   ['POST /v1/responses', createResponse],
   ['POST /v1/responses/input_tokens', countResponseInputTokens],
   ['POST /v1/responses/compact', compactResponse],
+  ['POST /v1/messages', createMessage],
+  ['POST /v1/messages/count_tokens', countMessageTokens],
   ['POST /v1/embeddings', embeddings],
   ['POST /v1/completions', completions],
   ['POST /v1/moderations', moderations],

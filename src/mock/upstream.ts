@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { deliver, jsonHeaders, sendRaw, sendReplacingFault } from './deliver.js';
-import { errorBody, NO_KEY_MESSAGE } from './errors.js';
+import { anthropicError, errorBody, NO_KEY_MESSAGE } from './errors.js';
 import { MULTIPART_TYPE } from './multipart.js';
 import { ResponseStore } from './responses/store.js';
 import { findRoute, unknownUrl } from './routes.js';
@@ -18,6 +18,7 @@ import type { Ctx, MockUpstream, MockUpstreamOptions, Plan, RecordedRequest, Sta
 export type { Fault, MockUpstream, MockUpstreamOptions, RecordedRequest } from './types.js';
 export { IMAGE_OUTPUT_TOKENS, MOCK_PNG_BASE64 } from './images.js';
 export { MOCK_MODEL_IDS } from './models.js';
+export { MOCK_THINKING } from './messages.js';
 export { TOKENS_PER_IMAGE_PART, TOKENS_PER_MESSAGE } from './text.js';
 export { AUDIO_BYTES_PER_SECOND, AUDIO_TOKENS_PER_SECOND } from './audio.js';
 export { mockEmbedding } from './embeddings.js';
@@ -90,17 +91,20 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
       if (rec.rawBytes === undefined) rec.body = parseJson(rec.rawBody);
       if (record) mock.requests.push(rec);
 
+      // Anthropic's paths take the key in x-api-key and answer in Anthropic's envelope.
+      const anthropic = url.startsWith('/v1/messages');
       const auth = request.headers.authorization;
-      const apiKey = auth !== undefined && /^bearer /i.test(auth) ? auth.slice(7).trim() : '';
+      const xApiKey = request.headers['x-api-key'];
+      const apiKey = typeof xApiKey === 'string' ? xApiKey : auth !== undefined && /^bearer /i.test(auth) ? auth.slice(7).trim() : '';
       if (apiKeys !== undefined && !apiKeys.has(apiKey)) {
-        const err = unauthorized(apiKey);
+        const err = anthropic ? anthropicError('authentication_error', 'invalid x-api-key') : unauthorized(apiKey);
         sendRaw(res, 401, jsonHeaders(err, requestId), err);
         return;
       }
       if (apiKey !== '') mock.hitsByKey.set(apiKey, (mock.hitsByKey.get(apiKey) ?? 0) + 1);
 
       const fault = mock.fault?.(rec);
-      if (fault !== undefined && sendReplacingFault(res, fault, requestId)) return;
+      if (fault !== undefined && sendReplacingFault(res, fault, requestId, anthropic)) return;
 
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);

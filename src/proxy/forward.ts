@@ -7,6 +7,7 @@ import type { FailureReason } from '../accounts/failure-reason.js';
 import type { RequestContext } from '../request-context.js';
 import type { Account, UpstreamPool } from '../accounts/pool.js';
 import { isJsonObject, readText } from './error-body.js';
+import { envelopeFor } from '../server/error-envelope.js';
 import { copyHeaders, forwardedHeaders, header } from './headers.js';
 import { relay, type RelayTarget } from './relay.js';
 import { requestUpstream, UpstreamAbort, type UpstreamResponse } from './upstream-request.js';
@@ -87,7 +88,7 @@ export class Forwarder {
     if (reply.raw.destroyed || context.ended) abort.abort();
 
     const model = context.model;
-    const clientHeaders = forwardedHeaders(request, target.payload === undefined ? undefined : (target.contentType ?? JSON_TYPE));
+    const clientHeaders = forwardedHeaders(request, target.payload === undefined ? undefined : (target.contentType ?? JSON_TYPE), target.pool.api);
     const tried = new Set<Account>();
     let account: Account | undefined = firstUsable(target, model, Date.now());
     let failed: FailedAttempt | undefined;
@@ -159,7 +160,7 @@ export class Forwarder {
         // A client error the upstream found (such as an unsupported parameter): passed on, keys masked. (So is a
         // refusal of one model for a request that names none: there is no model to rest.)
         if (readFailure !== undefined) throw this.withAccount(reply, account, readFailure);
-        return this.sendUpstreamError(reply, { account, status: response.statusCode, headers: response.headers, body });
+        return this.sendUpstreamError(request, reply, { account, status: response.statusCode, headers: response.headers, body });
       }
       failed = readFailure === undefined ? { account, status: response.statusCode, headers: response.headers, body } : { account, error: readFailure };
       account = target.pool.pick(Date.now(), tried, model);
@@ -168,7 +169,7 @@ export class Forwarder {
     if (failed === undefined) throw badGateway('No upstream account is available for this model.');
     context.account = failed.account;
     if ('error' in failed) throw this.withAccount(reply, failed.account, failed.error);
-    return this.sendUpstreamError(reply, failed);
+    return this.sendUpstreamError(request, reply, failed);
   }
 
   /** An upstream error answer whose body broke or went silent while it was read: 504 for silence, else 502. */
@@ -189,14 +190,14 @@ export class Forwarder {
    * page from a proxy in front of the upstream, an empty body) is replaced by OpenAI's envelope, so the
    * SDKs raise with a readable message instead of a page of markup.
    */
-  private sendUpstreamError(reply: FastifyReply, { account, status, headers, body }: UpstreamError): FastifyReply {
+  private sendUpstreamError(request: FastifyRequest, reply: FastifyReply, { account, status, headers, body }: UpstreamError): FastifyReply {
     reply.header('x-gateway-account', account.name);
     copyHeaders(reply, headers, this.scrubber);
     if (isJsonObject(body)) return reply.code(status).send(this.scrubber.scrub(body));
     const error = new GatewayError(status, status >= 500 ? 'server_error' : 'invalid_request_error', `The upstream returned ${status} with a body that is not JSON.`, {
       code: 'upstream_error',
     });
-    return reply.code(status).type('application/json; charset=utf-8').send(error.toJSON());
+    return reply.code(status).type('application/json; charset=utf-8').send(envelopeFor(request, error));
   }
 
   private fail(request: FastifyRequest, account: Account, reason: FailureReason, retryAfter?: string, error?: Error): void {

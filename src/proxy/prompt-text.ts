@@ -4,7 +4,7 @@
  * stream keeps the prompt's text but none of its images, files or JSON; nothing is counted until a client
  * leaves.
  *
- * Counted: `instructions`; chat `messages` and Responses `input` items (text content and text parts,
+ * Counted: `instructions` (Anthropic's `system`); chat `messages` and Responses `input` items (text content and text parts,
  * names, tool calls' names and arguments, tool outputs, reasoning summaries); legacy completions' `prompt`
  * (text, or token ids, counted as they are); and the `tools` and `functions` definitions, as JSON.
  * Not counted: images, audio and files, and the JSON schema of a structured output.
@@ -51,6 +51,7 @@ export function promptText(body: Json): PromptText {
   };
 
   addParts(body.instructions);
+  addParts(body.system);
   if (Array.isArray(body.messages)) body.messages.forEach(addItem);
   if (typeof body.input === 'string') addItem({ content: body.input });
   else if (Array.isArray(body.input)) body.input.forEach(addItem);

@@ -60,8 +60,13 @@ export function relay(
   reply.code(response.statusCode).header('x-gateway-account', account.name);
   copyHeaders(reply, response.headers, scrubber);
 
+  const merge = target.stream?.mergeUsage;
+  let streamTap: SseTap | undefined;
   const onUsage = (usage: Usage): void => {
-    context.usage = usage;
+    context.usage = merge === undefined || context.usage === undefined ? usage : merge(context.usage, usage);
+    // Usage in parts is whole only once the stream finished: until then the output may still be estimated.
+    context.usagePartial = merge !== undefined && streamTap !== undefined && !streamTap.finished;
+    if (context.usagePartial) return;
     // Real usage came: nothing is estimated, and the prompt's text need not be kept.
     context.estimateUsage = undefined;
   };
@@ -82,6 +87,7 @@ export function relay(
       },
       (events) => scrubber.maskComplete(events),
     );
+    streamTap = tap;
     // A client that leaves after the finish chunk leaves only the usage chunk and `[DONE]` unread: they
     // are read (for a few seconds at most) so the request's tokens are counted. Before it, the
     // upstream is closed at once: the tokens still to come would be paid for nothing.

@@ -23,6 +23,11 @@ export interface StreamFormat {
   /** The error event that ends a stream the gateway had to cut, in this stream's own shape. */
   errorEvent(message: string, code: string, sequence: number): string;
   /**
+   * The request's usage once `next` is read after `previous`, for streams that report it in parts
+   * (Anthropic's input in `message_start`, output in `message_delta`); by default the last one read.
+   */
+  mergeUsage?(previous: Usage, next: Usage): Usage;
+  /**
    * Where the generated text and tool-call arguments are: a global pattern ending at the opening quote of
    * each such string value. Streams without it (audio, images) are never estimated (see usage-estimate.ts).
    */
@@ -105,6 +110,41 @@ export const RESPONSES_STREAM: StreamFormat = {
   ...typedEventStream(['response.completed', 'response.incomplete', 'response.failed'], String.raw`response\.[a-z_.]*delta`),
   deltaText: new RegExp(`"delta"${GAP}:${GAP}"`, 'g'),
 };
+
+/**
+ * Anthropic's Messages API: `message_start` (with the input usage), content blocks and their deltas,
+ * `message_delta` (the stop reason and the output usage, counts that only grow), then `message_stop`.
+ */
+export const MESSAGES_STREAM: StreamFormat = (() => {
+  const typeIs = (pattern: string): RegExp => new RegExp(`"type"${GAP}:${GAP}"(?:${pattern})"`);
+  const firstToken = typeIs('text_delta|thinking_delta|input_json_delta');
+  const finish = typeIs('message_delta');
+  const end = typeIs('message_stop');
+  return {
+    hasFirstToken: (text) => firstToken.test(text),
+    hasFinish: (text) => finish.test(text),
+    hasEnd: (text) => end.test(text),
+    isUsageOnly: () => false,
+    deltaText: new RegExp(`"(?:text|thinking|partial_json)"${GAP}:${GAP}"`, 'g'),
+    // Anthropic's error event, which its SDKs raise as an APIError of that type.
+    errorEvent: (message) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
+    mergeUsage: (previous, next) => {
+      const merged: Usage = {
+        prompt: Math.max(previous.prompt, next.prompt),
+        completion: Math.max(previous.completion, next.completion),
+        cached: Math.max(previous.cached, next.cached),
+        reasoning: Math.max(previous.reasoning, next.reasoning),
+        total: 0,
+      };
+      merged.total = merged.prompt + merged.completion;
+      const cacheWrite = Math.max(previous.cacheWrite ?? 0, next.cacheWrite ?? 0);
+      if (cacheWrite > 0) merged.cacheWrite = cacheWrite;
+      const cacheWrite1h = Math.max(previous.cacheWrite1h ?? 0, next.cacheWrite1h ?? 0);
+      if (cacheWrite1h > 0) merged.cacheWrite1h = cacheWrite1h;
+      return merged;
+    },
+  };
+})();
 
 const NONE: readonly { at: number; usage: Usage }[] = [];
 

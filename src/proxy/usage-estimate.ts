@@ -19,13 +19,20 @@ export const REPLY_PRIMING_TOKENS = 3;
  * estimate and `usageEstimated`.
  */
 export function estimatorFor(context: RequestContext, prompt: PromptText, delivered: DeltaText): () => Promise<void> {
+  const known = (): boolean => context.usage !== undefined && !context.usagePartial;
   return async () => {
-    if (context.usage !== undefined) return;
-    const usage = await estimateUsage(context.model ?? '', prompt, delivered);
-    if (context.usage !== undefined) return;
-    context.usage = usage;
+    if (known()) return;
+    const estimate = await estimateUsage(context.model ?? '', prompt, delivered);
+    if (known()) return;
+    context.usage = context.usage === undefined ? estimate : withEstimatedOutput(context.usage, estimate);
     context.usageEstimated = true;
   };
+}
+
+/** The upstream's own input counts (Anthropic's `message_start`), with the output estimated when it is larger. */
+function withEstimatedOutput(partial: Usage, estimate: Usage): Usage {
+  const completion = Math.max(partial.completion, estimate.completion);
+  return { ...partial, completion, total: partial.prompt + completion };
 }
 
 export async function estimateUsage(model: string, prompt: PromptText, delivered: DeltaText): Promise<Usage> {

@@ -32,17 +32,26 @@ interface ChatUsageJson {
   output_tokens_details?: { reasoning_tokens?: unknown } | null;
   type?: unknown;
   seconds?: unknown;
+  cache_creation_input_tokens?: unknown;
+  cache_read_input_tokens?: unknown;
+  cache_creation?: { ephemeral_1h_input_tokens?: unknown } | null;
 }
 
 const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0);
 
-/** Reads a chat `usage` object (prompt/completion tokens), a Responses, images or audio one (input/output tokens), or whisper's duration. */
+/**
+ * Reads a chat `usage` object (prompt/completion tokens), a Responses, images or audio one (input/output
+ * tokens), whisper's duration, or an Anthropic one, whose `input_tokens` leave out the cache's reads and
+ * writes: they are added, so `prompt` means every input token here too.
+ */
 export function normaliseUsage(json: unknown): Usage | undefined {
   if (json === null || typeof json !== 'object') return undefined;
   const u = json as ChatUsageJson;
-  const prompt = count(u.prompt_tokens ?? u.input_tokens);
+  const cacheRead = count(u.cache_read_input_tokens);
+  const cacheWrite = count(u.cache_creation_input_tokens);
+  const prompt = count(u.prompt_tokens ?? u.input_tokens) + cacheRead + cacheWrite;
   const completion = count(u.completion_tokens ?? u.output_tokens);
-  const cached = count(u.prompt_tokens_details?.cached_tokens ?? u.input_tokens_details?.cached_tokens);
+  const cached = count(u.prompt_tokens_details?.cached_tokens ?? u.input_tokens_details?.cached_tokens) + cacheRead;
   const reasoning = count(u.completion_tokens_details?.reasoning_tokens ?? u.output_tokens_details?.reasoning_tokens);
   const total = count(u.total_tokens) || prompt + completion;
   const usage: Usage = { prompt, completion, cached, reasoning, total };
@@ -52,6 +61,9 @@ export function normaliseUsage(json: unknown): Usage | undefined {
   if (imageInput > 0) usage.imageInput = imageInput;
   const audioInput = count(u.input_token_details?.audio_tokens ?? u.prompt_tokens_details?.audio_tokens);
   if (audioInput > 0) usage.audioInput = audioInput;
+  if (cacheWrite > 0) usage.cacheWrite = cacheWrite;
+  const cacheWrite1h = Math.min(count(u.cache_creation?.ephemeral_1h_input_tokens), cacheWrite);
+  if (cacheWrite1h > 0) usage.cacheWrite1h = cacheWrite1h;
   return usage;
 }
 

@@ -42,7 +42,7 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
     const clientKey = request.gateway.clientKey;
     return selectAndForward(services.selector, services.forwarder, request, reply, {
       pool,
-      path: endpoint.upstreamPath,
+      path: endpoint.api === 'anthropic' ? endpoint.upstreamPath + queryOf(request.url) : endpoint.upstreamPath,
       payload: addUsage ? withStreamUsage(raw, body) : raw,
       contentType: endpoint.form === undefined ? undefined : request.headers['content-type'],
       stripUsageChunk: addUsage,
@@ -61,7 +61,19 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
 
 /** Reads the body fields the endpoint's description names as carrying a conversation's affinity. */
 function affinityField(body: JsonObject, endpoint: EndpointDescription): (field: string) => unknown {
-  return (field) => (endpoint.affinityFields?.includes(field) === true ? body[field] : undefined);
+  return (field) => {
+    if (endpoint.affinityFields?.includes(field) !== true) return undefined;
+    const dot = field.indexOf('.');
+    if (dot < 0) return body[field];
+    const outer = body[field.slice(0, dot)];
+    return outer !== null && typeof outer === 'object' ? (outer as JsonObject)[field.slice(dot + 1)] : undefined;
+  };
+}
+
+/** The query string of a request target, `?` included, or ''. */
+function queryOf(url: string): string {
+  const at = url.indexOf('?');
+  return at < 0 ? '' : url.slice(at);
 }
 
 function clientAskedForUsage(body: JsonObject): boolean {

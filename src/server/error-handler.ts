@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError, quoted } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
+import { envelopeFor } from './error-envelope.js';
 import { lingerOnClose } from './lingering-close.js';
 
 /** Fastify's own errors, turned into OpenAI's envelope with a fitting status and code. */
@@ -26,14 +27,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
     // A body refused while it is still arriving (Fastify closes the connection after such an answer): let
     // the client, still sending, read the answer before the connection goes.
     if (!request.raw.complete && reply.getHeader('connection') === 'close') lingerOnClose(request.raw.socket);
-    return reply.code(gatewayError.statusCode).type('application/json; charset=utf-8').send(gatewayError.toJSON());
+    return reply.code(gatewayError.statusCode).type('application/json; charset=utf-8').send(envelopeFor(request, gatewayError));
   });
 
   // Registered where no content-type parser is: the request's body, if any, is never read (Node discards it).
   app.setNotFoundHandler((request, reply) => {
     const url = quoted(request.url);
     const error = new GatewayError(404, 'invalid_request_error', `Unknown request URL: ${request.method} ${url}.`, { code: 'unknown_url' });
-    return reply.code(404).send(error.toJSON());
+    return reply.code(404).send(envelopeFor(request, error));
   });
 }
 

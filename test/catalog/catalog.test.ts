@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Catalog, readCatalogFile } from '../../src/catalog/catalog.js';
+import { databasePrice } from '../../src/spend/price-database.js';
 
 /** The model lists of the documented contract, copied from its three pages. */
 const OPENAI_CHAT = [
@@ -25,6 +26,26 @@ const BEYOND_SEEDS: [string, string][] = [
   ['gpt-4o-mini-tts', 'speech'],
 ];
 
+/** Anthropic's current models, aliases and dated ids. */
+const CLAUDE = [
+  'claude-opus-4-7',
+  'claude-opus-4-6',
+  'claude-sonnet-4-6',
+  'claude-opus-4-5',
+  'claude-opus-4-5-20251101',
+  'claude-sonnet-4-5',
+  'claude-sonnet-4-5-20250929',
+  'claude-haiku-4-5',
+  'claude-haiku-4-5-20251001',
+  'claude-opus-4-1',
+  'claude-opus-4-1-20250805',
+  'claude-opus-4-0',
+  'claude-opus-4-20250514',
+  'claude-sonnet-4-0',
+  'claude-sonnet-4-20250514',
+  'claude-3-haiku-20240307',
+];
+
 describe('model catalog', () => {
   const shipped = readCatalogFile();
 
@@ -33,7 +54,16 @@ describe('model catalog', () => {
     const byId = new Map(shipped.map((m) => [m.id, m.kind]));
     for (const id of [...OPENAI_CHAT, ...DOUBAO_CHAT]) expect(byId.get(id), id).toBe('chat');
     expect(byId.get('gpt-image-2')).toBe('image');
-    expect(shipped).toHaveLength(23 + 4 + 1 + BEYOND_SEEDS.length);
+    expect(shipped).toHaveLength(23 + 4 + 1 + BEYOND_SEEDS.length + CLAUDE.length);
+  });
+
+  it('lists Claude models as messages models owned by anthropic, each priced by the price database', () => {
+    const claude = shipped.filter((m) => m.kind === 'messages');
+    expect(claude.map((m) => m.id)).toEqual(CLAUDE);
+    for (const model of claude) {
+      expect(model.ownedBy).toBe('anthropic');
+      expect(databasePrice(model.id, 'anthropic'), model.id).not.toBeNull();
+    }
   });
 
   it('ships the models of the endpoints beyond the seeds, each with its kind', () => {

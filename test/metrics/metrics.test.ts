@@ -293,7 +293,7 @@ describe('requests refused early, and label values', () => {
 
   it('starts the estimated-usage count at zero for each endpoint whose streams can be estimated', async () => {
     const { exposition } = await metrics(gateway);
-    expect(rows(exposition, 'gateway_usage_estimated_total')).toEqual(['endpoint=/v1/chat/completions 0', 'endpoint=/v1/completions 0', 'endpoint=/v1/responses 0']);
+    expect(rows(exposition, 'gateway_usage_estimated_total')).toEqual(['endpoint=/v1/chat/completions 0', 'endpoint=/v1/completions 0', 'endpoint=/v1/messages 0', 'endpoint=/v1/responses 0']);
   });
 
   it('starts every sticky routing result at zero and counts what the selector reports', async () => {
@@ -435,7 +435,7 @@ describe('upstream timeouts, unreachable upstreams and clients that leave', () =
       expect(completion).toBeGreaterThan(0);
       const { exposition } = await metrics(gateway);
       expect(rows(exposition, 'gateway_requests_total')).toEqual(['account=acct-a,client_key=team-alpha,endpoint=/v1/chat/completions,model=gpt-4o,status=499,team= 1']);
-      expect(rows(exposition, 'gateway_usage_estimated_total')).toEqual(['endpoint=/v1/chat/completions 1', 'endpoint=/v1/completions 0', 'endpoint=/v1/responses 0']);
+      expect(rows(exposition, 'gateway_usage_estimated_total')).toEqual(['endpoint=/v1/chat/completions 1', 'endpoint=/v1/completions 0', 'endpoint=/v1/messages 0', 'endpoint=/v1/responses 0']);
       const tokens = { endpoint: '/v1/chat/completions', model: 'gpt-4o', client_key: 'team-alpha', team: '', account: 'acct-a' };
       expect(value(exposition, 'gateway_tokens_total', { ...tokens, type: 'prompt' })).toBe(prompt);
       expect(value(exposition, 'gateway_tokens_total', { ...tokens, type: 'completion' })).toBe(completion);

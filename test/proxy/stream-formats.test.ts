@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { imagesGenerations } from '../../src/endpoints/images-generations.js';
 import { SseTap } from '../../src/proxy/sse-tap.js';
-import { CHAT_STREAM, hasDone, RESPONSES_STREAM, usageObjects, type StreamFormat } from '../../src/proxy/stream-formats.js';
-import type { Usage } from '../../src/proxy/usage.js';
+import { CHAT_STREAM, hasDone, MESSAGES_STREAM, RESPONSES_STREAM, usageObjects, type StreamFormat } from '../../src/proxy/stream-formats.js';
+import { normaliseUsage, type Usage } from '../../src/proxy/usage.js';
 
 interface Run {
   output: string;
@@ -130,5 +130,36 @@ describe('stream formats, read without patterns', () => {
     const text = chunk.repeat(3) + last;
     expect(usageObjects(text)).toEqual([{ at: text.lastIndexOf('"usage"'), usage: { prompt: 3, completion: 4, cached: 0, reasoning: 0, total: 7 } }]);
     expect(usageObjects(chunk.repeat(3))).toEqual([]);
+  });
+});
+
+describe('the Messages stream format', () => {
+  const start = normaliseUsage({ input_tokens: 5, cache_creation_input_tokens: 100, cache_read_input_tokens: 20, cache_creation: { ephemeral_1h_input_tokens: 100 }, output_tokens: 1 })!;
+
+  it('reads input with the cache reads and writes as prompt tokens', () => {
+    expect(start).toEqual({ prompt: 125, completion: 1, cached: 20, reasoning: 0, total: 126, cacheWrite: 100, cacheWrite1h: 100 });
+  });
+
+  it('merges message_delta usage, whether it carries only the output or the cumulative counts', () => {
+    const merge = MESSAGES_STREAM.mergeUsage!;
+    const outputOnly = normaliseUsage({ output_tokens: 40 })!;
+    const cumulative = normaliseUsage({ input_tokens: 5, cache_creation_input_tokens: 100, cache_read_input_tokens: 20, output_tokens: 40 })!;
+    const expected = { prompt: 125, completion: 40, cached: 20, reasoning: 0, total: 165, cacheWrite: 100, cacheWrite1h: 100 };
+    expect(merge(start, outputOnly)).toEqual(expected);
+    expect(merge(start, cumulative)).toEqual(expected);
+  });
+
+  it('finds the first token in a delta, the finish in message_delta and the end in message_stop', () => {
+    expect(MESSAGES_STREAM.hasFirstToken('event: content_block_start\ndata: {"type":"content_block_start","index":0}\n\n')).toBe(false);
+    expect(MESSAGES_STREAM.hasFirstToken('data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"Hi"}}\n\n')).toBe(true);
+    expect(MESSAGES_STREAM.hasFinish('data: {"type":"message_delta","delta":{"stop_reason":"end_turn"}}\n\n')).toBe(true);
+    expect(MESSAGES_STREAM.hasEnd('data: {"type":"message_delta"}\n\n')).toBe(false);
+    expect(MESSAGES_STREAM.hasEnd('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(true);
+    expect(MESSAGES_STREAM.hasEnd('data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"\\"type\\":\\"message_stop\\""}}\n\n')).toBe(false);
+  });
+
+  it("ends a cut stream with Anthropic's error event", () => {
+    const event = MESSAGES_STREAM.errorEvent('The upstream stream failed.', 'upstream_stream_failed', 0);
+    expect(event).toBe('event: error\ndata: {"type":"error","error":{"type":"api_error","message":"The upstream stream failed."}}\n\n');
   });
 });

@@ -18,7 +18,7 @@ describe('GET /v1/models and GET /healthz', () => {
       expect(model.object).toBe('model');
       ids.push(model.id);
     }
-    expect(ids).toHaveLength(29 + 12);
+    expect(ids).toHaveLength(29 + 12 + 16);
     expect(ids).toEqual(expect.arrayContaining(['gpt-4o', 'chat-latest', 'Doubao-pro-32k', 'gpt-image-2', 'house-model']));
   });
 

@@ -139,7 +139,7 @@ describe('the start-up log of prices', () => {
     expect(line.level).toBe(30);
     expect(line.priceDatabase).toEqual({ package: '@pydantic/genai-prices', version: priceDatabase.version, dataDate: priceDatabase.dataDate });
     expect(line.priceSources).toMatchObject({ 'gpt-4.1': 'config', 'gpt-4o': 'price-database', 'gpt-image-2': 'price-database', 'Doubao-pro-32k': 'none' });
-    expect(line.msg).toBe(`model prices: 1 from config, 32 from the price database (@pydantic/genai-prices ${priceDatabase.version}, data of ${priceDatabase.dataDate}), 7 unpriced`);
+    expect(line.msg).toBe(`model prices: 1 from config, 48 from the price database (@pydantic/genai-prices ${priceDatabase.version}, data of ${priceDatabase.dataDate}), 7 unpriced`);
   });
 
   it('warns only about the models no source prices', () => {

@@ -45,7 +45,7 @@ describe('the price list', () => {
     const unpriced = ['Doubao-1.5-lite-32k', 'Doubao-1.5-pro-256k', 'Doubao-1.5-pro-32k', 'Doubao-pro-32k', 'chat-latest', 'tts-1', 'tts-1-hd'];
     expect(from('none').sort()).toEqual(unpriced.sort());
     expect(from('config')).toEqual([]);
-    expect(from('price-database')).toHaveLength(33);
+    expect(from('price-database')).toHaveLength(33 + 16); // 16 Claude models
     expect(prices.entries().find((e) => e.model === 'gpt-5-codex')).toMatchObject({ source: 'price-database', matched: 'openai/gpt-5', pool: 'pool-a' });
     expect(prices.unpriced().sort()).toEqual(unpriced.sort());
   });
