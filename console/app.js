@@ -74,7 +74,7 @@ function errorNote(error) {
 }
 
 function page(title, ...content) {
-  main.replaceChildren(h('h1', {}, title), ...content);
+  main.replaceChildren(h('h1', {}, title), ...content.flat().filter((part) => part !== null && part !== undefined));
   document.title = `${title} · AI gateway console`;
 }
 

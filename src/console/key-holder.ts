@@ -1,5 +1,10 @@
 import type { KeyLimits } from '../limits/limiter.js';
 import type { Services } from '../services.js';
+import type { UsageRow } from '../store/usage-repo.js';
+import { DAY_MS } from '../time-windows.js';
+
+/** How far back a key holder's chart reaches. */
+const CHART_DAYS = 30;
 
 /** What a key holder's page shows: their key's rules, and what is left of its limits and budgets. */
 export interface KeyHolderView {
@@ -7,6 +12,8 @@ export interface KeyHolderView {
   models: string[] | null;
   limits: KeyLimits;
   used: { requestsThisMinute: number; tokensThisMinute: number; tokensToday: number; usdToday: number; usdThisMonth: number };
+  /** The key's own rows of the usage ledger over the last 30 days; absent without a database (or while it is down). */
+  daily?: UsageRow[];
   left: {
     requestsThisMinute: number | null;
     tokensThisMinute: number | null;
@@ -26,6 +33,7 @@ export async function keyHolderView(services: Services, name: string): Promise<K
   const left = (limit: number | undefined, used: number): number | null => (limit === undefined ? null : Math.max(0, limit - used));
   const usdToday = spent?.today ?? 0;
   const usdThisMonth = spent?.month ?? 0;
+  const daily = await ownDailyUsage(services, name, now);
   return {
     name,
     models: key.allowedModels === undefined ? null : [...key.allowedModels],
@@ -38,5 +46,18 @@ export async function keyHolderView(services: Services, name: string): Promise<K
       usdToday: left(limits.usdPerDay, usdToday),
       usdThisMonth: left(limits.usdPerMonth, usdThisMonth),
     },
+    ...(daily === undefined ? {} : { daily }),
   };
+}
+
+/** The key's rows of the ledger, freshly flushed; undefined when no database answers (the page then shows no chart). */
+async function ownDailyUsage(services: Services, name: string, now: number): Promise<UsageRow[] | undefined> {
+  const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+  try {
+    await services.ledger.flush();
+    const rows = await services.store.use((r) => r.usage.daily(day(now - (CHART_DAYS - 1) * DAY_MS), day(now), 'key'));
+    return rows.filter((row) => row.key === name);
+  } catch {
+    return undefined;
+  }
 }

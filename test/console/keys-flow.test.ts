@@ -3,7 +3,7 @@
 // SDK's answer into 401; a viewer sees the same pages without the buttons that change anything.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, VIEWER_TOKEN } from '../helpers/admin.js';
+import { admin, ADMIN_TOKEN, VIEWER_TOKEN } from '../helpers/admin.js';
 import { signInToConsole, startBrowser, type RunningBrowser } from '../helpers/browser.js';
 import { useGatewayWithPostgres } from '../helpers/gateway-with-postgres.js';
 
@@ -76,6 +76,17 @@ describe('keys in the console', () => {
       (await fetch('/admin/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sneaky' }) })).status,
     );
     expect(status).toBe(403);
+    await context.close();
+  });
+
+  it("shows a key holder their own usage per day, from the ledger", async () => {
+    const created = await admin<{ key: string }>(running.gateway.url, 'POST', '/admin/keys', { name: 'chart-holder' });
+    await chat(created.body.key);
+    const { context, page } = await signInToConsole(browser.browser, running.gateway.url, created.body.key);
+    await page.getByRole('heading', { name: 'Your key' }).waitFor();
+    const own = await page.evaluate(async () => (await (await fetch('/admin/session/key')).json()) as { daily: { key: string; requests: number }[] });
+    expect(own.daily).toEqual([expect.objectContaining({ key: 'chart-holder', requests: 1 })]);
+    await page.getByRole('img', { name: 'Usage per day' }).waitFor();
     await context.close();
   });
 });
