@@ -9,6 +9,8 @@ const CHART_DAYS = 30;
 /** What a key holder's page shows: their key's rules, and what is left of its limits and budgets. */
 export interface KeyHolderView {
   name: string;
+  team: string | null;
+  /** The models the key may use (its own list intersected with its team's); null for every model. */
   models: string[] | null;
   limits: KeyLimits;
   used: { requestsThisMinute: number; tokensThisMinute: number; tokensToday: number; usdToday: number; usdThisMonth: number };
@@ -36,6 +38,7 @@ export async function keyHolderView(services: Services, name: string): Promise<K
   const daily = await ownDailyUsage(services, name, now);
   return {
     name,
+    team: key.team ?? null,
     models: key.allowedModels === undefined ? null : [...key.allowedModels],
     limits,
     used: { requestsThisMinute: counts!.requestsThisMinute, tokensThisMinute: counts!.tokensThisMinute, tokensToday: counts!.tokensToday, usdToday, usdThisMonth },

@@ -140,7 +140,7 @@ describe("a key holder's session", () => {
     const cookie = cookieOf(response);
     const own = await fetch(`${gateway.url}/admin/session/key`, { headers: { cookie } });
     expect(own.status).toBe(200);
-    expect(await own.json()).toMatchObject({ name: 'team-alpha', models: null });
+    expect(await own.json()).toMatchObject({ name: 'team-alpha', team: null, models: null });
     for (const path of ['/admin/usage', '/admin/upstreams']) {
       const refused = await fetch(`${gateway.url}${path}`, { headers: { cookie } });
       expect(refused.status, path).toBe(403);
