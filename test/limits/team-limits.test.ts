@@ -2,7 +2,7 @@
 // two keys of one team, each checked against its own limits and its team's.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RedisLimitStore } from '../../src/limits/redis-store.js';
-import { testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startGatewaysOnRedis, type GatewaysOnRedis } from '../helpers/gateways-on-redis.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { setRedisClock } from '../support/redis-clock.js';
@@ -49,12 +49,7 @@ describe('team limits shared by its keys on two gateways on one Redis', () => {
   });
 
   const gateway = (i: number): RunningGateway => setup.gateways[i]!;
-  const post = (g: RunningGateway, key: string): Promise<Response> =>
-    fetch(`${g.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi there' }] }),
-    });
+  const post = fetchAs;
   const refusal = async (res: Response): Promise<string> => {
     expect(res.status).toBe(429);
     const body = (await res.json()) as { error: { message: string; code: string } };
@@ -124,3 +119,46 @@ describe('team limits shared by its keys on two gateways on one Redis', () => {
     });
   });
 });
+
+describe('team limits on one gateway, counted in memory', () => {
+  let upstream: MockUpstream;
+  let gateway: RunningGateway;
+  beforeAll(async () => {
+    upstream = await startMockUpstream();
+    gateway = await startGateway(
+      testConfig(upstream.url, {
+        teams: [{ name: 'platform', limits: { requestsPerMinute: 2 } }],
+        clientKeys: [
+          { name: 'alice', key: ALICE, team: 'platform' },
+          { name: 'bob', key: BOB, team: 'platform', limits: { requestsPerMinute: 10 } },
+        ],
+      }),
+      {},
+      { clock: () => MINUTE_START },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await upstream?.close();
+  });
+
+  it("refuses the team's keys together once the team's minute is spent, naming the team", async () => {
+    const first = await fetchAs(gateway, ALICE);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit-requests')).toBe('2');
+    expect((await fetchAs(gateway, BOB)).status).toBe(200);
+    for (const key of [ALICE, BOB]) {
+      const refused = await fetchAs(gateway, key);
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("on team 'platform'");
+    }
+  });
+});
+
+function fetchAs(g: RunningGateway, key: string): Promise<Response> {
+  return fetch(`${g.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi there' }] }),
+  });
+}
