@@ -25,12 +25,16 @@ export interface RequestContext {
   // Written by the limits hooks (src/limits/plugin.ts).
   /** Tokens held against the client key's limits until the request ends (see src/limits/reservation.ts). */
   tokenReservation: TokenReservation | undefined;
+  /** Tokens held against its team's limits, shared by the team's keys. */
+  teamReservation: TokenReservation | undefined;
   /** A smaller reservation on its way to the store; the request's end settles once it is there. */
   reservationMoving: Promise<void> | undefined;
 
   // Written by the budget hooks (src/spend/spend.ts).
   /** Micro-dollars held against the client key's budget until the request ends (see src/spend/reservation.ts). */
   budgetReservation: number | undefined;
+  /** Micro-dollars held against its team's budget. */
+  teamBudgetReservation: number | undefined;
   /** The budget reservation on its way to the store: the request's end settles once it is decided. */
   budgetReserving: Promise<void> | undefined;
   /** The budget's decision, started once the body is parsed and waited for before the handler; rejects with a refusal. */
@@ -94,8 +98,10 @@ export function newRequestContext(startedAt: number): RequestContext {
     ended: false,
     clientKey: undefined,
     tokenReservation: undefined,
+    teamReservation: undefined,
     reservationMoving: undefined,
     budgetReservation: undefined,
+    teamBudgetReservation: undefined,
     budgetReserving: undefined,
     budgetAdmitted: undefined,
     pinLookup: undefined,

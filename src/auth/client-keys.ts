@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { ClientKeyConfig, GatewayConfig } from '../config/schema.js';
+import type { ClientKeyConfig, GatewayConfig, LimitsConfig } from '../config/schema.js';
 
 export interface ClientKey {
   readonly name: string;
@@ -8,6 +8,8 @@ export interface ClientKey {
   readonly config: ClientKeyConfig;
   /** The key's team, if it has one. */
   readonly team?: string;
+  /** Its team's limits and budgets, shared by all the team's keys and checked beside the key's own. */
+  readonly teamLimits?: LimitsConfig;
   /** Epoch ms from which the key answers 401 (an API key's `expiresAt`). */
   readonly expiresAt?: number;
 }
@@ -28,8 +30,23 @@ export interface KeyringEntry {
   readonly validUntil?: number;
 }
 
-/** The models a team allows: undefined for every model. */
-export type TeamModels = ReadonlyMap<string, readonly string[] | undefined>;
+/** What a team imposes on its keys: the models it allows (undefined for every model) and its limits. */
+export interface TeamRules {
+  readonly models: readonly string[] | undefined;
+  readonly limits: LimitsConfig | undefined;
+}
+
+export type TeamModels = ReadonlyMap<string, TeamRules>;
+
+/** The fields of a key that its own model list and its team decide. */
+export function teamFields(own: readonly string[] | undefined, team: string | undefined, teams: TeamModels): Pick<ClientKey, 'allowedModels' | 'team' | 'teamLimits'> {
+  const rules = team === undefined ? undefined : teams.get(team);
+  return {
+    allowedModels: allowedModels(own, rules?.models),
+    ...(team !== undefined ? { team } : {}),
+    ...(rules?.limits !== undefined ? { teamLimits: rules.limits } : {}),
+  };
+}
 
 /** A key's effective allow-list: its own list intersected with its team's. */
 export function allowedModels(own: readonly string[] | undefined, team: readonly string[] | undefined): ReadonlySet<string> | undefined {
@@ -48,12 +65,7 @@ export class ClientKeyring {
 
   constructor(configs: readonly ClientKeyConfig[], teams: TeamModels = new Map(), extra: readonly KeyringEntry[] = []) {
     for (const config of configs) {
-      const client: ClientKey = {
-        name: config.name,
-        allowedModels: allowedModels(config.models, config.team === undefined ? undefined : teams.get(config.team)),
-        config,
-        ...(config.team !== undefined ? { team: config.team } : {}),
-      };
+      const client: ClientKey = { name: config.name, config, ...teamFields(config.models, config.team, teams) };
       this.clients.push(client);
       this.byDigest.set(config.keySha256 ?? sha256(config.key ?? '').toString('hex'), { client });
     }
@@ -97,7 +109,7 @@ export function bearerToken(header: string | undefined): string | undefined {
   return token.length > 0 ? token : undefined;
 }
 
-/** The model lists of the config's teams, by name. */
-export function configTeams(config: GatewayConfig): TeamModels {
-  return new Map(config.teams.map((team) => [team.name, team.models]));
+/** The model lists and limits of the config's teams, by name. */
+export function configTeams(config: GatewayConfig): Map<string, TeamRules> {
+  return new Map(config.teams.map((team) => [team.name, { models: team.models, limits: team.limits }]));
 }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { allowedModels, ClientKeyring, configTeams, type KeyringEntry } from '../auth/client-keys.js';
+import { ClientKeyring, configTeams, teamFields, type KeyringEntry } from '../auth/client-keys.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import type { StoredKey, TeamRecord } from '../store/records.js';
@@ -72,17 +72,15 @@ export class KeyRegistry {
   /** Config keys and the store's live API keys, each with its team's allow-list applied. */
   keyringFor(config: GatewayConfig): ClientKeyring {
     const teams = configTeams(config);
-    const models = new Map(teams);
-    for (const team of this.teams) models.set(team.name, team.models ?? undefined);
+    for (const team of this.teams) teams.set(team.name, { models: team.models ?? undefined, limits: team.limits ?? undefined });
     const taken = new Set(config.clientKeys.map((k) => k.name));
     const entries: KeyringEntry[] = [];
     for (const key of this.keys) {
       if (key.revokedAt !== null || taken.has(key.name)) continue;
       const client = {
         name: key.name,
-        allowedModels: allowedModels(key.models ?? undefined, key.team === null ? undefined : models.get(key.team)),
         config: { name: key.name, ...(key.models !== null ? { models: key.models } : {}), ...(key.limits !== null ? { limits: key.limits } : {}) },
-        ...(key.team !== null ? { team: key.team } : {}),
+        ...teamFields(key.models ?? undefined, key.team ?? undefined, teams),
         ...(key.expiresAt !== null ? { expiresAt: Date.parse(key.expiresAt) } : {}),
       };
       entries.push({ sha256: key.keySha256, client });
@@ -90,7 +88,7 @@ export class KeyRegistry {
         entries.push({ sha256: key.previousSha256, client, validUntil: Date.parse(key.previousUntil) });
       }
     }
-    return new ClientKeyring(config.clientKeys, models, entries);
+    return new ClientKeyring(config.clientKeys, teams, entries);
   }
 
   /** Refuses a config that names a key or team the store already holds (a reload must not shadow one). */

@@ -7,6 +7,34 @@ import { rateLimitHeaders } from './headers.js';
 import { refusedByRedis } from '../redis/connection.js';
 import { hasLimits, type Admission, type KeyLimits, type LimitStore, type TokenReservation, type WindowCounts } from './limiter.js';
 import { answerCap, reservationFor } from './reservation.js';
+import { limitedTeam, teamStoreName, tighterAdmission } from './team.js';
+
+/** Where a request's reservation against one subject (its key, or its key's team) is kept. */
+type Slot = 'tokenReservation' | 'teamReservation';
+
+/** One set of limits a request counts against: its key's, or its team's (shared by the team's keys). */
+interface Subject {
+  /** The name its counts are kept under in the store. */
+  storeName: string;
+  limits: KeyLimits;
+  slot: Slot;
+  /** How a 429 names it. */
+  who: string;
+}
+
+function keySubject(client: ClientKey, limits: KeyLimits): Subject {
+  return { storeName: client.name, limits, slot: 'tokenReservation', who: `key '${client.name}'` };
+}
+
+/** The subjects a request of this key counts against; empty when neither the key nor its team has limits. */
+function subjectsOf(client: ClientKey): Subject[] {
+  const subjects: Subject[] = [];
+  const limits = client.config.limits;
+  if (hasLimits(limits)) subjects.push(keySubject(client, limits));
+  const team = limitedTeam(client);
+  if (team !== undefined) subjects.push({ storeName: teamStoreName(team.name), limits: team.limits, slot: 'teamReservation', who: `team '${team.name}'` });
+  return subjects;
+}
 
 /**
  * How often reservations that their body lowered are moved in the store. A request that ends before its
@@ -17,8 +45,7 @@ export const SHRINK_INTERVAL_MS = 50;
 
 /** A reservation that its body lowered, waiting for its move in the store. */
 interface PendingShrink {
-  client: ClientKey;
-  limits: KeyLimits;
+  subject: Subject;
   context: RequestContext;
   reservation: TokenReservation;
   tokens: number;
@@ -64,11 +91,17 @@ export class RateLimiter {
    */
   admit(client: ClientKey, context: RequestContext, bodyBytes: number, now: number): Promise<Record<string, string> | undefined> | undefined {
     const limits = client.config.limits;
-    if (!hasLimits(limits)) {
-      this.store.count(client.name, now);
-      return undefined;
+    if (client.teamLimits === undefined) {
+      if (!hasLimits(limits)) {
+        this.store.count(client.name, now);
+        return undefined;
+      }
+      return whileMoving(context, this.admitLimited(keySubject(client, limits), context, reservationFor(limits, bodyBytes, undefined), now));
     }
-    return whileMoving(context, this.admitLimited(client, limits, context, reservationFor(limits, bodyBytes, undefined), now));
+    const subjects = subjectsOf(client);
+    if (!hasLimits(limits)) this.store.count(client.name, now);
+    if (subjects.length === 0) return undefined;
+    return whileMoving(context, this.admitAll(subjects, context, bodyBytes, now));
   }
 
   /**
@@ -77,18 +110,23 @@ export class RateLimiter {
    * window spent.
    */
   adjust(context: RequestContext, body: unknown, bodyBytes: number, now: number): Promise<void> | undefined {
-    const { clientKey, tokenReservation } = context;
-    const limits = clientKey?.config.limits;
-    if (clientKey === undefined || tokenReservation === undefined || limits === undefined) return undefined;
-    const tokens = reservationFor(limits, bodyBytes, answerCap(body));
-    if (tokens === tokenReservation.tokens) return undefined;
-    if (tokens < tokenReservation.tokens) {
-      // A smaller reservation is never refused: nothing waits for it (see SHRINK_INTERVAL_MS).
-      this.lowered.push({ client: clientKey, limits, context, reservation: tokenReservation, tokens });
-      this.armSweeper();
-      return undefined;
+    const { clientKey } = context;
+    if (clientKey === undefined || (context.tokenReservation === undefined && context.teamReservation === undefined)) return undefined;
+    const cap = answerCap(body);
+    const growing: Promise<void>[] = [];
+    for (const subject of subjectsOf(clientKey)) {
+      const reservation = context[subject.slot];
+      if (reservation === undefined) continue;
+      const tokens = reservationFor(subject.limits, bodyBytes, cap);
+      if (tokens === reservation.tokens) continue;
+      if (tokens < reservation.tokens) {
+        // A smaller reservation is never refused: nothing waits for it (see SHRINK_INTERVAL_MS).
+        this.lowered.push({ subject, context, reservation, tokens });
+        this.armSweeper();
+      } else growing.push(this.adjustLimited(subject, context, reservation, tokens, now));
     }
-    return whileMoving(context, this.adjustLimited(clientKey, limits, context, tokenReservation, tokens, now));
+    if (growing.length === 0) return undefined;
+    return whileMoving(context, growing.length === 1 ? growing[0]! : Promise.all(growing).then(() => undefined));
   }
 
   /**
@@ -106,14 +144,21 @@ export class RateLimiter {
       return;
     }
     const used = context.usage?.total ?? 0;
-    const reservation = context.tokenReservation;
+    this.settle(client.name, context.tokenReservation, used, hasLimits(client.config.limits), now);
     context.tokenReservation = undefined;
+    const team = limitedTeam(client);
+    if (team !== undefined) this.settle(teamStoreName(team.name), context.teamReservation, used, true, now);
+    context.teamReservation = undefined;
+  }
+
+  /** Replaces a subject's reservation by the tokens used (or counts them, when nothing was reserved). */
+  private settle(storeName: string, reservation: TokenReservation | undefined, used: number, exact: boolean, now: number): void {
     let written: Promise<void>;
-    if (reservation !== undefined) written = this.store.settle(client.name, reservation, used, now);
-    else if (used > 0) written = this.store.addTokens(client.name, used, now, hasLimits(client.config.limits));
+    if (reservation !== undefined) written = this.store.settle(storeName, reservation, used, now);
+    else if (used > 0) written = this.store.addTokens(storeName, used, now, exact);
     else return;
     written.catch((err: Error) => {
-      this.log.debug({ err: err.message, clientKey: client.name, tokens: used }, 'token count not recorded');
+      this.log.debug({ err: err.message, clientKey: storeName, tokens: used }, 'token count not recorded');
     });
   }
 
@@ -131,42 +176,61 @@ export class RateLimiter {
     );
   }
 
-  private async admitLimited(
-    client: ClientKey,
-    limits: KeyLimits,
-    context: RequestContext,
-    reserve: number,
-    now: number,
-  ): Promise<Record<string, string> | undefined> {
+  private async admitLimited(subject: Subject, context: RequestContext, reserve: number, now: number): Promise<Record<string, string> | undefined> {
     let admission: Admission;
     try {
-      admission = await this.store.admit(client.name, limits, now, reserve);
+      admission = await this.store.admit(subject.storeName, subject.limits, now, reserve);
     } catch (err) {
       return this.storeFailed(err);
     }
     const headers = rateLimitHeaders(admission);
-    if (!admission.allowed) throw rateLimited(client, admission, headers);
-    context.tokenReservation = { tokens: reserve, minute: admission.minute };
+    if (!admission.allowed) throw rateLimited(subject, admission, headers);
+    context[subject.slot] = { tokens: reserve, minute: admission.minute };
     return headers;
   }
 
-  private async adjustLimited(
-    client: ClientKey,
-    limits: KeyLimits,
-    context: RequestContext,
-    reservation: TokenReservation,
-    tokens: number,
-    now: number,
-  ): Promise<void> {
+  /**
+   * Admits a request against its key's limits and its team's at once (one write to Redis): only when both
+   * allow. A subject that allowed gets its reservation back when the other refused.
+   */
+  private async admitAll(subjects: Subject[], context: RequestContext, bodyBytes: number, now: number): Promise<Record<string, string> | undefined> {
+    const reserves = subjects.map((s) => reservationFor(s.limits, bodyBytes, undefined));
+    const outcomes = await Promise.all(
+      subjects.map((s, i) => this.store.admit(s.storeName, s.limits, now, reserves[i]!).then((a): Admission | Error => a, (err: Error) => err)),
+    );
+    let merged: Admission | undefined;
+    let refused: Subject | undefined;
+    let failure: Error | undefined;
+    outcomes.forEach((outcome, i) => {
+      if (outcome instanceof Error) {
+        failure ??= outcome;
+        return;
+      }
+      merged = tighterAdmission(merged, outcome);
+      if (outcome.allowed) context[subjects[i]!.slot] = { tokens: reserves[i]!, minute: outcome.minute };
+      else refused ??= subjects[i];
+    });
+    if (refused !== undefined || (failure !== undefined && refusedByRedis(failure))) {
+      for (const s of subjects) {
+        this.settle(s.storeName, context[s.slot], 0, true, now);
+        context[s.slot] = undefined;
+      }
+    }
+    if (refused !== undefined && merged !== undefined) throw rateLimited(refused, merged, rateLimitHeaders(merged));
+    if (failure !== undefined) this.storeFailed(failure);
+    return merged === undefined ? undefined : rateLimitHeaders(merged);
+  }
+
+  private async adjustLimited(subject: Subject, context: RequestContext, reservation: TokenReservation, tokens: number, now: number): Promise<void> {
     let admission: Admission;
     try {
-      admission = await this.store.adjust(client.name, limits, reservation, tokens, now);
+      admission = await this.store.adjust(subject.storeName, subject.limits, reservation, tokens, now);
     } catch (err) {
       this.storeFailed(err);
       return;
     }
-    if (!admission.allowed) throw rateLimited(client, admission, rateLimitHeaders(admission));
-    context.tokenReservation = { tokens, minute: admission.minute };
+    if (!admission.allowed) throw rateLimited(subject, admission, rateLimitHeaders(admission));
+    context[subject.slot] = { tokens, minute: admission.minute };
   }
 
   private armSweeper(): void {
@@ -181,20 +245,21 @@ export class RateLimiter {
     const due = this.due;
     this.due = this.lowered;
     this.lowered = [];
-    for (const { client, limits, context, reservation, tokens } of due) {
-      if (context.tokenReservation !== reservation || context.reservationMoving !== undefined) continue; // it ended
-      context.reservationMoving = this.shrink(client, limits, context, reservation, tokens, this.now());
+    for (const pending of due) {
+      const { subject, context, reservation } = pending;
+      if (context[subject.slot] !== reservation || context.reservationMoving !== undefined) continue; // it ended
+      context.reservationMoving = this.shrink(pending, this.now());
     }
     if (this.due.length > 0) this.armSweeper();
   }
 
   /** Moves the reservation down to `tokens`; the request keeps the old one if the store does not answer. */
-  private async shrink(client: ClientKey, limits: KeyLimits, context: RequestContext, reservation: TokenReservation, tokens: number, now: number): Promise<void> {
+  private async shrink({ subject, context, reservation, tokens }: PendingShrink, now: number): Promise<void> {
     try {
-      const admission = await this.store.adjust(client.name, limits, reservation, tokens, now);
-      if (context.tokenReservation === reservation) context.tokenReservation = { tokens, minute: admission.minute };
+      const admission = await this.store.adjust(subject.storeName, subject.limits, reservation, tokens, now);
+      if (context[subject.slot] === reservation) context[subject.slot] = { tokens, minute: admission.minute };
     } catch (err) {
-      this.log.debug({ err: (err as Error).message, clientKey: client.name }, 'token reservation not reduced');
+      this.log.debug({ err: (err as Error).message, clientKey: subject.storeName }, 'token reservation not reduced');
     }
   }
 
@@ -222,9 +287,9 @@ function whileMoving<T>(context: RequestContext, work: Promise<T>): Promise<T> {
   return work;
 }
 
-function rateLimited(client: ClientKey, admission: Admission, headers: Record<string, string>): GatewayError {
+function rateLimited(subject: Subject, admission: Admission, headers: Record<string, string>): GatewayError {
   const what = admission.exceeded === 'requests' ? 'requests per minute' : 'tokens';
-  return new GatewayError(429, 'rate_limit_error', `Rate limit reached for ${what} on key '${client.name}'. Retry after ${headers['retry-after']} s.`, {
+  return new GatewayError(429, 'rate_limit_error', `Rate limit reached for ${what} on ${subject.who}. Retry after ${headers['retry-after']} s.`, {
     code: 'rate_limit_exceeded',
     headers,
   });

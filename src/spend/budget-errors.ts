@@ -24,10 +24,10 @@ function untilWindowEnds(message: string, period: BudgetPeriod, remainingMicros:
   });
 }
 
-/** A key whose budget for `period` is spent. */
-export function budgetSpent(keyName: string, period: BudgetPeriod, limit: number, spent: number, now: number): GatewayError {
+/** A key (or team: `who` is "key 'a'" or "team 'b'") whose budget for `period` is spent. */
+export function budgetSpent(who: string, period: BudgetPeriod, limit: number, spent: number, now: number): GatewayError {
   return untilWindowEnds(
-    `The key '${keyName}' has spent its ${FIELD[period]} budget of $${formatUsd(limit)} ($${formatUsd(spent)} ${WINDOW[period]}).`,
+    `The ${who} has spent its ${FIELD[period]} budget of $${formatUsd(limit)} ($${formatUsd(spent)} ${WINDOW[period]}).`,
     period,
     0,
     now,
@@ -39,7 +39,7 @@ export function budgetSpent(keyName: string, period: BudgetPeriod, limit: number
  * with nothing in flight (refused until the window ends, or until it asks for fewer tokens); or room that
  * the key's requests in flight hold, which comes back when they end (a short Retry-After, and the SDKs retry).
  */
-export function budgetRefused(keyName: string, limits: BudgetLimits, decision: BudgetDecision, micros: number, now: number): GatewayError {
+export function budgetRefused(who: string, limits: BudgetLimits, decision: BudgetDecision, micros: number, now: number): GatewayError {
   const { spent, held } = decision;
   let exhausted: BudgetPeriod | undefined;
   let tooCostly: BudgetPeriod | undefined;
@@ -52,12 +52,12 @@ export function budgetRefused(keyName: string, limits: BudgetLimits, decision: B
     else if (spent[period] + micros > limit) tooCostly ??= period;
     else if (spent[period] + held + micros > limit) binding = period;
   }
-  if (exhausted !== undefined) return budgetSpent(keyName, exhausted, limits[exhausted]!, spent[exhausted], now);
+  if (exhausted !== undefined) return budgetSpent(who, exhausted, limits[exhausted]!, spent[exhausted], now);
   if (tooCostly !== undefined) {
     const left = limits[tooCostly]! - spent[tooCostly];
     return untilWindowEnds(
       `This request may cost up to $${formatUsd(micros)} (its prompt at the input price and its max_tokens, or the key's ` +
-        `reserveTokens, at the output price), more than the key '${keyName}' has left of its ${FIELD[tooCostly]} ` +
+        `reserveTokens, at the output price), more than the ${who} has left of its ${FIELD[tooCostly]} ` +
         `budget of $${formatUsd(limits[tooCostly]!)}: $${formatUsd(left)}. Ask for fewer output tokens (max_tokens).`,
       tooCostly,
       left,
@@ -68,7 +68,7 @@ export function budgetRefused(keyName: string, limits: BudgetLimits, decision: B
   return new GatewayError(
     429,
     'insufficient_quota',
-    `The requests of the key '${keyName}' in flight hold $${formatUsd(held)} of the $${formatUsd(left)} left of its ${FIELD[binding]} ` +
+    `The requests of the ${who} in flight hold $${formatUsd(held)} of the $${formatUsd(left)} left of its ${FIELD[binding]} ` +
       `budget, and this request may cost up to $${formatUsd(micros)}. Retry when they have ended.`,
     { code: 'insufficient_quota', headers: { 'retry-after': '1', 'retry-after-ms': '1000', [BUDGET_HEADER]: formatUsd(left) } },
   );

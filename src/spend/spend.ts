@@ -10,6 +10,8 @@ import type { PriceList } from './price-list.js';
 import { formatUsd, MICROS_PER_USD, microsToUsd, NO_COST, requestCost } from './pricing.js';
 import { budgetReservation } from './reservation.js';
 import { BUDGET_PERIODS, windowIndex, type BudgetPeriod } from './windows.js';
+import type { LimitsConfig } from '../config/schema.js';
+import { teamStoreName } from '../limits/team.js';
 
 /** Micro-dollars: a key's budget per period, and what it is known to have spent in which window. */
 interface KnownBudget {
@@ -28,14 +30,42 @@ export interface SpendOptions {
   clock?: () => number;
 }
 
-/** A key's budgets in micro-dollars; undefined when it has none. */
-function budgetOf(client: ClientKey): BudgetLimits | undefined {
-  const limits = client.config.limits;
+/** Budgets in micro-dollars; undefined without any. */
+function budgetOf(limits: LimitsConfig | undefined): BudgetLimits | undefined {
   if (limits?.usdPerDay === undefined && limits?.usdPerMonth === undefined) return undefined;
   const budget: BudgetLimits = {};
   if (limits.usdPerDay !== undefined) budget.day = Math.round(limits.usdPerDay * MICROS_PER_USD);
   if (limits.usdPerMonth !== undefined) budget.month = Math.round(limits.usdPerMonth * MICROS_PER_USD);
   return budget;
+}
+
+/** One budget a request is held against: its key's, or its team's (shared by the team's keys). */
+interface BudgetSubject {
+  /** The name its spend is kept under in the store. */
+  storeName: string;
+  /** How a refusal names it. */
+  who: string;
+  limits: BudgetLimits;
+  /** For the reservation: the `reserveTokens` it says. */
+  config: LimitsConfig;
+  slot: 'budgetReservation' | 'teamBudgetReservation';
+}
+
+/** The team whose budget a key's requests also count against; undefined when its team has none. */
+function teamBudget(client: ClientKey): BudgetSubject | undefined {
+  const limits = budgetOf(client.teamLimits);
+  if (client.team === undefined || limits === undefined) return undefined;
+  return { storeName: teamStoreName(client.team), who: `team '${client.team}'`, limits, config: client.teamLimits ?? {}, slot: 'teamBudgetReservation' };
+}
+
+/** The budgets a request of this key is held against: its own, then its team's. */
+function budgetsOf(client: ClientKey): BudgetSubject[] {
+  const subjects: BudgetSubject[] = [];
+  const own = budgetOf(client.config.limits);
+  if (own !== undefined) subjects.push({ storeName: client.name, who: `key '${client.name}'`, limits: own, config: client.config.limits ?? {}, slot: 'budgetReservation' });
+  const team = teamBudget(client);
+  if (team !== undefined) subjects.push(team);
+  return subjects;
 }
 
 /** The least left of a key's budgets, in micro-dollars (Infinity without any). */
@@ -85,7 +115,7 @@ export class Spend {
       this.metrics.requestCost(model, clientKey.name, account.name, cost.micros, cost.savedMicros);
       micros = cost.micros;
     }
-    this.settle(context, clientKey.name, micros);
+    this.settle(context, clientKey, micros);
     return micros;
   }
 
@@ -94,8 +124,14 @@ export class Spend {
    * that it costs no upload and no round trip. The reservation, once the body is read, decides the rest.
    */
   refuseSpent(client: ClientKey): GatewayError | undefined {
-    const known = this.known.get(client.name);
-    const budget = budgetOf(client);
+    const own = this.spentOf(client.name, `key '${client.name}'`, budgetOf(client.config.limits));
+    if (own !== undefined || client.teamLimits === undefined) return own;
+    const team = teamBudget(client);
+    return team === undefined ? undefined : this.spentOf(team.storeName, team.who, team.limits);
+  }
+
+  private spentOf(storeName: string, who: string, budget: BudgetLimits | undefined): GatewayError | undefined {
+    const known = this.known.get(storeName);
     if (known === undefined || budget === undefined) return undefined;
     // The budget in force: a reload may have raised it since the store last answered.
     known.limits = budget;
@@ -107,7 +143,7 @@ export class Spend {
       const limit = known.limits[period];
       if (limit !== undefined && known.spent[period] >= limit) exhausted = period;
     }
-    return exhausted === undefined ? undefined : budgetSpent(client.name, exhausted, known.limits[exhausted]!, known.spent[exhausted], now);
+    return exhausted === undefined ? undefined : budgetSpent(who, exhausted, known.limits[exhausted]!, known.spent[exhausted], now);
   }
 
   /**
@@ -117,11 +153,12 @@ export class Spend {
    */
   reserve(context: RequestContext, body: unknown, promptBytes: number): Promise<Record<string, string> | undefined> | undefined {
     const client = context.clientKey;
-    const budget = client === undefined ? undefined : budgetOf(client);
-    if (client === undefined || budget === undefined) return undefined;
+    if (client === undefined || (client.teamLimits === undefined && client.config.limits === undefined)) return undefined;
+    const subjects = budgetsOf(client);
+    if (subjects.length === 0) return undefined;
     const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-    const micros = budgetReservation(this.prices.priceFor(fields.model), client.config.limits ?? {}, body, promptBytes);
-    const work = this.reserveBudgeted(client.name, budget, micros, context, this.now());
+    const price = this.prices.priceFor(fields.model);
+    const work = this.reserveBudgeted(subjects, subjects.map((s) => budgetReservation(price, s.config, body, promptBytes)), context, this.now());
     // A request that ends meanwhile (its client left) settles what this leaves, rather than leak it.
     const done = (): void => {
       if (context.budgetReserving === reserving) context.budgetReserving = undefined;
@@ -158,40 +195,60 @@ export class Spend {
     return this.store.close();
   }
 
-  private async reserveBudgeted(
-    keyName: string,
-    limits: BudgetLimits,
-    micros: number,
-    context: RequestContext,
-    now: number,
-  ): Promise<Record<string, string> | undefined> {
-    let decision;
-    try {
-      decision = await this.store.reserve(keyName, limits, micros, now);
-    } catch {
-      this.metrics.rateLimitFailOpen();
-      return undefined;
+  /**
+   * Holds the request's estimated cost against each budget at once (one write to Redis); admits it only
+   * when every one has room, and gives back what the others held when one refuses.
+   */
+  private async reserveBudgeted(subjects: BudgetSubject[], micros: number[], context: RequestContext, now: number): Promise<Record<string, string> | undefined> {
+    const decisions = await Promise.all(
+      subjects.map((s, i) =>
+        this.store.reserve(s.storeName, s.limits, micros[i]!, now).catch(() => {
+          this.metrics.rateLimitFailOpen();
+          return undefined;
+        }),
+      ),
+    );
+    let refusal: GatewayError | undefined;
+    let left = Infinity;
+    decisions.forEach((decision, i) => {
+      const subject = subjects[i]!;
+      if (decision === undefined) return;
+      this.known.set(subject.storeName, { limits: subject.limits, spent: { ...decision.spent }, day: windowIndex('day', now), month: windowIndex('month', now) });
+      if (!decision.allowed) refusal ??= budgetRefused(subject.who, subject.limits, decision, micros[i]!, now);
+      else {
+        context[subject.slot] = micros[i]!;
+        left = Math.min(left, leastLeft(subject.limits, decision.spent));
+      }
+    });
+    if (refusal !== undefined) {
+      for (const subject of subjects) this.giveBack(context, subject.slot, subject.storeName, 0, now);
+      throw refusal;
     }
-    this.known.set(keyName, { limits, spent: { ...decision.spent }, day: windowIndex('day', now), month: windowIndex('month', now) });
-    if (!decision.allowed) throw budgetRefused(keyName, limits, decision, micros, now);
-    context.budgetReservation = micros;
-    return { [BUDGET_HEADER]: formatUsd(leastLeft(limits, decision.spent)) };
+    return left === Infinity ? undefined : { [BUDGET_HEADER]: formatUsd(left) };
   }
 
-  /** Replaces the request's reservation (once it is decided) by its cost, `micros`. */
-  private settle(context: RequestContext, keyName: string, micros: number): void {
+  /** Replaces the request's reservations (once they are decided) by its cost, `micros`, in its key's and its team's spend. */
+  private settle(context: RequestContext, client: ClientKey, micros: number): void {
     const reserving = context.budgetReserving;
     if (reserving !== undefined) {
       context.budgetReserving = undefined;
-      void reserving.then(() => this.settle(context, keyName, micros));
+      void reserving.then(() => this.settle(context, client, micros));
       return;
     }
-    const reserved = context.budgetReservation ?? 0;
-    context.budgetReservation = undefined;
-    if (micros <= 0 && reserved <= 0) return;
     const now = this.now();
-    this.store.settle(keyName, reserved, micros, now);
-    const known = this.known.get(keyName);
+    this.giveBack(context, 'budgetReservation', client.name, micros, now);
+    if (client.teamLimits === undefined) return;
+    const team = teamBudget(client);
+    if (team !== undefined) this.giveBack(context, 'teamBudgetReservation', team.storeName, micros, now);
+  }
+
+  /** Replaces what a request holds in `slot` by `micros` in the spend kept under `storeName`. */
+  private giveBack(context: RequestContext, slot: BudgetSubject['slot'], storeName: string, micros: number, now: number): void {
+    const reserved = context[slot] ?? 0;
+    context[slot] = undefined;
+    if (micros <= 0 && reserved <= 0) return;
+    this.store.settle(storeName, reserved, micros, now);
+    const known = this.known.get(storeName);
     if (known !== undefined && micros > 0) {
       this.roll(known, now);
       known.spent.day += micros;
@@ -216,6 +273,8 @@ export class Spend {
   /** What each key with a budget has left, as this instance knows it: for `gateway_budget_remaining_usd`. */
   private *remaining(now: number): Iterable<{ clientKey: string; period: BudgetPeriod; micros: number }> {
     for (const [clientKey, known] of this.known) {
+      // Teams' budgets are not keys': the metric's `clientKey` label names keys only.
+      if (clientKey.startsWith('team:')) continue;
       this.roll(known, now);
       for (const period of BUDGET_PERIODS) {
         const limit = known.limits[period];

@@ -10,7 +10,7 @@ const log = pino({ level: 'silent' });
 const config = parseConfig(
   {
     clientKeys: [{ name: 'cfg', key: 'config-secret-value', team: 'web' }],
-    teams: [{ name: 'web', models: ['gpt-4o', 'gpt-4o-mini'] }],
+    teams: [{ name: 'web', models: ['gpt-4o', 'gpt-4o-mini'], limits: { requestsPerMinute: 30, usdPerDay: 5 } }],
     upstreams: [{ name: 'u', baseUrl: 'http://127.0.0.1:1', accounts: [{ name: 'a', apiKey: 'k' }] }],
   },
   {},
@@ -62,6 +62,19 @@ describe('the keyring built from config and API keys', () => {
     expect([...ring.find(api.secret)!.allowedModels!]).toEqual(['gpt-4o-mini']);
     expect([...ring.find('config-secret-value')!.allowedModels!]).toEqual(['gpt-4o', 'gpt-4o-mini']);
     expect(ring.find(api.secret)!.team).toBe('web');
+  });
+
+  it("gives config and API keys their team's limits, from the config's teams and the store's", () => {
+    const web = stored('web-key', { team: 'web', limits: { requestsPerMinute: 100 } });
+    const api = stored('api-team-key', { team: 'ops' });
+    const registry = registryWith([web.key, api.key]);
+    registry.teams = [{ name: 'ops', models: null, limits: { tokensPerMinute: 500 }, metadata: null, createdAt: null, updatedAt: null, source: 'api' }];
+    const ring = registry.keyringFor(config);
+    expect(ring.find('config-secret-value')!.teamLimits).toEqual({ requestsPerMinute: 30, usdPerDay: 5 });
+    expect(ring.find(web.secret)!.teamLimits).toEqual({ requestsPerMinute: 30, usdPerDay: 5 });
+    expect(ring.find(web.secret)!.config.limits).toEqual({ requestsPerMinute: 100 });
+    expect(ring.find(api.secret)!.teamLimits).toEqual({ tokensPerMinute: 500 });
+    expect(registryWith([stored('loner').key]).keyringFor(config).all().find((c) => c.name === 'loner')!.teamLimits).toBeUndefined();
   });
 
   it('refuses a config that takes an API key\'s or team\'s name', () => {
