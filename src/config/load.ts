@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, redisFromUrl, type GatewayConfig } from './schema.js';
+import { redisFromUrl } from './redis-schema.js';
+import { configSchema, type GatewayConfig } from './schema.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -7,7 +7,7 @@ import { registerJsonBody } from '../body/json-body.js';
 import { declareForms } from '../body/multipart-body.js';
 import { API_ENDPOINTS, STORED_RESPONSE_ENDPOINTS } from '../endpoints/index.js';
 import { enforceLimits } from '../limits/plugin.js';
-import { enforceBudgets } from '../spend/spend.js';
+import { enforceBudgets } from '../spend/plugin.js';
 import { apiEndpointRoute } from './api-endpoint.js';
 import { modelsRoute } from './models.js';
 import { storedResponseRoute } from './stored-response.js';

@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { expect, vi } from 'vitest';
-import { redisSchema, type RedisConfig } from '../../src/config/schema.js';
+import { redisSchema } from '../../src/config/redis-schema.js';
+import type { RedisConfig } from '../../src/config/schema.js';
 import { createRedisConnection } from '../../src/redis/client.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { startRedis, startRedisCluster } from './redis.js';

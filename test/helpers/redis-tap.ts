@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
-import { redisFromUrl } from '../../src/config/schema.js';
+import { redisFromUrl } from '../../src/config/redis-schema.js';
 import { createRedisConnection } from '../../src/redis/client.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { startRedis } from './redis.js';

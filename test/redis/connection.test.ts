@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { redisFromUrl } from '../../src/config/schema.js';
+import { redisFromUrl } from '../../src/config/redis-schema.js';
 import { createRedisConnection, reconnectDelay } from '../../src/redis/client.js';
 import { RedisTimeoutError, RedisUnavailableError, type RedisConnection } from '../../src/redis/connection.js';
 import { BREAKER_MIN_FAILURES } from '../../src/redis/failure-window.js';
