@@ -18,6 +18,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY config ./config
+COPY console ./console
+# The embedded store's folder (database.path), writable by the user the gateway runs as.
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
 # Slim images have no curl: node itself asks /healthz (PORT overrides the configured port, as in the gateway).
