@@ -1,7 +1,10 @@
 const NONE = Buffer.alloc(0);
 
-/** Delta bytes kept at most; a longer answer is counted from its first part and scaled by its length. */
-export const MAX_KEPT_BYTES = 256 * 1024;
+/**
+ * Delta bytes kept at most; a longer answer is counted from its first part and scaled by its length. Small,
+ * as every stream holds it while it runs: 50 streams held by slow clients hold 1.6 MiB of it.
+ */
+export const MAX_KEPT_BYTES = 32 * 1024;
 
 /**
  * The generated text a stream delivered, kept for a hang-up estimate (see usage-estimate.ts): only the

@@ -52,6 +52,6 @@ describe('DeltaText', () => {
     for (let i = 0; i < 8; i++) take(delta, events); // 512 KiB of text
     const { text, keptShare } = delta.text();
     expect(text.length).toBe(MAX_KEPT_BYTES);
-    expect(keptShare).toBe(0.5);
+    expect(keptShare).toBe(MAX_KEPT_BYTES / (512 * 1024));
   });
 });
