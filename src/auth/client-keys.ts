@@ -113,3 +113,8 @@ export function bearerToken(header: string | undefined): string | undefined {
 export function configTeams(config: GatewayConfig): Map<string, TeamRules> {
   return new Map(config.teams.map((team) => [team.name, { models: team.models, limits: team.limits }]));
 }
+
+/** Whether a key has passed its `expiresAt` (a key without one never expires). */
+export function hasExpired(client: ClientKey, now: number): client is ClientKey & { readonly expiresAt: number } {
+  return client.expiresAt !== undefined && now >= client.expiresAt;
+}

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { invalidApiKey } from '../errors.js';
-import { ANONYMOUS, bearerToken, type ClientKeyring } from './client-keys.js';
+import { ANONYMOUS, bearerToken, hasExpired, type ClientKeyring } from './client-keys.js';
 
 /** Where the keys come from; read per request, so a config reload takes effect at once. */
 export interface KeySource {
@@ -35,7 +35,7 @@ export function requireClientKey(app: FastifyInstance, source: KeySource): void 
       }
       return done(invalidApiKey('Incorrect API key provided.'));
     }
-    if (client.expiresAt !== undefined && Date.now() >= client.expiresAt) {
+    if (hasExpired(client, Date.now())) {
       return done(invalidApiKey(`This API key expired at ${new Date(client.expiresAt).toISOString()}.`));
     }
     request.gateway.clientKey = client;

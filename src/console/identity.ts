@@ -1,4 +1,5 @@
 import { findAdminCredential } from '../admin/credentials.js';
+import { hasExpired } from '../auth/client-keys.js';
 import type { Services } from '../services.js';
 import type { ConsoleIdentity } from './sessions.js';
 
@@ -10,6 +11,6 @@ export function consoleIdentityFor(services: Services, token: string): ConsoleId
   const admin = findAdminCredential(services.config, token);
   if (admin !== undefined) return { role: admin.role, name: admin.name };
   const key = services.keyring.find(token);
-  if (key === undefined || (key.expiresAt !== undefined && Date.now() >= key.expiresAt)) return undefined;
+  if (key === undefined || hasExpired(key, Date.now())) return undefined;
   return { role: 'key', name: key.name };
 }

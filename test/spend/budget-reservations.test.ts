@@ -5,6 +5,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
+import { budgetBurst } from '../helpers/budget-burst.js';
 import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startGatewaysOnRedis } from '../helpers/gateways-on-redis.js';
 import { startUsageUpstream, type UsageUpstream } from '../helpers/usage-upstream.js';
@@ -85,20 +86,7 @@ describe.each(setups)('dollar budgets under concurrency, %s', (_name, open) => {
   it("admits at most 4 of 30 concurrent $0.03 requests against $0.10 a day, and ends at most one request's cost over", async () => {
     const release = holdUpstream();
     const before = upstream.chatRequests;
-    const refusals: InstanceType<typeof OpenAI.RateLimitError>[] = [];
-    const burst = Array.from({ length: 30 }, (_, i) =>
-      gateway(i)
-        .client(KEY)
-        .chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 300 })
-        .then(
-          () => 1,
-          (error: unknown) => {
-            expect(error).toBeInstanceOf(OpenAI.RateLimitError);
-            refusals.push(error as InstanceType<typeof OpenAI.RateLimitError>);
-            return 0;
-          },
-        ),
-    );
+    const { refusals, settled } = budgetBurst(30, 'priced-chat', (i) => gateway(i).client(KEY));
     // Every request is decided (refused, or waiting at the slow upstream) before any of them ends.
     await vi.waitFor(() => expect(upstream.chatRequests - before + refusals.length).toBe(30), { timeout: 10_000, interval: 10 });
     const admitted = upstream.chatRequests - before;
@@ -108,7 +96,7 @@ describe.each(setups)('dollar budgets under concurrency, %s', (_name, open) => {
     // Refused for what the requests in flight hold: room may come back, so the SDKs may retry.
     expect(refusals[0]!.headers.get('x-should-retry')).toBeNull();
     release();
-    expect((await Promise.all(burst)).reduce((a, b) => a + b, 0)).toBe(admitted);
+    expect(await settled).toBe(admitted);
 
     await nothingHeld('probe');
     await vi.waitFor(async () => expect(await spentToday()).toBe(Math.round(admitted * COST * 1e6)), { timeout: 5_000, interval: 10 });

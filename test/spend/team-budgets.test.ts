@@ -3,6 +3,7 @@
 // own budget is untouched; what the team's requests hold is given back however they end.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { budgetBurst } from '../helpers/budget-burst.js';
 import { testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startGatewaysOnRedis, type GatewaysOnRedis } from '../helpers/gateways-on-redis.js';
 import { startUsageUpstream, type UsageUpstream } from '../helpers/usage-upstream.js';
@@ -103,21 +104,8 @@ describe('a team budget shared by two keys on two instances', () => {
     let release!: () => void;
     upstream.hold = new Promise<void>((resolve) => (release = resolve));
     const before = upstream.chatRequests;
-    const refusals: InstanceType<typeof OpenAI.RateLimitError>[] = [];
     // $0.03 held for each (max_tokens 300) against the team's $0.05: one fits, a second would not.
-    const burst = Array.from({ length: 10 }, (_, i) =>
-      gateway(i % 2)
-        .client(i % 4 < 2 ? DAVE : ERIN)
-        .chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 300 })
-        .then(
-          () => 1,
-          (error: unknown) => {
-            expect(error).toBeInstanceOf(OpenAI.RateLimitError);
-            refusals.push(error as InstanceType<typeof OpenAI.RateLimitError>);
-            return 0;
-          },
-        ),
-    );
+    const { refusals, settled } = budgetBurst(10, 'priced-chat', (i) => gateway(i % 2).client(i % 4 < 2 ? DAVE : ERIN));
     await vi.waitFor(() => expect(upstream.chatRequests - before + refusals.length).toBe(10), { timeout: 10_000, interval: 10 });
     expect(upstream.chatRequests - before).toBe(1);
     for (const refusal of refusals) {
@@ -126,7 +114,7 @@ describe('a team budget shared by two keys on two instances', () => {
     }
     upstream.hold = undefined;
     release();
-    expect((await Promise.all(burst)).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await settled).toBe(1);
     // The refused requests' reservations against their keys' own budgets are given back, and the team's too.
     await nothingHeld('dave');
     await nothingHeld('erin');
