@@ -63,6 +63,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO gateway_changes (id, version) VALUES (1, 0);
   `,
+  // Input tokens written to the prompt cache (Anthropic's cache_creation_input_tokens), a part of prompt_tokens.
+  `
+  ALTER TABLE gateway_usage_daily ADD COLUMN cache_write_tokens bigint NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** Any fixed number: instances starting at once take this lock in turn, so the schema is migrated once. */

@@ -9,6 +9,8 @@ export interface UsageDelta {
   requests: number;
   promptTokens: number;
   cachedTokens: number;
+  /** Input tokens written to the prompt cache, a part of `promptTokens`. */
+  cacheWriteTokens: number;
   completionTokens: number;
   reasoningTokens: number;
   costMicros: number;
@@ -25,6 +27,7 @@ export interface UsageRow {
   requests: number;
   promptTokens: number;
   cachedTokens: number;
+  cacheWriteTokens: number;
   completionTokens: number;
   reasoningTokens: number;
   costUsd: number;
@@ -47,12 +50,13 @@ export class UsageRepository {
       if (fresh.length === 0) return false;
       const column = <K extends keyof UsageDelta>(k: K): UsageDelta[K][] => rows.map((r) => r[k]);
       await tx.query(
-        `INSERT INTO gateway_usage_daily AS u (day, key_name, model, team, requests, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros)
-         SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
+        `INSERT INTO gateway_usage_daily AS u (day, key_name, model, team, requests, prompt_tokens, cached_tokens, cache_write_tokens, completion_tokens, reasoning_tokens, cost_micros)
+         SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
          ON CONFLICT (day, key_name, model, team) DO UPDATE SET
            requests = u.requests + EXCLUDED.requests,
            prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens,
            cached_tokens = u.cached_tokens + EXCLUDED.cached_tokens,
+           cache_write_tokens = u.cache_write_tokens + EXCLUDED.cache_write_tokens,
            completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens,
            reasoning_tokens = u.reasoning_tokens + EXCLUDED.reasoning_tokens,
            cost_micros = u.cost_micros + EXCLUDED.cost_micros`,
@@ -64,6 +68,7 @@ export class UsageRepository {
           column('requests'),
           column('promptTokens'),
           column('cachedTokens'),
+          column('cacheWriteTokens'),
           column('completionTokens'),
           column('reasoningTokens'),
           column('costMicros'),
@@ -80,7 +85,7 @@ export class UsageRepository {
     const rows = await this.engine.query<Omit<UsageRow, 'costUsd'> & { costMicros: number }>(
       `SELECT to_char(day, 'YYYY-MM-DD') AS date, ${select},
          sum(requests)::float8 AS requests, sum(prompt_tokens)::float8 AS "promptTokens", sum(cached_tokens)::float8 AS "cachedTokens",
-         sum(completion_tokens)::float8 AS "completionTokens", sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(cost_micros)::float8 AS "costMicros"
+         sum(cache_write_tokens)::float8 AS "cacheWriteTokens", sum(completion_tokens)::float8 AS "completionTokens", sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(cost_micros)::float8 AS "costMicros"
        FROM gateway_usage_daily WHERE day BETWEEN $1::date AND $2::date
        GROUP BY day, ${by} ORDER BY day, ${by}`,
       [from, to],
