@@ -55,6 +55,8 @@ export interface RelayOptions {
 const USAGE_DRAIN_MS = 5_000;
 /** An answer of announced length up to this size is relayed whole (see {@link relayWhole}). */
 export const WHOLE_BODY_BYTES = 64 * 1024;
+/** The largest answer read whole to be translated (a chat completion is a few KiB). */
+const MAX_TRANSLATED_BYTES = 16 * 1024 * 1024;
 
 /**
  * Relays a served upstream answer to the client as it arrives, keys masked, its usage and first token read
@@ -193,9 +195,9 @@ function sendStream(reply: FastifyReply, tap: SseTap, translated: Transform | un
 }
 
 /**
- * A short answer of announced length (a chat completion, an embedding of a few vectors), or one to translate: read whole, its
- * keys masked and its usage read in one pass each, and sent in one write with the response head. It
- * arrives in one or two reads of the upstream's socket anyway, so holding it back costs the client
+ * A short answer of announced length (a chat completion, an embedding of a few vectors), or one to translate:
+ * read whole, its keys masked and its usage read in one pass each, and sent in one write with the response
+ * head. It arrives in one or two reads of the upstream's socket anyway, so holding it back costs the client
  * nothing, and the gateway saves a stream stage and a write per request. A body that fails before its end
  * is answered in the envelope: no byte of it has reached the client.
  */
@@ -210,7 +212,16 @@ function relayWhole(
 ): Promise<FastifyReply> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      // An answer of unannounced length is read whole only to be translated: a runaway one is refused.
+      if (translation !== undefined && size > MAX_TRANSLATED_BYTES) {
+        body.destroy();
+        reject(upstreamResponseFailed(`The upstream answer is larger than ${MAX_TRANSLATED_BYTES / 1024 / 1024} MiB.`));
+      }
+    });
     body.once('end', () => {
       const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       const tail = new JsonUsageTail();

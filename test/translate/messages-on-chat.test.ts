@@ -194,10 +194,10 @@ describe('a chat model on /v1/messages, through the Anthropic client', () => {
   });
 
   it("tells an upstream error in Anthropic's envelope, in the class its status has", async () => {
-    mock.fault = () => ({ kind: 'status', status: 400, body: { error: { message: "Unsupported parameter: 'temperature'", type: 'invalid_request_error', param: 'temperature', code: null } } });
-    const error = await failure(client().messages.create({ model: MODEL, max_tokens: 10, temperature: 0.5, messages: hello }));
+    mock.fault = () => ({ kind: 'status', status: 400, body: { error: { message: "Unsupported parameter: 'stop'", type: 'invalid_request_error', param: 'stop', code: null } } });
+    const error = await failure(client().messages.create({ model: MODEL, max_tokens: 10, stop_sequences: ['END'], messages: hello }));
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
-    expect(error.error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Unsupported parameter: 'temperature'" } });
+    expect(error.error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Unsupported parameter: 'stop'" } });
   });
 
   it('ends a stream cut mid-way with an error event the client raises', async () => {
