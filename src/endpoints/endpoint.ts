@@ -21,6 +21,11 @@ export interface EndpointDescription {
   readonly api?: 'anthropic';
   /** The model kinds it takes. A model of another kind is refused with 400 `model_not_supported`. */
   readonly kinds: readonly ModelKind[];
+  /**
+   * Chat models are taken too, by translation (src/translate/, Anthropic's endpoints only): `forward` sends
+   * the request to chat completions and rewrites the answer; `count` counts the translated request's tokens here.
+   */
+  readonly translatesChat?: 'forward' | 'count';
   /** The API's body rules: what it fixes and no more, unknown fields pass through untouched. */
   readonly schema: z.ZodType;
   /**

@@ -2,7 +2,10 @@ import { MESSAGES_STREAM } from '../proxy/stream-formats.js';
 import { countTokensRequestSchema, messagesRequestSchema } from '../schemas/messages.js';
 import type { EndpointDescription } from './endpoint.js';
 
-/** Anthropic's Messages API, for Claude models: errors in its envelope, the key also taken from `x-api-key`. */
+/**
+ * Anthropic's Messages API, for Claude models, and chat models by translation: errors in its envelope, the key
+ * also taken from `x-api-key`.
+ */
 const common = {
   kinds: ['messages'],
   api: 'anthropic',
@@ -16,6 +19,7 @@ export const messages: EndpointDescription = {
   upstreamPath: '/messages',
   schema: messagesRequestSchema,
   stream: MESSAGES_STREAM,
+  translatesChat: 'forward',
 };
 
 /** Counts a request's input tokens without running it. */
@@ -24,4 +28,5 @@ export const messagesCountTokens: EndpointDescription = {
   path: '/v1/messages/count_tokens',
   upstreamPath: '/messages/count_tokens',
   schema: countTokensRequestSchema,
+  translatesChat: 'count',
 };

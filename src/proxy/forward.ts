@@ -160,7 +160,7 @@ export class Forwarder {
         // A client error the upstream found (such as an unsupported parameter): passed on, keys masked. (So is a
         // refusal of one model for a request that names none: there is no model to rest.)
         if (readFailure !== undefined) throw this.withAccount(reply, account, readFailure);
-        return this.sendUpstreamError(request, reply, { account, status: response.statusCode, headers: response.headers, body });
+        return this.sendUpstreamError(request, reply, { account, status: response.statusCode, headers: response.headers, body }, target);
       }
       failed = readFailure === undefined ? { account, status: response.statusCode, headers: response.headers, body } : { account, error: readFailure };
       account = target.pool.pick(Date.now(), tried, model);
@@ -169,7 +169,7 @@ export class Forwarder {
     if (failed === undefined) throw badGateway('No upstream account is available for this model.');
     context.account = failed.account;
     if ('error' in failed) throw this.withAccount(reply, failed.account, failed.error);
-    return this.sendUpstreamError(request, reply, failed);
+    return this.sendUpstreamError(request, reply, failed, target);
   }
 
   /** An upstream error answer whose body broke or went silent while it was read: 504 for silence, else 502. */
@@ -188,12 +188,13 @@ export class Forwarder {
   /**
    * Passes an upstream error on with its status, keys masked. A body that is not a JSON object (an HTML
    * page from a proxy in front of the upstream, an empty body) is replaced by OpenAI's envelope, so the
-   * SDKs raise with a readable message instead of a page of markup.
+   * SDKs raise with a readable message instead of a page of markup. A translated request's error is told in
+   * its client's API.
    */
-  private sendUpstreamError(request: FastifyRequest, reply: FastifyReply, { account, status, headers, body }: UpstreamError): FastifyReply {
+  private sendUpstreamError(request: FastifyRequest, reply: FastifyReply, { account, status, headers, body }: UpstreamError, target: ForwardTarget): FastifyReply {
     reply.header('x-gateway-account', account.name);
     copyHeaders(reply, headers, this.scrubber);
-    if (isJsonObject(body)) return reply.code(status).send(this.scrubber.scrub(body));
+    if (isJsonObject(body)) return reply.code(status).send(this.scrubber.scrub(target.translation?.error(status, body) ?? body));
     const error = new GatewayError(status, status >= 500 ? 'server_error' : 'invalid_request_error', `The upstream returned ${status} with a body that is not JSON.`, {
       code: 'upstream_error',
     });

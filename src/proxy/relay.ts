@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { gatewayTimeout, type GatewayError, upstreamResponseFailed } from '../errors.js';
 import { CLIENT_CLOSED_REQUEST } from '../metrics/gateway-metrics.js';
 import type { Account } from '../accounts/pool.js';
@@ -27,6 +27,21 @@ export interface RelayTarget {
   stream?: StreamFormat | undefined;
   /** A streamed request's prompt: with it, a stream its client leaves before the usage is charged an estimate. */
   prompt?: PromptText | undefined;
+  /** The answer is in another API than the client's, and is rewritten into the client's (src/translate/). */
+  translation?: AnswerTranslation | undefined;
+}
+
+/**
+ * Rewrites an upstream answer into the client's API. Usage, first token and hang-up estimates are still read
+ * from the upstream's own answer, before it is rewritten.
+ */
+export interface AnswerTranslation {
+  /** A whole answer (keys masked); throws a GatewayError when it cannot be read. */
+  body(answer: Buffer): string;
+  /** A stream's events, taken whole as the SSE tap releases them. */
+  stream(): Transform;
+  /** An upstream error answer's body, a JSON object. */
+  error(status: number, body: string): string;
 }
 
 export interface RelayOptions {
@@ -40,6 +55,8 @@ export interface RelayOptions {
 const USAGE_DRAIN_MS = 5_000;
 /** An answer of announced length up to this size is relayed whole (see {@link relayWhole}). */
 export const WHOLE_BODY_BYTES = 64 * 1024;
+/** The largest answer read whole to be translated (a chat completion is a few KiB). */
+const MAX_TRANSLATED_BYTES = 16 * 1024 * 1024;
 
 /**
  * Relays a served upstream answer to the client as it arrives, keys masked, its usage and first token read
@@ -103,12 +120,15 @@ export function relay(
       );
     });
     body.pipe(tap);
-    return sendStream(reply, tap);
+    return sendStream(reply, tap, target.translation?.stream());
   }
 
   const contentLength = header(response.headers, 'content-length');
   const length = contentLength === undefined ? Infinity : Number(contentLength);
-  if (length <= WHOLE_BODY_BYTES) return relayWhole(request, reply, account, body, { log, scrubber, streamIdleMs }, onUsage);
+  // An answer to translate is read whole whatever its size: it is rewritten as a whole.
+  if (length <= WHOLE_BODY_BYTES || target.translation !== undefined) {
+    return relayWhole(request, reply, account, body, { log, scrubber, streamIdleMs }, onUsage, target.translation);
+  }
   if (contentLength !== undefined) reply.header('content-length', contentLength);
   // The body goes to the client through the scrubber (which keeps its length), piped by Fastify; the
   // tail watches it as a second listener of the upstream body.
@@ -161,21 +181,23 @@ function onSocketTimeout(socket: Socket): void {
  * written here; Fastify still runs the onResponse hook when the response finishes. When the client leaves
  * first, the tap is destroyed once it has been given the chance to read on for the usage (see app.ts).
  */
-function sendStream(reply: FastifyReply, tap: SseTap): FastifyReply {
+function sendStream(reply: FastifyReply, tap: SseTap, translated: Transform | undefined): FastifyReply {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
   raw.once('close', () => {
     if (!tap.readableEnded) tap.destroy();
+    translated?.destroy();
   });
-  tap.pipe(raw);
+  if (translated === undefined) tap.pipe(raw);
+  else tap.pipe(translated).pipe(raw);
   return reply;
 }
 
 /**
- * A short answer of announced length (a chat completion, an embedding of a few vectors): read whole, its
- * keys masked and its usage read in one pass each, and sent in one write with the response head. It
- * arrives in one or two reads of the upstream's socket anyway, so holding it back costs the client
+ * A short answer of announced length (a chat completion, an embedding of a few vectors), or one to translate:
+ * read whole, its keys masked and its usage read in one pass each, and sent in one write with the response
+ * head. It arrives in one or two reads of the upstream's socket anyway, so holding it back costs the client
  * nothing, and the gateway saves a stream stage and a write per request. A body that fails before its end
  * is answered in the envelope: no byte of it has reached the client.
  */
@@ -186,17 +208,32 @@ function relayWhole(
   body: Readable,
   { log, scrubber, streamIdleMs }: RelayOptions,
   onUsage: (usage: Usage) => void,
+  translation?: AnswerTranslation,
 ): Promise<FastifyReply> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      // An answer of unannounced length is read whole only to be translated: a runaway one is refused.
+      if (translation !== undefined && size > MAX_TRANSLATED_BYTES) {
+        body.destroy();
+        reject(upstreamResponseFailed(`The upstream answer is larger than ${MAX_TRANSLATED_BYTES / 1024 / 1024} MiB.`));
+      }
+    });
     body.once('end', () => {
       const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       const tail = new JsonUsageTail();
       tail.add(whole);
       const usage = tail.usage();
       if (usage !== undefined) onUsage(usage);
-      resolve(reply.send(scrubber.maskComplete(whole)));
+      const masked = scrubber.maskComplete(whole);
+      try {
+        resolve(reply.send(translation === undefined ? masked : translation.body(masked)));
+      } catch (err) {
+        reject(err as Error);
+      }
     });
     body.once('error', (err: Error & { code?: string }) => {
       if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) resolve(reply.code(CLIENT_CLOSED_REQUEST).send());

@@ -2,7 +2,7 @@ import type { RequestContext } from '../request-context.js';
 import { BoundedCount } from './bounded-count.js';
 import type { DeltaText } from './delta-text.js';
 import type { PromptText } from './prompt-text.js';
-import { encodingFor, tokenCounter } from './tokenizer.js';
+import { type CountTokens, encodingFor, tokenCounter } from './tokenizer.js';
 import type { Usage } from './usage.js';
 
 // A stream whose client leaves before the upstream's usage arrives is charged an estimate, as the provider
@@ -37,14 +37,22 @@ function withEstimatedOutput(partial: Usage, estimate: Usage): Usage {
 
 export async function estimateUsage(model: string, prompt: PromptText, delivered: DeltaText): Promise<Usage> {
   const count = await tokenCounter(encodingFor(model));
-  const promptCount = new BoundedCount(count);
-  for (const part of prompt.parts) promptCount.add(typeof part === 'string' ? part : JSON.stringify(part));
-  const framing = prompt.messages === 0 ? 0 : prompt.messages * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS;
-  const promptTokens = promptCount.total() + prompt.tokenIds + framing;
-
+  const promptTokens = countPrompt(count, prompt);
   const { text, keptShare } = delivered.text();
   const completionCount = new BoundedCount(count);
   completionCount.add(text);
   const completion = Math.round(completionCount.total() / keptShare);
   return { prompt: promptTokens, completion, cached: 0, reasoning: 0, total: promptTokens + completion };
+}
+
+/** A prompt's tokens, counted with the model's tokenizer: its text, its token ids, and each message's framing. */
+export async function promptTokens(model: string, prompt: PromptText): Promise<number> {
+  return countPrompt(await tokenCounter(encodingFor(model)), prompt);
+}
+
+function countPrompt(count: CountTokens, prompt: PromptText): number {
+  const promptCount = new BoundedCount(count);
+  for (const part of prompt.parts) promptCount.add(typeof part === 'string' ? part : JSON.stringify(part));
+  const framing = prompt.messages === 0 ? 0 : prompt.messages * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS;
+  return promptCount.total() + prompt.tokenIds + framing;
 }

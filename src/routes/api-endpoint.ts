@@ -10,6 +10,7 @@ import { registerMultipartBody } from '../body/multipart-body.js';
 import { formBody, jsonObjectBody, resolveModel, validateBody } from '../endpoints/checks.js';
 import { checkedFields } from '../endpoints/field-names.js';
 import { promptText } from '../proxy/prompt-text.js';
+import { chatCall, countChatTokens } from '../translate/call.js';
 
 /**
  * Serves one model endpoint from its description: the checks in the documented order (the key and limits
@@ -19,13 +20,20 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
   const services = app.services;
   const checked = checkedFields(endpoint);
   if (endpoint.form !== undefined) registerMultipartBody(app);
+  const kinds = endpoint.translatesChat === undefined ? endpoint.kinds : [...endpoint.kinds, 'chat' as const];
 
   app.post(endpoint.path, async (request, reply) => {
     const { catalog, router } = services;
     const body = endpoint.form === undefined ? jsonObjectBody(request, checked) : formBody(request, endpoint.form.fileFields, checked);
-    const { model, pool } = resolveModel(request, body, endpoint.kinds, catalog, router, endpoint.modelOptional);
+    const { model, pool } = resolveModel(request, body, kinds, catalog, router, endpoint.modelOptional);
     validateBody(endpoint.schema, body);
     endpoint.checkModel?.(body, model);
+    const conversationId = (): string | undefined => conversationOf(request.headers, services.config.sticky.sources, affinityField(body, endpoint));
+
+    if (endpoint.translatesChat !== undefined && model.kind === 'chat') {
+      if (endpoint.translatesChat === 'count') return reply.send(await countChatTokens(body, model.id));
+      return selectAndForward(services.selector, services.forwarder, request, reply, { pool, ...chatCall(body, model.id), conversationId: conversationId() });
+    }
 
     let bound: Account | undefined;
     const previous = endpoint.responseIdField === undefined ? undefined : body[endpoint.responseIdField];
@@ -49,7 +57,7 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
       stream: endpoint.stream,
       // Kept for a stream whose client may leave before its usage comes (see src/proxy/usage-estimate.ts).
       prompt: body.stream === true && endpoint.stream?.deltaText !== undefined ? promptText(body) : undefined,
-      conversationId: bound === undefined ? conversationOf(request.headers, services.config.sticky.sources, affinityField(body, endpoint)) : undefined,
+      conversationId: bound === undefined ? conversationId() : undefined,
       bound,
       onResponseId:
         endpoint.recordsResponses === true && clientKey !== undefined

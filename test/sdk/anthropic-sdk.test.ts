@@ -130,10 +130,10 @@ describe('errors, each in the class the Anthropic client raises', () => {
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining(param) } });
   });
 
-  it('BadRequestError for a chat model, which this endpoint does not serve', async () => {
-    const error = await failure(anthropicClient(running.gateway).messages.create({ model: 'gpt-4o', max_tokens: 1, messages: hello }));
+  it('BadRequestError for an embedding model, which this endpoint does not serve (chat models it translates)', async () => {
+    const error = await failure(anthropicClient(running.gateway).messages.create({ model: 'text-embedding-3-small', max_tokens: 1, messages: hello }));
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
-    expect(error.message).toContain('/v1/chat/completions');
+    expect(error.message).toContain('/v1/embeddings');
   });
 
   it('RateLimitError with retry-after once a key is over its limit', async () => {
