@@ -1,7 +1,7 @@
 // POST /v1/chat/completions: echo replies, tool calls, n > 1, and streams built from shared prefixes.
 import { badBody, json, missingParam } from './errors.js';
 import { cachedTokens, countPromptTokens, countWords, echoReply, isObject, lastUserText, splitInto, unixNow } from './text.js';
-import { argumentsFor, namedTool, toolOutputReply } from './tools.js';
+import { argumentsFor, namedTool, toolOutputReply, withoutTrailingSystem } from './tools.js';
 import type { Ctx, Json, Plan, State } from './types.js';
 
 export const DONE_EVENT = 'data: [DONE]\n\n';
@@ -27,9 +27,10 @@ function pickToolCall(body: Json, userText: string): ToolCall | undefined {
 
 /** The contents of the `tool` messages that end the conversation (tool outputs to answer), or undefined. */
 function toolOutputs(messages: unknown[]): unknown[] | undefined {
-  let first = messages.length;
-  while (first > 0 && isObject(messages[first - 1]) && (messages[first - 1] as Json).role === 'tool') first--;
-  return first === messages.length ? undefined : messages.slice(first).map((m) => (m as Json).content);
+  const turns = withoutTrailingSystem(messages);
+  let first = turns.length;
+  while (first > 0 && isObject(turns[first - 1]) && (turns[first - 1] as Json).role === 'tool') first--;
+  return first === turns.length ? undefined : turns.slice(first).map((m) => (m as Json).content);
 }
 
 export function chatCompletions(ctx: Ctx, state: State): Plan {

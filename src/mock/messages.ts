@@ -2,7 +2,7 @@
 // use, thinking blocks and prompt-cache usage, on the same word-count "model" as the OpenAI endpoints.
 import { anthropicError, isPlan, json } from './errors.js';
 import { countWords, echoReply, isObject, lastUserText, splitInto, TOKENS_PER_MESSAGE } from './text.js';
-import { argumentsFor, namedTool, toolOutputReply } from './tools.js';
+import { argumentsFor, namedTool, toolOutputReply, withoutTrailingSystem } from './tools.js';
 import type { Ctx, Json, Plan, State } from './types.js';
 
 /** The thinking text of a request with `thinking.type: "enabled"` (its words are output tokens). */
@@ -75,9 +75,9 @@ function readRequest(ctx: Ctx, needsMaxTokens: boolean): Json | Plan {
   return body;
 }
 
-/** The tool outputs the last message brings back (a user turn's `tool_result` blocks), or undefined. */
+/** The tool outputs the last turn brings back (a user turn's `tool_result` blocks), or undefined. */
 function toolOutputs(messages: unknown[]): unknown[] | undefined {
-  const last = messages.at(-1);
+  const last = withoutTrailingSystem(messages).at(-1);
   if (!isObject(last) || last.role !== 'user' || !Array.isArray(last.content)) return undefined;
   const results = last.content.filter((b): b is Json => isObject(b) && b.type === 'tool_result');
   return results.length === 0 ? undefined : results.map((b) => b.content);

@@ -42,6 +42,13 @@ export function argumentsFor(parameters: unknown, text: string): Record<string, 
   return args;
 }
 
+/** The conversation without the system messages that end it (instructions added after the last turn). */
+export function withoutTrailingSystem(messages: readonly unknown[]): unknown[] {
+  let end = messages.length;
+  while (end > 0 && isObject(messages[end - 1]) && (messages[end - 1] as { role?: unknown }).role === 'system') end--;
+  return messages.slice(0, end);
+}
+
 /** The text answer to tool outputs: "Tool output: " and their text (reminders left out), joined by spaces. */
 export function toolOutputReply(outputs: readonly unknown[]): string {
   return `Tool output: ${outputs.map((output) => ownWords(readContent(output).text).trim()).join(' ')}`;

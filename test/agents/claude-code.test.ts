@@ -1,66 +1,123 @@
 // The real Claude Code CLI (scripts/ensure-claude-code.sh installs it) through a real gateway in front of the
-// mock: `claude -p` runs a tool (Read, on a file the test wrote) and ends, with the CLI's headers arriving
-// upstream as it sent them and its session on one account.
+// mock, once on a Claude model of an `anthropic` pool and once on a chat model of an `openai` pool (the gateway
+// translates): `claude -p` runs a tool (Read, on a file the test wrote) and ends, its session on one account.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { anthropicConfig, ANTHROPIC_KEYS } from '../helpers/anthropic.js';
 import { recordArrivals, runClaudeCode, type Arrival, type ClaudeCodeRun } from '../helpers/claude-code.js';
-import { CLIENT_KEY, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream, type RecordedRequest } from '../helpers/mock-upstream.js';
-import { parsePrometheus, total } from '../helpers/prometheus.js';
+import { parsePrometheus, total, type Exposition } from '../helpers/prometheus.js';
 
-const MODEL = 'claude-sonnet-4-6';
 const SECRET = 'the secret word is pineapple';
 const SESSION_HEADER = 'x-claude-code-session-id';
+const OPENAI_KEYS = { a: 'sk-upstream-secret-a-0123456789', b: 'sk-upstream-secret-b-0123456789' } as const;
 
-describe('Claude Code through the gateway to an anthropic upstream of two accounts', () => {
-  let mock: MockUpstream;
-  let gateway: RunningGateway;
-  let workdir: string;
-  let arrivals: Arrival[];
-  let run: ClaudeCodeRun;
+interface Session {
+  mock: MockUpstream;
+  gateway: RunningGateway;
+  /** The CLI's requests to /v1/messages as they reached the gateway. */
+  sent(): Arrival[];
+  /** What reached the mock on the model's path (`/v1/messages` or `/v1/chat/completions`). */
+  received(): RecordedRequest[];
+  run: ClaudeCodeRun;
+  metrics(): Promise<Exposition>;
+}
 
-  const messagesArrivals = (): Arrival[] => arrivals.filter((a) => a.method === 'POST' && a.url.startsWith('/v1/messages'));
-  const messagesUpstream = (): RecordedRequest[] => mock.requests.filter((r) => r.path.startsWith('/v1/messages'));
-
+/**
+ * Before the suite's tests: a mock whose accounts are `upstreamKeys`, a gateway on `config`, and one
+ * `claude -p` on `model` that is told to Read a file; after them, all closed.
+ */
+function useClaudeCodeSession(model: string, upstreamPath: string, upstreamKeys: string[], config: (mockUrl: string) => GatewayConfigInput): Session {
+  const session = {} as Session;
+  let workdir: string | undefined;
   beforeAll(async () => {
-    mock = await startMockUpstream({ apiKeys: [ANTHROPIC_KEYS.a, ANTHROPIC_KEYS.b] });
-    gateway = await startGateway(anthropicConfig(mock.url));
-    arrivals = recordArrivals(gateway);
+    const mock = await startMockUpstream({ apiKeys: upstreamKeys });
+    const gateway = await startGateway(config(mock.url));
+    const arrivals = recordArrivals(gateway);
+    Object.assign(session, {
+      mock,
+      gateway,
+      sent: () => arrivals.filter((a) => a.method === 'POST' && a.url.startsWith('/v1/messages')),
+      received: () => mock.requests.filter((r) => r.path.startsWith(upstreamPath)),
+      metrics: async () => parsePrometheus(await (await fetch(`${gateway.url}/metrics`)).text()),
+    });
     workdir = mkdtempSync(join(tmpdir(), 'claude-code-work-'));
     const note = join(workdir, 'note.txt');
     writeFileSync(note, `${SECRET}\n`);
     // The mock calls the tool the prompt names, with the backticked text as its argument (docs/anthropic.md).
-    run = await runClaudeCode(`Use Read on \`${note}\` and tell me the secret word.`, {
+    session.run = await runClaudeCode(`Use Read on \`${note}\` and tell me the secret word.`, {
       baseUrl: gateway.url,
       authToken: CLIENT_KEY,
-      model: MODEL,
+      model,
       cwd: workdir,
       args: ['--allowedTools', 'Read'],
     });
   }, 120_000);
   afterAll(async () => {
-    await gateway?.close();
-    await mock?.close();
+    await session.gateway?.close();
+    await session.mock?.close();
     if (workdir !== undefined) rmSync(workdir, { recursive: true, force: true });
   });
+  return session;
+}
+
+/** The CLI ran Read and ended with its output, which went back upstream. */
+function expectToolRunToTheEnd(session: Session): void {
+  const { run } = session;
+  expect(run, run.stderr).toMatchObject({ code: 0, signal: null });
+  // The mock's last answer is "Tool output: " and what the tool gave back: the file, as Read numbers it.
+  expect(run.stdout).toContain('Tool output:');
+  expect(run.stdout).toContain(SECRET);
+  const bodies = session.received().map((r) => JSON.stringify(r.body));
+  expect(bodies[0]).not.toContain(SECRET);
+  expect(bodies.at(-1)).toContain(SECRET);
+}
+
+/** Every request of the one session went to one account, as the gateway's metrics say too. */
+async function expectOneAccount(session: Session, upstreamKeyOf: (r: RecordedRequest) => unknown, model: string): Promise<void> {
+  const sent = session.sent();
+  const sessions = new Set(sent.map((a) => a.headers[SESSION_HEADER]));
+  expect(sessions.size).toBe(1);
+  expect([...sessions][0]).toMatch(/^[0-9a-f-]{36}$/);
+  // Without a pin the two equal accounts would take turns: one key for every request is the session's pin.
+  const received = session.received();
+  expect(received).toHaveLength(sent.length);
+  expect(received.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(received.map(upstreamKeyOf)).size).toBe(1);
+  const metrics = await session.metrics();
+  const served = ['acct-a', 'acct-b'].filter((account) => total(metrics, 'gateway_requests_total', { account, model }) > 0);
+  expect(served).toHaveLength(1);
+}
+
+/** The metrics counted every request and the tokens each log line reports, of every `types`. */
+async function expectCounted(session: Session, model: string, types: string[]): Promise<void> {
+  const metrics = await session.metrics();
+  const labels = { client_key: 'team-alpha', model, endpoint: '/v1/messages' };
+  const lines = session.gateway.logs.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('POST /v1/messages'));
+  expect(lines).toHaveLength(session.received().length);
+  expect(total(metrics, 'gateway_requests_total', { ...labels, status: '200' })).toBe(lines.length);
+  const logged = (type: string): number => lines.reduce((sum, l) => sum + Number((l.tokens as Record<string, number>)[type] ?? 0), 0);
+  for (const type of types) {
+    expect(logged(type), type).toBeGreaterThan(0);
+    expect(total(metrics, 'gateway_tokens_total', { ...labels, type }), type).toBe(logged(type));
+  }
+}
+
+describe('Claude Code on a Claude model, through the gateway to an anthropic pool of two accounts', () => {
+  const model = 'claude-sonnet-4-6';
+  const session = useClaudeCodeSession(model, '/v1/messages', Object.values(ANTHROPIC_KEYS), (url) => anthropicConfig(url));
 
   it('runs the Read tool and ends with its output', () => {
-    expect(run, run.stderr).toMatchObject({ code: 0, signal: null });
-    // The mock's last answer is "Tool output: " and what the tool gave back: the file, as Read numbers it.
-    expect(run.stdout).toContain('Tool output:');
-    expect(run.stdout).toContain(SECRET);
-    const [call, answer] = messagesUpstream().map((r) => r.body as { messages: { role: string; content: unknown }[] });
-    expect(JSON.stringify(call?.messages.at(-1))).not.toContain('tool_result');
-    expect(JSON.stringify(answer?.messages.at(-1))).toContain(SECRET);
+    expectToolRunToTheEnd(session);
   });
 
   it('forwards every request with its anthropic-beta, anthropic-version and path exactly as the CLI sent them', () => {
-    const sent = messagesArrivals();
-    const received = messagesUpstream();
-    expect(sent.length).toBeGreaterThanOrEqual(2);
+    const sent = session.sent();
+    const received = session.received();
     expect(received).toHaveLength(sent.length);
     sent.forEach((arrival, i) => {
       const upstream = received[i]!;
@@ -75,29 +132,51 @@ describe('Claude Code through the gateway to an anthropic upstream of two accoun
   });
 
   it('keeps the session on one account', async () => {
-    const sent = messagesArrivals();
-    const sessions = new Set(sent.map((a) => a.headers[SESSION_HEADER]));
-    expect(sessions.size).toBe(1);
-    expect([...sessions][0]).toMatch(/^[0-9a-f-]{36}$/);
-    // Without a pin the two equal accounts would take turns: one key for every request is the session's pin.
-    const received = messagesUpstream();
-    expect(new Set(received.map((r) => r.headers[SESSION_HEADER]))).toEqual(sessions);
-    expect(new Set(received.map((r) => r.headers['x-api-key'])).size).toBe(1);
-    const metrics = parsePrometheus(await (await fetch(`${gateway.url}/metrics`)).text());
-    const served = ['acct-a', 'acct-b'].filter((account) => total(metrics, 'gateway_requests_total', { account, model: MODEL }) > 0);
-    expect(served).toHaveLength(1);
+    await expectOneAccount(session, (r) => r.headers['x-api-key'], model);
+    expect(new Set(session.received().map((r) => r.headers[SESSION_HEADER]))).toEqual(new Set(session.sent().map((a) => a.headers[SESSION_HEADER])));
   });
 
   it('counts the session in the metrics: every request, its tokens and its prompt-cache writes', async () => {
-    const metrics = parsePrometheus(await (await fetch(`${gateway.url}/metrics`)).text());
-    const labels = { client_key: 'team-alpha', model: MODEL };
-    const lines = gateway.logs.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('POST /v1/messages'));
-    expect(lines).toHaveLength(messagesUpstream().length);
-    expect(total(metrics, 'gateway_requests_total', { ...labels, status: '200' })).toBe(lines.length);
-    const logged = (type: string): number => lines.reduce((sum, l) => sum + Number((l.tokens as Record<string, number>)[type] ?? 0), 0);
-    for (const type of ['prompt', 'completion', 'cache_write']) {
-      expect(logged(type), type).toBeGreaterThan(0);
-      expect(total(metrics, 'gateway_tokens_total', { ...labels, type }), type).toBe(logged(type));
+    await expectCounted(session, model, ['prompt', 'completion', 'cache_write']);
+  });
+});
+
+describe('Claude Code on a chat model, translated to chat completions on an openai pool of two accounts', () => {
+  const model = 'gpt-5.3-codex';
+  const session = useClaudeCodeSession(model, '/v1/chat/completions', Object.values(OPENAI_KEYS), (url) =>
+    testConfig(url, {
+      upstreams: [
+        {
+          name: 'openai',
+          baseUrl: url,
+          models: [model],
+          accounts: [
+            { name: 'acct-a', apiKey: OPENAI_KEYS.a },
+            { name: 'acct-b', apiKey: OPENAI_KEYS.b },
+          ],
+        },
+      ],
+    }),
+  );
+
+  it('runs the Read tool and ends with its output', () => {
+    expectToolRunToTheEnd(session);
+  });
+
+  it('sends every request to the chat completions of the model, and nothing else upstream', () => {
+    const { mock } = session;
+    expect(mock.requests.map((r) => r.path)).toEqual(session.sent().map(() => '/v1/chat/completions'));
+    for (const request of session.received()) {
+      expect(request.body).toMatchObject({ model, stream: true });
+      expect(request.headers['anthropic-beta']).toBeUndefined();
     }
+  });
+
+  it('keeps the session on one account', async () => {
+    await expectOneAccount(session, (r) => r.headers.authorization, model);
+  });
+
+  it('counts the session in the metrics: every request and its tokens', async () => {
+    await expectCounted(session, model, ['prompt', 'completion']);
   });
 });

@@ -85,6 +85,8 @@ describe('mock Messages API', () => {
         { role: 'user', content: prompt },
         { role: 'assistant', content: call.content },
         { role: 'user', content: [result] },
+        // A mid-conversation system message after the tool result still leaves it to answer.
+        { role: 'system', content: 'Be brief.' } as unknown as Anthropic.MessageParam,
       ],
     });
     expect(answer.stop_reason).toBe('end_turn');

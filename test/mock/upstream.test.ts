@@ -271,7 +271,8 @@ describe('tools', () => {
     const answered = await client.chat.completions.create({
       model: 'gpt-4o',
       tools,
-      messages: [ask, { role: 'assistant', content: null, tool_calls: [call!] }, { role: 'tool', tool_call_id: call!.id, content: '12:00' }],
+      // A system message after the tool output (an instruction for what follows) still leaves it to answer.
+      messages: [ask, { role: 'assistant', content: null, tool_calls: [call!] }, { role: 'tool', tool_call_id: call!.id, content: '12:00' }, { role: 'system', content: 'Be brief.' }],
     });
     expect(answered.choices[0]?.message.content).toBe('Tool output: 12:00');
     expect(answered.choices[0]?.finish_reason).toBe('stop');
