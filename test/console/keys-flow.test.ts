@@ -63,6 +63,36 @@ describe('keys in the console', () => {
     await context.close();
   });
 
+  it('rotates a key through the table: the new secret shown once works with the SDK, the old one gets 401', async () => {
+    const created = await admin<{ key: string }>(running.gateway.url, 'POST', '/admin/keys', { name: 'to-rotate' });
+    const oldSecret = created.body.key;
+    expect((await chat(oldSecret)).choices[0]?.message.content).toBeTruthy();
+    const { context, page } = await signedIn(ADMIN_TOKEN);
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('row').filter({ hasText: 'to-rotate' }).getByRole('button', { name: 'Rotate' }).click();
+    await page.getByRole('dialog', { name: 'Rotate key to-rotate?' }).getByRole('button', { name: 'Confirm' }).click();
+
+    const secretField = page.getByLabel('New key');
+    await secretField.waitFor();
+    const newSecret = await secretField.inputValue();
+    expect(newSecret).toMatch(/^aigw-/);
+    expect(newSecret).not.toBe(oldSecret);
+    expect(await secretField.getAttribute('readonly')).not.toBeNull();
+    await page.getByRole('button', { name: 'Copy' }).waitFor();
+    await page.getByRole('button', { name: 'Done' }).click();
+
+    // The table shows the new secret's hint, and the page no longer holds the secret.
+    await page.getByRole('row').filter({ hasText: 'to-rotate' }).filter({ hasText: `…${newSecret.slice(-4)}` }).waitFor();
+    expect(await page.content()).not.toContain(newSecret);
+    const refused = await chat(oldSecret).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((refused as InstanceType<typeof OpenAI.AuthenticationError>).status).toBe(401);
+    const { data: completion, response } = await chat(newSecret).withResponse();
+    expect(response.status).toBe(200);
+    expect(completion.choices[0]?.message.content).toBeTruthy();
+    await context.close();
+  });
+
   it('shows a viewer the same pages, without Create key, Rotate or Revoke', async () => {
     const { context, page } = await signedIn(VIEWER_TOKEN);
     await page.getByRole('link', { name: 'Keys' }).click();
