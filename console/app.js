@@ -156,4 +156,9 @@ function route() {
 }
 
 window.addEventListener('hashchange', route);
-api('GET', '/admin/session').then((current) => { session = current; }, () => { session = undefined; }).finally(route);
+// index.html preloads this answer (`rel=preload`, credentials included) while the scripts load; the same
+// request here takes it from there.
+fetch('/admin/session', { credentials: 'include', mode: 'cors' })
+  .then((response) => (response.ok ? response.json() : undefined))
+  .then((current) => { session = current; }, () => { session = undefined; })
+  .finally(route);

@@ -1,6 +1,16 @@
 // The usage chart: tokens per day, one line per group, drawn by uPlot (served by the gateway as an asset).
 import { daysAgo, h, isoDay, main } from './dom.js';
 
+let chartLibrary;
+/** uPlot, loaded the first time a chart is drawn: the pages without one (most first loads) do without it. */
+function loadChartLibrary() {
+  chartLibrary ??= new Promise((resolve, reject) => {
+    document.head.append(h('link', { rel: 'stylesheet', href: '/admin/assets/uPlot.min.css' }));
+    document.head.append(h('script', { src: '/admin/assets/uPlot.iife.min.js', onload: resolve, onerror: reject }));
+  });
+  return chartLibrary;
+}
+
 const COLORS = ['#3366cc', '#dc3912', '#ff9900', '#109618', '#990099', '#0099c6', '#dd4477', '#66aa00'];
 
 /** A figure named `Usage per day` over the last `days` days; `groupField` undefined draws one line, the total. */
@@ -13,7 +23,6 @@ export function usageChart(rows, groupField, days) {
     .filter((r) => r.date === date && groupOf(r) === group)
     .reduce((t, r) => t + r.promptTokens + r.completionTokens, 0)));
   const draw = () => {
-    if (typeof globalThis.uPlot !== 'function') return;
     const x = dates.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
     // eslint-disable-next-line no-new
     new globalThis.uPlot({
@@ -22,7 +31,7 @@ export function usageChart(rows, groupField, days) {
       axes: [{}, { size: 70 }],
     }, [x, ...series], figure);
   };
-  if (document.readyState === 'complete') queueMicrotask(draw);
-  else window.addEventListener('load', draw, { once: true });
+  // Drawn once the library is there and the figure is in the page (its width is the page's).
+  loadChartLibrary().then(draw, () => figure.append(h('p', { class: 'error' }, 'The chart could not be loaded.')));
   return figure;
 }
