@@ -1,187 +1,15 @@
-// The admin console: one page, no framework. Every value from the API reaches the page as text
-// (textContent, input values), never as HTML, so a name such as `<img src=x onerror=...>` shows literally.
-// The session is an HttpOnly cookie: nothing here stores or sees a token after sign-in.
+// The admin console: one page, no framework, its parts in modules of this folder. The session is an HttpOnly
+// cookie: nothing here stores or sees a token after sign-in.
+import { usageChart } from './chart.js';
+import { api, daysAgo, errorNote, h, isoDay, limitsText, num, page, PAGE_SIZE, paged, query, table, usd } from './dom.js';
+import { keysPage, teamsPage } from './keys-pages.js';
 
-const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 
 const ADMIN_PAGES = ['Overview', 'Keys', 'Teams', 'Usage', 'Upstreams', 'Audit'];
 let session;
-
-/** An element with attributes and children; strings become text nodes. */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
-    else if (name === 'value') el.value = value;
-    else el.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    credentials: 'same-origin',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 204) return undefined;
-  const text = await response.text();
-  let json;
-  try {
-    json = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  if (!response.ok) {
-    const error = new Error(json?.error?.message ?? `${response.status} ${response.statusText}`);
-    error.status = response.status;
-    throw error;
-  }
-  return json;
-}
-
-const usd = (value) => (typeof value === 'number' ? `$${value.toFixed(value < 1 ? 4 : 2)}` : '—');
-const num = (value) => (typeof value === 'number' ? value.toLocaleString('en-US') : '—');
-const isoDay = (date) => date.toISOString().slice(0, 10);
-const daysAgo = (n) => new Date(Date.now() - n * 86_400_000);
 const canWrite = () => session?.role === 'admin';
-
-function limitsText(limits) {
-  if (!limits) return '—';
-  const parts = [];
-  if (limits.requestsPerMinute) parts.push(`${num(limits.requestsPerMinute)} req/min`);
-  if (limits.tokensPerMinute) parts.push(`${num(limits.tokensPerMinute)} tok/min`);
-  if (limits.tokensPerDay) parts.push(`${num(limits.tokensPerDay)} tok/day`);
-  if (limits.usdPerDay) parts.push(`${usd(limits.usdPerDay)}/day`);
-  if (limits.usdPerMonth) parts.push(`${usd(limits.usdPerMonth)}/month`);
-  return parts.length === 0 ? 'none' : parts.join(', ');
-}
-
-function table(headers, rows) {
-  return h('table', {}, h('thead', {}, h('tr', {}, headers.map((name) => h('th', { scope: 'col' }, name)))), h('tbody', {}, rows));
-}
-
-function errorNote(error) {
-  return h('p', { class: 'error', role: 'alert' }, error instanceof Error ? error.message : String(error));
-}
-
-function page(title, ...content) {
-  main.replaceChildren(h('h1', {}, title), ...content.flat().filter((part) => part !== null && part !== undefined));
-  document.title = `${title} · AI gateway console`;
-}
-
-/** A modal dialog of `fields`; resolves with their values when `submitLabel` is pressed, or undefined. */
-function formDialog(title, fields, submitLabel, onSubmit) {
-  const inputs = fields.map((field) => ({ field, input: h('input', { name: field.name, type: field.type ?? 'text', autocomplete: 'off' }) }));
-  const status = h('p', { class: 'error', role: 'alert' });
-  const dialog = h('dialog', { 'aria-label': title });
-  const form = h(
-    'form',
-    { method: 'dialog' },
-    h('h2', {}, title),
-    inputs.map(({ field, input }) => h('label', {}, field.label, input)),
-    status,
-    h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, submitLabel), h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel')),
-  );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const values = Object.fromEntries(inputs.map(({ field, input }) => [field.name, input.value.trim()]));
-    try {
-      await onSubmit(values, dialog);
-    } catch (error) {
-      status.textContent = error.message;
-    }
-  });
-  dialog.append(form);
-  document.body.append(dialog);
-  dialog.addEventListener('close', () => dialog.remove());
-  dialog.showModal();
-  return dialog;
-}
-
-function confirmDialog(question, onConfirm) {
-  const status = h('p', { class: 'error', role: 'alert' });
-  const dialog = h('dialog', { 'aria-label': question });
-  dialog.append(
-    h('p', {}, question),
-    status,
-    h(
-      'div',
-      { class: 'toolbar' },
-      h('button', {
-        type: 'button',
-        onclick: async () => {
-          try {
-            await onConfirm(dialog);
-          } catch (error) {
-            status.textContent = error.message;
-          }
-        },
-      }, 'Confirm'),
-      h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
-    ),
-  );
-  document.body.append(dialog);
-  dialog.addEventListener('close', () => dialog.remove());
-  dialog.showModal();
-}
-
-/** Shows a new secret once, in a read-only field, with Copy and Done. */
-function showSecret(dialog, key, onDone) {
-  const field = h('input', { id: 'new-key', readonly: true, value: key, autocomplete: 'off' });
-  const copied = h('span', { role: 'status' });
-  dialog.replaceChildren(
-    h('h2', {}, 'Key created'),
-    h('p', {}, 'Copy the key now: it is shown only once.'),
-    h('label', { for: 'new-key' }, 'New key'),
-    field,
-    h(
-      'div',
-      { class: 'toolbar' },
-      h('button', {
-        type: 'button',
-        onclick: async () => {
-          field.select();
-          try {
-            await navigator.clipboard.writeText(key);
-            copied.textContent = 'Copied.';
-          } catch {
-            copied.textContent = 'Press Ctrl+C to copy the selected key.';
-          }
-        },
-      }, 'Copy'),
-      h('button', { type: 'button', onclick: () => { dialog.close(); onDone(); } }, 'Done'),
-      copied,
-    ),
-  );
-}
-
-const numberOrUndefined = (text) => (text === '' ? undefined : Number(text));
-function limitsFrom(values) {
-  const limits = {
-    requestsPerMinute: numberOrUndefined(values.requestsPerMinute),
-    tokensPerMinute: numberOrUndefined(values.tokensPerMinute),
-    usdPerDay: numberOrUndefined(values.usdPerDay),
-    usdPerMonth: numberOrUndefined(values.usdPerMonth),
-  };
-  const set = Object.entries(limits).filter(([, v]) => v !== undefined);
-  return set.length === 0 ? undefined : Object.fromEntries(set);
-}
-const modelsFrom = (text) => (text === '' ? undefined : text.split(',').map((m) => m.trim()).filter((m) => m !== ''));
-const LIMIT_FIELDS = [
-  { name: 'requestsPerMinute', label: 'Requests per minute', type: 'number' },
-  { name: 'tokensPerMinute', label: 'Tokens per minute', type: 'number' },
-  { name: 'usdPerDay', label: 'USD per day', type: 'number' },
-  { name: 'usdPerMonth', label: 'USD per month', type: 'number' },
-];
 
 async function overviewPage() {
   page('Overview', h('p', {}, 'Loading…'));
@@ -210,111 +38,6 @@ async function overviewPage() {
   } catch (error) {
     page('Overview', errorNote(error));
   }
-}
-
-async function keysPage() {
-  page('Keys', h('p', {}, 'Loading…'));
-  let keys;
-  try {
-    ({ data: keys } = await api('GET', '/admin/keys?status=all'));
-  } catch (error) {
-    page('Keys', errorNote(error));
-    return;
-  }
-  const budgets = new Map();
-  const lastUsed = new Map();
-  const [usage, ledger] = await Promise.allSettled([
-    api('GET', '/admin/usage'),
-    api('GET', `/admin/usage/daily?from=${isoDay(daysAgo(30))}&to=${isoDay(new Date())}&groupBy=key`),
-  ]);
-  if (usage.status === 'fulfilled') {
-    for (const k of usage.value.data) {
-      if (k.limits?.usdPerDay !== undefined) budgets.set(k.name, Math.max(0, k.limits.usdPerDay - (k.costUsd?.today ?? 0)));
-    }
-  }
-  if (ledger.status === 'fulfilled') {
-    for (const r of ledger.value.data) if (r.requests > 0 && (lastUsed.get(r.key) ?? '') < r.date) lastUsed.set(r.key, r.date);
-  }
-  const rows = keys.map((key) => h('tr', {},
-    h('td', {}, key.name), h('td', {}, key.team ?? '—'), h('td', {}, key.keyHint ? `…${key.keyHint}` : '—'),
-    h('td', {}, key.models ? key.models.join(', ') : 'all'), h('td', {}, limitsText(key.limits)),
-    h('td', {}, budgets.has(key.name) ? usd(budgets.get(key.name)) : '—'), h('td', {}, lastUsed.get(key.name) ?? '—'),
-    h('td', { class: `status-${key.status ?? 'active'}` }, key.status ?? (key.revokedAt ? 'revoked' : 'active')),
-    h('td', {}, canWrite() && key.source === 'api' && !key.revokedAt ? [
-      h('button', { type: 'button', onclick: () => confirmDialog(`Rotate key ${key.name}?`, async (dialog) => {
-        const rotated = await api('POST', `/admin/keys/${encodeURIComponent(key.id)}/rotate`, {});
-        showSecret(dialog, rotated.key, keysPage);
-      }) }, 'Rotate'),
-      h('button', { type: 'button', onclick: () => confirmDialog(`Revoke key ${key.name}?`, async (dialog) => {
-        await api('DELETE', `/admin/keys/${encodeURIComponent(key.id)}`);
-        dialog.close();
-        await keysPage();
-      }) }, 'Revoke'),
-    ] : [])));
-  const create = canWrite() ? h('button', { type: 'button', onclick: () => formDialog('Create key', [
-    { name: 'name', label: 'Name' }, { name: 'team', label: 'Team' }, { name: 'models', label: 'Allowed models' },
-    ...LIMIT_FIELDS, { name: 'expires', label: 'Expires', type: 'datetime-local' },
-  ], 'Create', async (values, dialog) => {
-    const created = await api('POST', '/admin/keys', {
-      name: values.name,
-      team: values.team === '' ? undefined : values.team,
-      models: modelsFrom(values.models),
-      limits: limitsFrom(values),
-      expiresAt: values.expires === '' ? undefined : new Date(values.expires).toISOString(),
-    });
-    showSecret(dialog, created.key, keysPage);
-  }) }, 'Create key') : null;
-  page('Keys', h('div', { class: 'toolbar' }, create),
-    table(['Name', 'Team', 'Hint', 'Models', 'Limits', 'Budget left today', 'Last used', 'Status', ''], rows));
-}
-
-async function teamsPage() {
-  page('Teams', h('p', {}, 'Loading…'));
-  try {
-    const [{ data: teams }, { data: keys }] = await Promise.all([api('GET', '/admin/teams'), api('GET', '/admin/keys')]);
-    const rows = teams.map((team) => h('tr', {},
-      h('td', {}, team.name), h('td', {}, keys.filter((k) => k.team === team.name).map((k) => k.name).join(', ') || '—'),
-      h('td', {}, team.models ? team.models.join(', ') : 'all'), h('td', {}, limitsText(team.limits)),
-      h('td', {}, canWrite() && team.source === 'api' ? h('button', { type: 'button', onclick: () => confirmDialog(`Delete team ${team.name}?`, async (dialog) => {
-        await api('DELETE', `/admin/teams/${encodeURIComponent(team.name)}`);
-        dialog.close();
-        await teamsPage();
-      }) }, 'Delete') : [])));
-    const create = canWrite() ? h('button', { type: 'button', onclick: () => formDialog('Create team', [
-      { name: 'name', label: 'Name' }, { name: 'models', label: 'Allowed models' }, ...LIMIT_FIELDS,
-    ], 'Create', async (values, dialog) => {
-      await api('POST', '/admin/teams', { name: values.name, models: modelsFrom(values.models), limits: limitsFrom(values) });
-      dialog.close();
-      await teamsPage();
-    }) }, 'Create team') : null;
-    page('Teams', h('div', { class: 'toolbar' }, create), table(['Name', 'Members', 'Models', 'Limits and budgets', ''], rows));
-  } catch (error) {
-    page('Teams', errorNote(error));
-  }
-}
-
-/** Tokens per day, one line per group, over `days`; uPlot draws it when it has loaded. */
-function usageChart(rows, groupField, days) {
-  const figure = h('figure', { role: 'img', 'aria-label': 'Usage per day' }, h('figcaption', {}, 'Usage per day (tokens)'));
-  const dates = Array.from({ length: days }, (_, i) => isoDay(daysAgo(days - 1 - i)));
-  const groups = [...new Set(rows.map((r) => (groupField === undefined ? 'total' : r[groupField] ?? '—')))].slice(0, 8);
-  const series = groups.map((group) => dates.map((date) => rows
-    .filter((r) => r.date === date && (groupField === undefined || (r[groupField] ?? '—') === group))
-    .reduce((t, r) => t + r.promptTokens + r.completionTokens, 0)));
-  const draw = () => {
-    if (typeof globalThis.uPlot !== 'function') return;
-    const x = dates.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
-    const colors = ['#3366cc', '#dc3912', '#ff9900', '#109618', '#990099', '#0099c6', '#dd4477', '#66aa00'];
-    // eslint-disable-next-line no-new
-    new globalThis.uPlot({
-      width: Math.min(1100, main.clientWidth - 20), height: 280,
-      series: [{}, ...groups.map((g, i) => ({ label: String(g), stroke: colors[i % colors.length], width: 2 }))],
-      axes: [{}, { size: 70 }],
-    }, [x, ...series], figure);
-  };
-  if (document.readyState === 'complete') queueMicrotask(draw);
-  else window.addEventListener('load', draw, { once: true });
-  return figure;
 }
 
 async function usagePage(groupBy = 'key') {
@@ -347,14 +70,14 @@ async function upstreamsPage() {
   }
 }
 
-async function auditPage() {
-  try {
-    const { data } = await api('GET', '/admin/audit?limit=200');
-    page('Audit', table(['When', 'By', 'Action', 'Target', 'Changes'], data.map((e) => h('tr', {},
-      h('td', {}, e.at), h('td', {}, e.by), h('td', {}, e.action), h('td', {}, e.target), h('td', {}, e.changes ? JSON.stringify(e.changes) : '')))));
-  } catch (error) {
-    page('Audit', errorNote(error));
-  }
+function auditPage() {
+  const list = paged(
+    (cursor) => api('GET', `/admin/audit?${query({ limit: PAGE_SIZE, cursor })}`),
+    ({ data }, pager) => page('Audit', table(['When', 'By', 'Action', 'Target', 'Changes'], data.map((e) => h('tr', {},
+      h('td', {}, e.at), h('td', {}, e.by), h('td', {}, e.action), h('td', {}, e.target), h('td', {}, e.changes ? JSON.stringify(e.changes) : '')))), pager),
+    (error) => page('Audit', errorNote(error)),
+  );
+  return list.first();
 }
 
 async function yourKeyPage() {
@@ -376,7 +99,15 @@ async function yourKeyPage() {
   }
 }
 
-const PAGES = { overview: overviewPage, keys: keysPage, teams: teamsPage, usage: () => usagePage(), upstreams: upstreamsPage, audit: auditPage };
+/** The admin pages by their hash (`#/keys?team=platform`: the Keys page of one team). */
+const PAGES = {
+  overview: overviewPage,
+  keys: (params) => keysPage(canWrite(), { team: params.get('team') ?? undefined }),
+  teams: () => teamsPage(canWrite()),
+  usage: () => usagePage(),
+  upstreams: upstreamsPage,
+  audit: auditPage,
+};
 
 function signInPage(message) {
   nav.replaceChildren();
@@ -389,8 +120,10 @@ function signInPage(message) {
     try {
       session = await api('POST', '/admin/session', { token: input.value.trim() });
       input.value = '';
-      location.hash = session.role === 'key' ? '#/key' : '#/overview';
-      route();
+      const target = session.role === 'key' ? '#/key' : '#/overview';
+      // Setting another hash routes through `hashchange`; the same hash does not, so route here.
+      if (location.hash === target) route();
+      else location.hash = target;
     } catch (error) {
       status.textContent = error.message;
     }
@@ -416,11 +149,16 @@ function route() {
     nav.replaceChildren();
     return yourKeyPage();
   }
-  const current = location.hash.replace(/^#\//, '') || 'overview';
+  const [current, params] = location.hash.replace(/^#\//, '').split('?');
   const name = Object.hasOwn(PAGES, current) ? current : 'overview';
   nav.replaceChildren(...ADMIN_PAGES.map((title) => h('a', { href: `#/${title.toLowerCase()}`, 'aria-current': title.toLowerCase() === name ? 'page' : undefined }, title)));
-  return PAGES[name]();
+  return PAGES[name](new URLSearchParams(params ?? ''));
 }
 
 window.addEventListener('hashchange', route);
-api('GET', '/admin/session').then((current) => { session = current; }, () => { session = undefined; }).finally(route);
+// index.html preloads this answer (`rel=preload`, credentials included) while the scripts load; the same
+// request here takes it from there.
+fetch('/admin/session', { credentials: 'include', mode: 'cors' })
+  .then((response) => (response.ok ? response.json() : undefined))
+  .then((current) => { session = current; }, () => { session = undefined; })
+  .finally(route);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { limitsSchema, nameSchema } from '../config/schema.js';
+import { MAX_PAGE, pageQuery } from './paging.js';
 
 /** Longest grace a rotation may give the old secret: 7 days. */
 export const MAX_GRACE_SECONDS = 7 * 24 * 60 * 60;
@@ -43,12 +44,22 @@ export const patchTeamBody = createTeamBody.omit({ name: true }).extend({
 });
 
 export const KEY_STATUSES = ['active', 'revoked', 'expired', 'all'] as const;
-export const listKeysQuery = z.object({ team: z.string().optional(), status: z.enum(KEY_STATUSES).default('active') });
+export const listKeysQuery = pageQuery(2).extend({ team: z.string().optional(), status: z.enum(KEY_STATUSES).default('active') });
+export const listTeamsQuery = pageQuery(1);
 
-export const auditQuery = z.object({
+export const auditQuery = pageQuery(1).extend({
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
+
+/** Names of keys or teams, comma-separated: `a,b,c` (names hold no comma). */
+const names = z
+  .string()
+  .transform((list) => list.split(','))
+  .pipe(z.array(nameSchema).min(1).max(MAX_PAGE));
+
+export const keyUsageQuery = z.object({ keys: names.optional() });
+export const teamUsageQuery = z.object({ teams: names.optional() });
 
 const day = z.iso.date();
 export const usageQuery = z.object({
@@ -56,4 +67,5 @@ export const usageQuery = z.object({
   to: day,
   groupBy: z.enum(['key', 'team', 'model', 'key,model']).default('key,model'),
   format: z.enum(['json', 'csv']).default('json'),
+  keys: names.optional(),
 });

@@ -1,10 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { GatewayConfig } from '../config/schema.js';
 import { newKeyId, newSecret } from '../keys/secret.js';
-import type { KeyFields, StoredKey } from '../store/records.js';
+import type { KeyFields, KeyRecord, StoredKey } from '../store/records.js';
 import { createKeyBody, listKeysQuery, patchKeyBody, rotateBody } from './bodies.js';
 import { requireWriter } from './credentials.js';
 import { fromStore, managedByConfig, nameTaken, notFound, nothingToChange, parse } from './errors.js';
-import { CONFIG_KEY_ID_PREFIX, configKeys, keyView } from './views.js';
+import { pageOf, sortBy } from './paging.js';
+import { CONFIG_KEY_ID_PREFIX, configKeys, keyStatus, keyView } from './views.js';
+
+/** Keys are listed oldest first (config keys, which have no creation time, before all), then by id. */
+const keyOrder = (key: KeyRecord): readonly string[] => [key.createdAt ?? '', key.id];
 
 /** `/admin/keys`: API keys are read from memory (as requests see them) and written to the store. */
 export const keysRoutes: FastifyPluginAsync = async (app) => {
@@ -37,11 +42,22 @@ export const keysRoutes: FastifyPluginAsync = async (app) => {
     return { ...keyView(key, Date.now()), key: secret.key };
   });
 
+  // Every key in list order, sorted again only when the registry's keys or the config changed.
+  let sorted: { apiKeys: readonly StoredKey[]; config: GatewayConfig; keys: readonly KeyRecord[] } | undefined;
+  const inOrder = (): readonly KeyRecord[] => {
+    const { config } = app.services;
+    if (sorted?.apiKeys !== registry.keys || sorted.config !== config) {
+      sorted = { apiKeys: registry.keys, config, keys: [...sortBy(configKeys(config), keyOrder), ...sortBy([...registry.keys], keyOrder)] };
+    }
+    return sorted.keys;
+  };
+
   app.get('/admin/keys', async (request) => {
     const query = parse(listKeysQuery, request.query);
     const now = Date.now();
-    const all = [...configKeys(app.services.config), ...registry.keys].map((k) => keyView(k, now));
-    return { object: 'list', data: all.filter((k) => (query.team === undefined || k.team === query.team) && (query.status === 'all' || k.status === query.status)) };
+    const matches = (k: KeyRecord): boolean => (query.team === undefined || k.team === query.team) && (query.status === 'all' || keyStatus(k, now) === query.status);
+    const page = pageOf(inOrder(), keyOrder, matches, query);
+    return { object: 'list', ...page, data: page.data.map((k) => keyView(k, now)) };
   });
 
   app.get<{ Params: { id: string } }>('/admin/keys/:id', async (request) => {

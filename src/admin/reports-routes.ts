@@ -3,6 +3,7 @@ import { invalidRequest } from '../errors.js';
 import type { UsageRow } from '../store/usage-repo.js';
 import { auditQuery, usageQuery } from './bodies.js';
 import { fromStore, parse } from './errors.js';
+import { encodeCursor, NOT_A_CURSOR } from './paging.js';
 
 const NUMBERS = ['requests', 'promptTokens', 'cachedTokens', 'cacheWriteTokens', 'completionTokens', 'reasoningTokens', 'costUsd'] as const;
 
@@ -23,8 +24,14 @@ export const reportsRoutes: FastifyPluginAsync = async (app) => {
   const { store } = app.services;
 
   app.get('/admin/audit', async (request) => {
-    const { since, limit } = parse(auditQuery, request.query);
-    return { object: 'list', data: await fromStore(() => store.use((r) => r.audit(since, limit))) };
+    const { since, limit, cursor } = parse(auditQuery, request.query);
+    const beforeId = cursor?.[0];
+    if (beforeId !== undefined && !/^[0-9]{1,18}$/.test(beforeId)) throw invalidRequest(`cursor: ${NOT_A_CURSOR}`, 'cursor', 'invalid_value');
+    // One row more than the page tells whether another page follows.
+    const rows = await fromStore(() => store.use((r) => r.audit(since, limit + 1, beforeId)));
+    const data = rows.slice(0, limit);
+    const more = rows.length > limit;
+    return { object: 'list', data, has_more: more, next_cursor: more ? encodeCursor([data.at(-1)!.id]) : null };
   });
 
   app.get('/admin/usage/daily', async (request, reply) => {
@@ -32,7 +39,7 @@ export const reportsRoutes: FastifyPluginAsync = async (app) => {
     if (query.from > query.to) throw invalidRequest('from must not be after to.', 'from', 'invalid_value');
     // The ledger holds what was flushed; write what is pending first so the answer is as fresh as it can be.
     await app.services.ledger.flush();
-    const rows = await fromStore(() => store.use((r) => r.usage.daily(query.from, query.to, query.groupBy)));
+    const rows = await fromStore(() => store.use((r) => r.usage.daily(query.from, query.to, query.groupBy, query.keys)));
     if (query.format === 'csv') {
       return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="usage-${query.from}-${query.to}.csv"`).send(usageCsv(rows, query.groupBy.split(',')));
     }

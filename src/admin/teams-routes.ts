@@ -1,9 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TeamRecord } from '../store/records.js';
-import { createTeamBody, patchTeamBody } from './bodies.js';
+import { createTeamBody, listTeamsQuery, patchTeamBody } from './bodies.js';
 import { requireWriter } from './credentials.js';
 import { fromStore, managedByConfig, nameTaken, notFound, nothingToChange, parse } from './errors.js';
-import { configTeamRecords } from './views.js';
+import { pageOf, sortBy } from './paging.js';
+import { configKeys, configTeamRecords, keyStatus } from './views.js';
+
+/** Teams are listed by name (config and API teams never share one). */
+const teamOrder = (team: TeamRecord): readonly string[] => [team.name];
+/** How many member names a listed team shows. */
+const MEMBER_NAMES = 10;
 
 /** `/admin/teams`: config teams are listed read-only beside the store's. */
 export const teamsRoutes: FastifyPluginAsync = async (app) => {
@@ -26,7 +32,23 @@ export const teamsRoutes: FastifyPluginAsync = async (app) => {
     return reply.code(201).send(team);
   });
 
-  app.get('/admin/teams', async () => ({ object: 'list', data: all() }));
+  app.get('/admin/teams', async (request) => {
+    const page = pageOf(sortBy(all(), teamOrder), teamOrder, () => true, parse(listTeamsQuery, request.query));
+    return { object: 'list', ...page, data: withMembers(page.data) };
+  });
+
+  /** Each team with its active keys: how many, and the first names (one pass over the keys in memory). */
+  const withMembers = (teams: readonly TeamRecord[]): (TeamRecord & { members: number; memberNames: string[] })[] => {
+    const members = new Map(teams.map((t) => [t.name, { members: 0, memberNames: [] as string[] }]));
+    const now = Date.now();
+    for (const key of [...configKeys(app.services.config), ...registry.keys]) {
+      const team = key.team === null ? undefined : members.get(key.team);
+      if (team === undefined || keyStatus(key, now) !== 'active') continue;
+      team.members++;
+      if (team.memberNames.length < MEMBER_NAMES) team.memberNames.push(key.name);
+    }
+    return teams.map((t) => ({ ...t, ...members.get(t.name)! }));
+  };
 
   app.get<{ Params: { name: string } }>('/admin/teams/:name', async (request) => {
     const team = all().find((t) => t.name === request.params.name);

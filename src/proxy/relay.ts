@@ -213,13 +213,16 @@ function relayWhole(
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let refused = false;
     body.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;
       // An answer of unannounced length is read whole only to be translated: a runaway one is refused.
-      if (translation !== undefined && size > MAX_TRANSLATED_BYTES) {
-        body.destroy();
+      if (translation !== undefined && size > MAX_TRANSLATED_BYTES && !refused) {
+        // Settled before the destroy, whose abort error must not be read as the client hanging up.
+        refused = true;
         reject(upstreamResponseFailed(`The upstream answer is larger than ${MAX_TRANSLATED_BYTES / 1024 / 1024} MiB.`));
+        body.destroy();
       }
     });
     body.once('end', () => {
@@ -236,6 +239,7 @@ function relayWhole(
       }
     });
     body.once('error', (err: Error & { code?: string }) => {
+      if (refused) return;
       if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) resolve(reply.code(CLIENT_CLOSED_REQUEST).send());
       else reject(bodyFailure(request, account, err, log, streamIdleMs));
     });

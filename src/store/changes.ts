@@ -16,14 +16,16 @@ export async function changeVersion(sql: Sql): Promise<number> {
   return Number(row?.version ?? 0);
 }
 
-/** The admin audit, newest first. */
-export async function auditEntries(sql: Sql, since: string | undefined, limit: number): Promise<AuditEntry[]> {
-  const rows = await sql.query<{ at: Date; by_name: string; action: string; target: string; changes: Record<string, unknown> }>(
-    `SELECT at, by_name, action, target, changes FROM gateway_audit
-     WHERE ($1::timestamptz IS NULL OR at >= $1::timestamptz) ORDER BY at DESC, id DESC LIMIT $2`,
-    [since ?? null, limit],
+/** The admin audit, newest first; after `beforeId`, the entries that come after that one in this order. */
+export async function auditEntries(sql: Sql, since: string | undefined, limit: number, beforeId?: string): Promise<AuditEntry[]> {
+  const rows = await sql.query<{ id: string; at: Date; by_name: string; action: string; target: string; changes: Record<string, unknown> }>(
+    `SELECT id::text AS id, at, by_name, action, target, changes FROM gateway_audit
+     WHERE ($1::timestamptz IS NULL OR at >= $1::timestamptz)
+       AND ($3::bigint IS NULL OR (at, id) < (SELECT at, id FROM gateway_audit WHERE id = $3::bigint))
+     ORDER BY at DESC, id DESC LIMIT $2`,
+    [since ?? null, limit, beforeId ?? null],
   );
-  return rows.map((r) => ({ at: r.at.toISOString(), by: r.by_name, action: r.action, target: r.target, changes: r.changes }));
+  return rows.map((r) => ({ id: r.id, at: r.at.toISOString(), by: r.by_name, action: r.action, target: r.target, changes: r.changes }));
 }
 
 /** A JSON column's parameter: objects and lists as JSON text, null as SQL NULL. */

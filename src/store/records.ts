@@ -42,6 +42,8 @@ export interface TeamRecord {
 export type TeamFields = Pick<TeamRecord, 'name' | 'models' | 'limits' | 'metadata'>;
 
 export interface AuditEntry {
+  /** Ascending with each entry written; the audit list's cursor is made of it. */
+  id: string;
   at: string;
   by: string;
   action: string;

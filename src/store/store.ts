@@ -20,8 +20,8 @@ export interface Repositories {
   readonly keys: KeysRepository;
   readonly teams: TeamsRepository;
   readonly usage: UsageRepository;
-  /** The admin audit, newest first (entries are written by the keys and teams repositories). */
-  audit(since: string | undefined, limit: number): Promise<AuditEntry[]>;
+  /** The admin audit, newest first, after the entry `beforeId` when given (entries are written by the keys and teams repositories). */
+  audit(since: string | undefined, limit: number, beforeId?: string): Promise<AuditEntry[]>;
 }
 
 export class StoreUnavailable extends Error {
@@ -75,7 +75,7 @@ export class Store {
         keys: new KeysRepository(engine),
         teams: new TeamsRepository(engine),
         usage: new UsageRepository(engine),
-        audit: (since, limit) => auditEntries(engine, since, limit),
+        audit: (since, limit, beforeId) => auditEntries(engine, since, limit, beforeId),
       };
       this.state = 'ready';
       this.log.info({ store: this.kind }, 'store ready');

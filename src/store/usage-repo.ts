@@ -78,7 +78,8 @@ export class UsageRepository {
     });
   }
 
-  async daily(from: string, to: string, groupBy: GroupBy): Promise<UsageRow[]> {
+  /** Sums per day and group from `from` to `to` (UTC days, both included); of the keys named in `keys` only, when given. */
+  async daily(from: string, to: string, groupBy: GroupBy, keys?: readonly string[]): Promise<UsageRow[]> {
     const groups = GROUP_COLUMNS[groupBy];
     const select = groups.map((g) => `${SQL_COLUMN[g]} AS "${g}"`).join(', ');
     const by = groups.map((g) => SQL_COLUMN[g]).join(', ');
@@ -86,9 +87,9 @@ export class UsageRepository {
       `SELECT to_char(day, 'YYYY-MM-DD') AS date, ${select},
          sum(requests)::float8 AS requests, sum(prompt_tokens)::float8 AS "promptTokens", sum(cached_tokens)::float8 AS "cachedTokens",
          sum(cache_write_tokens)::float8 AS "cacheWriteTokens", sum(completion_tokens)::float8 AS "completionTokens", sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(cost_micros)::float8 AS "costMicros"
-       FROM gateway_usage_daily WHERE day BETWEEN $1::date AND $2::date
+       FROM gateway_usage_daily WHERE day BETWEEN $1::date AND $2::date AND ($3::text[] IS NULL OR key_name = ANY($3::text[]))
        GROUP BY day, ${by} ORDER BY day, ${by}`,
-      [from, to],
+      [from, to, keys ?? null],
     );
     return rows.map(({ costMicros, ...row }) => ({ ...row, costUsd: costMicros / 1e6 }));
   }

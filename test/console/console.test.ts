@@ -92,10 +92,10 @@ describe('the console in a browser', () => {
         body: JSON.stringify({ object: 'list', data: [{ pool: XSS_NAME, account: XSS_NAME, available: false, reason: XSS_NAME, coolingUntil: null, recent: { requests: 1, errors: 1 } }] }),
       }),
     );
-    await page.route('**/admin/keys?status=all', (route: Route) =>
+    await page.route('**/admin/keys?*', (route: Route) =>
       route.fulfill({
         contentType: 'application/json',
-        body: JSON.stringify({ data: [{ id: 'key_1', name: XSS_NAME, team: XSS_NAME, models: [XSS_NAME], limits: null, keyHint: 'abcd', status: 'active', source: 'api', revokedAt: null }] }),
+        body: JSON.stringify({ object: 'list', has_more: false, next_cursor: null, data: [{ id: 'key_1', name: XSS_NAME, team: XSS_NAME, models: [XSS_NAME], limits: null, keyHint: 'abcd', status: 'active', source: 'api', revokedAt: null }] }),
       }),
     );
     await page.getByRole('link', { name: 'Upstreams' }).click();

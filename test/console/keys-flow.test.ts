@@ -36,7 +36,10 @@ describe('keys in the console', () => {
     await dialog.getByLabel('Team').fill('platform');
     await dialog.getByLabel('Allowed models').fill('gpt-4o-mini, gpt-4o');
     await dialog.getByLabel('Requests per minute').fill('100');
+    await dialog.getByLabel('Tokens per minute').fill('50000');
     await dialog.getByLabel('USD per day').fill('5');
+    await dialog.getByLabel('USD per month').fill('80');
+    await dialog.getByLabel('Expires').fill('2031-01-02T03:04');
     await dialog.getByRole('button', { name: 'Create' }).click();
 
     const secretField = page.getByLabel('New key');
@@ -47,6 +50,14 @@ describe('keys in the console', () => {
     await page.getByRole('button', { name: 'Copy' }).waitFor();
     const completion = await chat(secret);
     expect(completion.choices[0]?.message.content).toBeTruthy();
+    const stored = await admin<{ data: { name: string; team: string; models: string[]; limits: Record<string, number>; expiresAt: string }[] }>(
+      running.gateway.url,
+      'GET',
+      '/admin/keys?team=platform',
+    );
+    const made = stored.body.data.find((k) => k.name === 'console-made')!;
+    expect(made).toMatchObject({ team: 'platform', models: ['gpt-4o-mini', 'gpt-4o'], limits: { requestsPerMinute: 100, tokensPerMinute: 50_000, usdPerDay: 5, usdPerMonth: 80 } });
+    expect(made.expiresAt.startsWith('2031-01-0')).toBe(true);
     await page.getByRole('button', { name: 'Done' }).click();
 
     // The secret was shown once: the table has its hint, never the secret.
@@ -63,7 +74,37 @@ describe('keys in the console', () => {
     await context.close();
   });
 
-  it('shows a viewer the same pages, without Create key, Rotate or Revoke', async () => {
+  it('rotates a key through the table: the new secret shown once works with the SDK, the old one gets 401', async () => {
+    const created = await admin<{ key: string }>(running.gateway.url, 'POST', '/admin/keys', { name: 'to-rotate' });
+    const oldSecret = created.body.key;
+    expect((await chat(oldSecret)).choices[0]?.message.content).toBeTruthy();
+    const { context, page } = await signedIn(ADMIN_TOKEN);
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('row').filter({ hasText: 'to-rotate' }).getByRole('button', { name: 'Rotate' }).click();
+    await page.getByRole('dialog', { name: 'Rotate key to-rotate?' }).getByRole('button', { name: 'Confirm' }).click();
+
+    const secretField = page.getByLabel('New key');
+    await secretField.waitFor();
+    const newSecret = await secretField.inputValue();
+    expect(newSecret).toMatch(/^aigw-/);
+    expect(newSecret).not.toBe(oldSecret);
+    expect(await secretField.getAttribute('readonly')).not.toBeNull();
+    await page.getByRole('button', { name: 'Copy' }).waitFor();
+    await page.getByRole('button', { name: 'Done' }).click();
+
+    // The table shows the new secret's hint, and the page no longer holds the secret.
+    await page.getByRole('row').filter({ hasText: 'to-rotate' }).filter({ hasText: `…${newSecret.slice(-4)}` }).waitFor();
+    expect(await page.content()).not.toContain(newSecret);
+    const refused = await chat(oldSecret).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((refused as InstanceType<typeof OpenAI.AuthenticationError>).status).toBe(401);
+    const { data: completion, response } = await chat(newSecret).withResponse();
+    expect(response.status).toBe(200);
+    expect(completion.choices[0]?.message.content).toBeTruthy();
+    await context.close();
+  });
+
+  it('shows a viewer the same pages, without Create key, Rotate, Revoke, Create team or Delete', async () => {
     const { context, page } = await signedIn(VIEWER_TOKEN);
     await page.getByRole('link', { name: 'Keys' }).click();
     await page.getByRole('heading', { name: 'Keys' }).waitFor();
@@ -71,6 +112,10 @@ describe('keys in the console', () => {
     expect(await page.getByRole('button', { name: 'Create key' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Rotate' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Teams' }).click();
+    await page.getByRole('cell', { name: 'platform', exact: true }).waitFor();
+    expect(await page.getByRole('button', { name: 'Create team' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Delete' }).count()).toBe(0);
     // Nor can its session write through the API behind the page.
     const status = await page.evaluate(async () =>
       (await fetch('/admin/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sneaky' }) })).status,
@@ -87,6 +132,28 @@ describe('keys in the console', () => {
     const own = await page.evaluate(async () => (await (await fetch('/admin/session/key')).json()) as { daily: { key: string; requests: number }[] });
     expect(own.daily).toEqual([expect.objectContaining({ key: 'chart-holder', requests: 1 })]);
     await page.getByRole('img', { name: 'Usage per day' }).waitFor();
+    await context.close();
+  });
+
+  it('shows an admin the usage per day by key, team or model, with its CSV to download', async () => {
+    const created = await admin<{ key: string }>(running.gateway.url, 'POST', '/admin/keys', { name: 'usage-shown', team: 'platform' });
+    await chat(created.body.key);
+    const { context, page } = await signedIn(ADMIN_TOKEN);
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('img', { name: 'Usage per day' }).waitFor();
+    await page.getByRole('cell', { name: 'usage-shown' }).waitFor();
+    await page.getByLabel('Group by').selectOption('team');
+    await page.getByRole('cell', { name: 'platform', exact: true }).waitFor();
+    const link = page.getByRole('link', { name: 'Download CSV' });
+    const href = (await link.getAttribute('href'))!;
+    expect(href).toContain('groupBy=team');
+    const csv = await page.evaluate(async (url) => {
+      const response = await fetch(url);
+      return { type: response.headers.get('content-type'), text: await response.text() };
+    }, href);
+    expect(csv.type).toMatch(/^text\/csv/);
+    expect(csv.text.split('\r\n')[0]).toBe('date,team,requests,promptTokens,cachedTokens,cacheWriteTokens,completionTokens,reasoningTokens,costUsd');
+    expect(csv.text).toContain(',platform,');
     await context.close();
   });
 });
