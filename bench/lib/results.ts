@@ -81,9 +81,21 @@ export interface Summary {
 export const rowOf = (rows: Row[], scenario: string, target: TargetName): Row | undefined =>
   rows.find((r) => r.scenario === scenario && r.target === target);
 
+/**
+ * Added latency over added latency; none when either is not above zero (on a loaded machine direct's own
+ * tail can exceed a proxy's, and a ratio of such differences means nothing).
+ */
+const addedRatio = (a: number, b: number): number => (a > 0 && b > 0 ? a / b : NaN);
+
 /** a / b on every field. */
 export function ratioOf(a: Row, b: Row): Ratio {
-  return { rps: a.rps / b.rps, cpu: a.cpuUsPerRequest / b.cpuUsPerRequest, addedP50: a.addedP50 / b.addedP50, addedP99: a.addedP99 / b.addedP99, peakRss: a.peakRssMiB / b.peakRssMiB };
+  return {
+    rps: a.rps / b.rps,
+    cpu: a.cpuUsPerRequest / b.cpuUsPerRequest,
+    addedP50: addedRatio(a.addedP50, b.addedP50),
+    addedP99: addedRatio(a.addedP99, b.addedP99),
+    peakRss: a.peakRssMiB / b.peakRssMiB,
+  };
 }
 
 function rowsOf(runs: Run[], scenario: Scenario): Row[] {
@@ -210,6 +222,10 @@ export function checks(summary: Summary, streams: StreamsResult | undefined, fea
       const r = hopRatio(id);
       if (r === undefined) continue;
       const v = value(r);
+      if (!Number.isFinite(v)) {
+        result.push({ target: `${what} ${atMost ? '<=' : '>='} ${limit.toFixed(1)} [${id}]${caveat}`, measured: 'no ratio: an added latency not above zero (direct\'s own tail)', pass: undefined });
+        continue;
+      }
       result.push({ target: `${what} ${atMost ? '<=' : '>='} ${limit.toFixed(1)} [${id}]${caveat}`, measured: ratio(v), pass: atMost ? v <= limit : v >= limit });
     }
   };
