@@ -155,11 +155,19 @@ export function transpileToScratch(benchFile: string): string {
   return file;
 }
 
-/** The reference hop: a bare Fastify + @fastify/reply-from passthrough. */
-export async function startReferenceHop(upstream: string, nodeArgs: string[] = []): Promise<Service> {
-  const file = transpileToScratch('reference-hop.ts');
+/**
+ * The two bare Fastify + @fastify/reply-from hops: 'stream' (bench/reference-hop.ts, request bodies streamed
+ * through unparsed, every path) and 'parse' (bench/reply-from-hop.ts, the issue's: Fastify's default JSON
+ * parser, `POST /v1/*`, undici pool of 128 connections, keep-alive 60 s).
+ */
+export type HopKind = 'stream' | 'parse';
+const HOP_FILES: Record<HopKind, string> = { stream: 'reference-hop.ts', parse: 'reply-from-hop.ts' };
+
+export async function startReferenceHop(upstream: string, nodeArgs: string[] = [], kind: HopKind = 'stream'): Promise<Service> {
+  const file = transpileToScratch(HOP_FILES[kind]);
   const port = await getFreePort();
-  return startService('reference hop', process.execPath, [...nodeArgs, file, upstream, String(port)], {
+  // readyPath: any answer will do (the 'parse' hop answers GET with 404).
+  return startService(`${kind} hop`, process.execPath, [...nodeArgs, file, upstream, String(port)], {
     url: `http://127.0.0.1:${port}`,
     readyPath: '/v1/models',
   });
