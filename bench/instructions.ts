@@ -4,7 +4,7 @@
 // system calls is not in it). With --cpu it runs as `npm start` does and reads its CPU time (user + system)
 // from /proc instead, over as many rounds as asked. Requests come from this process (undici), never counted.
 //   npm run build && node --import tsx bench/instructions.ts [--scenarios chat-c50,stream-c50] [--requests 2000]
-//   node --import tsx bench/instructions.ts --cpu --rounds 5 --requests 20000
+//   node --import tsx bench/instructions.ts --cpu --rounds 5 --requests 20000 [--node-args='--heap-prof']
 // The callgrind dumps stay in bench/results/instructions/ (git-ignored) for callgrind_annotate.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '3' },
     cpu: { type: 'boolean', default: false },
+    /** More node flags for the gateway, space-separated (such as `--heap-prof`). */
+    'node-args': { type: 'string', default: '' },
   },
 });
 
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     services.push(upstream);
     const port = await getFreePort();
     const { config } = benchConfig({ port, upstream: upstream.url, redisUrl: redis?.server.url });
-    const gateway = await startGateway({ config, port, redisUrl: redis?.server.url, wrapper, readyWithinMs: 180_000 });
+    const gateway = await startGateway({ config, port, redisUrl: redis?.server.url, wrapper, nodeArgs: args['node-args'].split(' ').filter(Boolean), readyWithinMs: 180_000 });
     services.push(gateway);
     const rows: string[][] = [];
     for (const scenario of scenarios) {
