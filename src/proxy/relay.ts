@@ -23,6 +23,8 @@ export interface RelayTarget {
   onResponseId?: (id: string, account: Account) => void;
   /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
   stripUsageChunk: boolean;
+  /** The answer is an images answer, charged per image it returns (src/spend/image-count.ts). */
+  countsImages?: boolean;
   /** What the endpoint's stream looks like, should the answer be one; a chat completion stream by default. */
   stream?: StreamFormat | undefined;
   /** A streamed request's prompt: with it, a stream its client leaves before the usage is charged an estimate. */
@@ -127,12 +129,12 @@ export function relay(
   const length = contentLength === undefined ? Infinity : Number(contentLength);
   // An answer to translate is read whole whatever its size: it is rewritten as a whole.
   if (length <= WHOLE_BODY_BYTES || target.translation !== undefined) {
-    return relayWhole(request, reply, account, body, { log, scrubber, streamIdleMs }, onUsage, target.translation);
+    return relayWhole(request, reply, account, body, { log, scrubber, streamIdleMs }, onUsage, target);
   }
   if (contentLength !== undefined) reply.header('content-length', contentLength);
   // The body goes to the client through the scrubber (which keeps its length), piped by Fastify; the
   // tail watches it as a second listener of the upstream body.
-  const tail = new JsonUsageTail();
+  const tail = new JsonUsageTail(target.countsImages === true);
   const scrubbed = scrubber.stream();
   body.on('data', tail.add);
   body.pipe(scrubbed);
@@ -208,7 +210,7 @@ function relayWhole(
   body: Readable,
   { log, scrubber, streamIdleMs }: RelayOptions,
   onUsage: (usage: Usage) => void,
-  translation?: AnswerTranslation,
+  { translation, countsImages }: RelayTarget,
 ): Promise<FastifyReply> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -227,7 +229,7 @@ function relayWhole(
     });
     body.once('end', () => {
       const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const tail = new JsonUsageTail();
+      const tail = new JsonUsageTail(countsImages === true);
       tail.add(whole);
       const usage = tail.usage();
       if (usage !== undefined) onUsage(usage);
