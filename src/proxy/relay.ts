@@ -121,8 +121,7 @@ export function relay(
         idle ? 'upstream_stream_idle' : 'upstream_stream_failed',
       );
     });
-    body.pipe(tap);
-    return sendStream(reply, tap, target.translation?.stream());
+    return sendStream(reply, body, tap, target.translation?.stream());
   }
 
   const contentLength = header(response.headers, 'content-length');
@@ -177,22 +176,26 @@ function onSocketTimeout(socket: Socket): void {
 }
 
 /**
- * Sends a stream's events as the tap releases them, piped straight to the client's response rather than
+ * Sends a stream's events as the tap releases them, written straight to the client's response rather than
  * through Fastify's stream sending: its two end-of-stream watchers cost every held stream about 4 KiB of
  * listeners and a few µs. The reply is hijacked, so its head (the status and headers set on it so far) is
- * written here; Fastify still runs the onResponse hook when the response finishes. When the client leaves
- * first, the tap is destroyed once it has been given the chance to read on for the usage (see app.ts).
+ * written here; Fastify still runs the onResponse hook when the response finishes. An answer to translate
+ * goes through the tap and the translation as stream stages. When the client leaves first, the tap stops
+ * once it has been given the chance to read on for the usage (see request-lifecycle.ts).
  */
-function sendStream(reply: FastifyReply, tap: SseTap, translated: Transform | undefined): FastifyReply {
+function sendStream(reply: FastifyReply, body: Readable, tap: SseTap, translated: Transform | undefined): FastifyReply {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  if (translated === undefined) {
+    tap.relay(body, raw);
+    return reply;
+  }
   raw.once('close', () => {
     if (!tap.readableEnded) tap.destroy();
-    translated?.destroy();
+    translated.destroy();
   });
-  if (translated === undefined) tap.pipe(raw);
-  else tap.pipe(translated).pipe(raw);
+  body.pipe(tap).pipe(translated).pipe(raw);
   return reply;
 }
 
