@@ -12,11 +12,16 @@ const TAIL_BYTES = 64 * 1024;
 export class JsonUsageTail {
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
-  private readonly images = new ImageCounter();
+  /** Only an images answer's `url` and `b64_json` keys are images: a chat answer's `url` is a citation. */
+  private readonly images: ImageCounter | undefined;
+
+  constructor(countImages: boolean) {
+    this.images = countImages ? new ImageCounter() : undefined;
+  }
 
   /** Takes the next chunk of the body (bound: a 'data' listener as it is). */
   readonly add = (chunk: Buffer): void => {
-    this.images.add(chunk);
+    this.images?.add(chunk);
     this.tail.push(chunk);
     this.tailBytes += chunk.length;
     while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) {
@@ -29,6 +34,7 @@ export class JsonUsageTail {
     if (this.tail.length === 0) return undefined;
     const body = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail, this.tailBytes);
     // Images are charged per image returned, also from an answer that reports no token usage.
-    return withImages(usageFromJsonBody(body), this.images.count);
+    const usage = usageFromJsonBody(body);
+    return this.images === undefined ? usage : withImages(usage, this.images.count);
   }
 }

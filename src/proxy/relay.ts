@@ -23,6 +23,8 @@ export interface RelayTarget {
   onResponseId?: (id: string, account: Account) => void;
   /** The gateway asked for stream usage itself, so the usage-only chunk is removed from the client's stream. */
   stripUsageChunk: boolean;
+  /** The answer is an images answer, charged per image it returns (src/spend/image-count.ts). */
+  countsImages?: boolean;
   /** What the endpoint's stream looks like, should the answer be one; a chat completion stream by default. */
   stream?: StreamFormat | undefined;
   /** A streamed request's prompt: with it, a stream its client leaves before the usage is charged an estimate. */
@@ -119,20 +121,19 @@ export function relay(
         idle ? 'upstream_stream_idle' : 'upstream_stream_failed',
       );
     });
-    body.pipe(tap);
-    return sendStream(reply, tap, target.translation?.stream());
+    return sendStream(reply, body, tap, target.translation?.stream());
   }
 
   const contentLength = header(response.headers, 'content-length');
   const length = contentLength === undefined ? Infinity : Number(contentLength);
   // An answer to translate is read whole whatever its size: it is rewritten as a whole.
   if (length <= WHOLE_BODY_BYTES || target.translation !== undefined) {
-    return relayWhole(request, reply, account, body, { log, scrubber, streamIdleMs }, onUsage, target.translation);
+    return relayWhole(request, reply, account, body, { log, scrubber, streamIdleMs }, onUsage, target);
   }
   if (contentLength !== undefined) reply.header('content-length', contentLength);
   // The body goes to the client through the scrubber (which keeps its length), piped by Fastify; the
   // tail watches it as a second listener of the upstream body.
-  const tail = new JsonUsageTail();
+  const tail = new JsonUsageTail(target.countsImages === true);
   const scrubbed = scrubber.stream();
   body.on('data', tail.add);
   body.pipe(scrubbed);
@@ -175,22 +176,26 @@ function onSocketTimeout(socket: Socket): void {
 }
 
 /**
- * Sends a stream's events as the tap releases them, piped straight to the client's response rather than
+ * Sends a stream's events as the tap releases them, written straight to the client's response rather than
  * through Fastify's stream sending: its two end-of-stream watchers cost every held stream about 4 KiB of
  * listeners and a few µs. The reply is hijacked, so its head (the status and headers set on it so far) is
- * written here; Fastify still runs the onResponse hook when the response finishes. When the client leaves
- * first, the tap is destroyed once it has been given the chance to read on for the usage (see app.ts).
+ * written here; Fastify still runs the onResponse hook when the response finishes. An answer to translate
+ * goes through the tap and the translation as stream stages. When the client leaves first, the tap stops
+ * once it has been given the chance to read on for the usage (see request-lifecycle.ts).
  */
-function sendStream(reply: FastifyReply, tap: SseTap, translated: Transform | undefined): FastifyReply {
+function sendStream(reply: FastifyReply, body: Readable, tap: SseTap, translated: Transform | undefined): FastifyReply {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  if (translated === undefined) {
+    tap.relay(body, raw);
+    return reply;
+  }
   raw.once('close', () => {
     if (!tap.readableEnded) tap.destroy();
-    translated?.destroy();
+    translated.destroy();
   });
-  if (translated === undefined) tap.pipe(raw);
-  else tap.pipe(translated).pipe(raw);
+  body.pipe(tap).pipe(translated).pipe(raw);
   return reply;
 }
 
@@ -208,7 +213,7 @@ function relayWhole(
   body: Readable,
   { log, scrubber, streamIdleMs }: RelayOptions,
   onUsage: (usage: Usage) => void,
-  translation?: AnswerTranslation,
+  { translation, countsImages }: RelayTarget,
 ): Promise<FastifyReply> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -227,7 +232,7 @@ function relayWhole(
     });
     body.once('end', () => {
       const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const tail = new JsonUsageTail();
+      const tail = new JsonUsageTail(countsImages === true);
       tail.add(whole);
       const usage = tail.usage();
       if (usage !== undefined) onUsage(usage);

@@ -1,4 +1,4 @@
-import { Duplex, type Readable } from 'node:stream';
+import { Duplex, type Readable, type Writable } from 'node:stream';
 import { DeltaText } from './delta-text.js';
 import { eventAround, lastEventEnd, LOOKBACK_BYTES, nextEventEnd } from './sse-events.js';
 import { usageObjects, type StreamFormat } from './stream-formats.js';
@@ -36,7 +36,8 @@ const COPY_TAIL_OVER = 64 * 1024;
  * events costs one search and one write to the client instead of twenty. Nothing waits for a later read.
  *
  * Backpressure: while the client has not taken what was already pushed (more than the readable high-water
- * mark), a write is not acknowledged, so the pipe from the upstream pauses and so does its socket.
+ * mark), a write is not acknowledged, so the pipe from the upstream pauses and so does its socket. In direct
+ * mode ({@link SseTap.relay}), the upstream is paused while the client's response refuses more writes.
  */
 export class SseTap extends Duplex {
   /** The bytes of the current, incomplete event, from its start. */
@@ -58,6 +59,18 @@ export class SseTap extends Duplex {
   readonly delivered: DeltaText | undefined;
   /** A write the client's slowness holds back; acknowledged when the client reads again. */
   private held: (() => void) | undefined;
+  /** In direct mode (see {@link relay}), where events go and what they come from; a stream stage otherwise. */
+  private direct: { upstream: Readable; client: Writable; ended: boolean } | undefined;
+  private readonly takeChunk = (chunk: Buffer): void => {
+    this.incoming.push(chunk);
+    if (!this.handling) {
+      this.handling = true;
+      queueMicrotask(this.handleIncoming);
+    }
+  };
+  private readonly resumeUpstream = (): void => {
+    if (!this.discarding) this.direct?.upstream.resume();
+  };
   /** Chunks received in this turn and not handled yet; handled in a microtask, once the read is parsed. */
   private incoming: Buffer[] = [];
   private handling = false;
@@ -117,6 +130,33 @@ export class SseTap extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    this.finish();
+    callback();
+  }
+
+  /**
+   * Relays `upstream` to `client` without stream stages of its own: the upstream's chunks are taken from its
+   * 'data' events and the released events written to the client, the upstream paused while the client has
+   * not taken what was written. Two pipes and the tap's two stream states cost every stream several µs.
+   */
+  relay(upstream: Readable, client: Writable): void {
+    const direct = { upstream, client, ended: false };
+    this.direct = direct;
+    upstream.on('data', this.takeChunk);
+    upstream.once('end', () => {
+      if (direct.ended) return;
+      direct.ended = true;
+      this.finish();
+    });
+    client.once('close', () => {
+      // The client left: nothing more is written; reading on for the usage is readRest's.
+      if (!this.discarding) upstream.off('data', this.takeChunk);
+      direct.ended = true;
+    });
+  }
+
+  /** The upstream ended: what is carried is released or dropped, and the client's stream ends. */
+  private finish(): void {
     this.handleIncoming();
     if (!this.failed) {
       // No byte will follow: a carriage return at the very end now surely ends its line.
@@ -125,16 +165,37 @@ export class SseTap extends Duplex {
       if (this.carryBytes > 0 && !this.sawDone) this.takeLast();
       if (!this.sawDone) this.pushError('The upstream ended the stream before it was complete.', 'upstream_stream_incomplete');
     }
-    this.push(null);
-    callback();
+    this.deliver(null);
+  }
+
+  /** Hands bytes (null: the end) to the client: pushed, or in direct mode written to it. */
+  private deliver(bytes: Buffer | string | null): void {
+    const direct = this.direct;
+    if (direct === undefined) {
+      this.push(bytes);
+      return;
+    }
+    const client = direct.client;
+    if (client.destroyed || client.writableEnded) return;
+    if (bytes === null) client.end();
+    else if (!client.write(bytes) && !this.discarding) {
+      direct.upstream.pause();
+      client.once('drain', this.resumeUpstream);
+    }
   }
 
   /** Ends the client's stream with an OpenAI-style error event, so SDKs raise instead of waiting. */
   fail(message: string, code: string): void {
-    if (this.failed || this.writableEnded) return;
+    const direct = this.direct;
+    if (this.failed || (direct === undefined ? this.writableEnded : direct.ended)) return;
     this.handleIncoming(); // what arrived before the failure goes first
     this.pushError(message, code);
-    this.end();
+    if (direct === undefined) {
+      this.end();
+      return;
+    }
+    direct.ended = true;
+    this.deliver(null);
   }
 
   /**
@@ -148,6 +209,7 @@ export class SseTap extends Duplex {
     this._read();
     this.handleIncoming();
     upstream.unpipe(this);
+    upstream.off('data', this.takeChunk);
     if (this.sawUsage || this.sawDone || upstream.readableEnded || upstream.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
@@ -190,7 +252,7 @@ export class SseTap extends Duplex {
       const kept = this.inspect(events, text);
       if (kept.length > 0 && !this.discarding) {
         if (!this.sawUsage) this.delivered?.add(events, text);
-        this.push(this.release(kept));
+        this.deliver(this.release(kept));
       }
     }
     if (end < region.length) {
@@ -207,7 +269,7 @@ export class SseTap extends Duplex {
     this.carry = [];
     this.carryBytes = 0;
     this.sawDone = true;
-    if (!this.discarding) this.push(this.release(last));
+    if (!this.discarding) this.deliver(this.release(last));
   }
 
   private carryOn(bytes: Buffer): void {
@@ -224,7 +286,7 @@ export class SseTap extends Duplex {
     this.carry = [];
     this.carryBytes = 0;
     if (this.discarding) return;
-    this.push(this.format.errorEvent(message, code, this.sequence + 1));
+    this.deliver(this.format.errorEvent(message, code, this.sequence + 1));
   }
 
   /** Reads what matters from complete events (`text` is their latin1 text); returns the bytes to forward. */

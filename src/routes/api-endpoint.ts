@@ -54,6 +54,7 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
       payload: addUsage ? withStreamUsage(raw, body) : raw,
       contentType: endpoint.form === undefined ? undefined : request.headers['content-type'],
       stripUsageChunk: addUsage,
+      countsImages: endpoint.kinds.includes('image'),
       stream: endpoint.stream,
       // Kept for a stream whose client may leave before its usage comes (see src/proxy/usage-estimate.ts).
       prompt: body.stream === true && endpoint.stream?.deltaText !== undefined ? promptText(body) : undefined,

@@ -37,6 +37,8 @@ export interface UsageUpstream {
   chatUsage: ChatUsage;
   /** Answer chat requests with a tool call instead of text. */
   toolCall: boolean;
+  /** Answer chat requests with text that cites a web page (a `url_citation` annotation). */
+  citation: boolean;
   /** The usage the next (plain) Responses API answers report. */
   responsesUsage: ResponsesUsage;
   /** The usage the next images answers report; undefined: none (as DALL-E answers). */
@@ -62,6 +64,7 @@ export async function startUsageUpstream(): Promise<UsageUpstream> {
   const state: Omit<UsageUpstream, 'url' | 'close'> = {
     chatUsage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
     toolCall: false,
+    citation: false,
     responsesUsage: { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 },
     imageUsage: undefined,
     transcriptionUsage: { type: 'duration', seconds: 3 },
@@ -115,10 +118,11 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
 }
 
-function message(toolCall: boolean): Record<string, unknown> {
-  return toolCall
-    ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }
-    : { role: 'assistant', content: 'Hello there.' };
+const CITATION = { type: 'url_citation', url_citation: { start_index: 0, end_index: 12, title: 'Greetings', url: 'https://example.com/hello' } };
+
+function message({ toolCall, citation }: { toolCall: boolean; citation: boolean }): Record<string, unknown> {
+  if (toolCall) return { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] };
+  return citation ? { role: 'assistant', content: 'Hello there.', annotations: [CITATION] } : { role: 'assistant', content: 'Hello there.' };
 }
 
 function answerChat(res: ServerResponse, body: Record<string, unknown>, state: Omit<UsageUpstream, 'url' | 'close'>): void {
@@ -127,7 +131,7 @@ function answerChat(res: ServerResponse, body: Record<string, unknown>, state: O
     object: 'chat.completion',
     created: 1_700_000_000,
     model: body.model,
-    choices: [{ index: 0, message: message(state.toolCall), finish_reason: state.toolCall ? 'tool_calls' : 'stop' }],
+    choices: [{ index: 0, message: message(state), finish_reason: state.toolCall ? 'tool_calls' : 'stop' }],
     usage: state.chatUsage,
   };
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));

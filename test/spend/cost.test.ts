@@ -12,7 +12,7 @@ import { find } from '../helpers/prometheus.js';
 import { startUsageUpstream, type UsageUpstream } from '../helpers/usage-upstream.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789';
-const KEYS = ['responses', 'plain', 'streamed', 'streamed-own-usage', 'cached', 'reasoning', 'tools', 'images', 'image-tokens', 'pool-priced', 'rounding', 'abandoned'];
+const KEYS = ['responses', 'plain', 'streamed', 'streamed-own-usage', 'cached', 'reasoning', 'tools', 'images', 'image-tokens', 'pool-priced', 'rounding', 'abandoned', 'cited'];
 const keyOf = (name: string): string => `gw-spend-key-${name}`;
 
 /** $2 per million input tokens, $0.50 per million cached, $8 per million output: whole micro-dollars per token. */
@@ -27,6 +27,8 @@ function spendConfig(upstreamUrl: string): GatewayConfigInput {
     models: [
       { id: 'priced-chat', kind: 'chat', pricing: CHAT_PRICE },
       { id: 'pool-chat', kind: 'chat', pricing: CHAT_PRICE },
+      // Priced per image only, so that an image miscounted in a chat answer would be all its cost.
+      { id: 'cited-chat', kind: 'chat', pricing: { perImage: 0.04 } },
       { id: 'priced-image', kind: 'image', pricing: { perImage: 0.04 } },
       { id: 'token-image', kind: 'image', pricing: { inputPerMillion: 5, outputPerMillion: 40 } },
       // Shipped models, replaced whole: gpt-4o-mini takes the config's price over the price database's, and
@@ -140,6 +142,18 @@ describe('the cost of each request', () => {
     await client('image-tokens').images.generate({ model: 'token-image', prompt: 'a lighthouse' });
     // 50 × $5/M + 272 × $40/M
     await expectCost('image-tokens', 'token-image', 0.01113);
+  });
+
+  it("counts no image in a chat answer whose citation has a url", async () => {
+    upstream.chatUsage = { prompt_tokens: 1_200, completion_tokens: 300, total_tokens: 1_500 };
+    upstream.citation = true;
+    try {
+      const answer = await client('cited').chat.completions.create({ model: 'cited-chat', messages: [{ role: 'user', content: 'hi' }] });
+      expect(answer.choices[0]?.message.annotations?.[0]?.url_citation.url).toBe('https://example.com/hello');
+    } finally {
+      upstream.citation = false;
+    }
+    await expectCost('cited', 'cited-chat', 0);
   });
 
   it("takes an upstream pool's own price for a model over the catalog's", async () => {
