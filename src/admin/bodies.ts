@@ -44,8 +44,17 @@ export const patchTeamBody = createTeamBody.omit({ name: true }).extend({
 });
 
 export const KEY_STATUSES = ['active', 'revoked', 'expired', 'all'] as const;
-export const listKeysQuery = pageQuery(2).extend({ team: z.string().optional(), status: z.enum(KEY_STATUSES).default('active') });
-export const listTeamsQuery = pageQuery(1);
+export const KEY_ORDERS = ['oldest', 'newest'] as const;
+/** A search: a substring to find, any case (`q=`). */
+const search = z.string().min(1).max(200).optional();
+/** A keys cursor holds the order it was made for, then the sort key: `[order, createdAt, id]`. */
+export const listKeysQuery = pageQuery(3).extend({
+  team: z.string().optional(),
+  status: z.enum(KEY_STATUSES).default('active'),
+  order: z.enum(KEY_ORDERS).default('oldest'),
+  q: search,
+});
+export const listTeamsQuery = pageQuery(1).extend({ q: search });
 
 export const auditQuery = pageQuery(1).extend({
   since: z.iso.datetime({ offset: true }).optional(),
