@@ -71,6 +71,10 @@ export const keyUsageQuery = z.object({ keys: names.optional() });
 export const teamUsageQuery = z.object({ teams: names.optional() });
 
 const day = z.iso.date();
+/** Most groups a summary or a series names one by one (the rest are summed as the others). */
+export const MAX_TOP = 100;
+export const usageSummaryQuery = z.object({ from: day, to: day, top: z.coerce.number().int().min(1).max(MAX_TOP).default(10) });
+export const usageSeriesQuery = usageSummaryQuery.extend({ groupBy: z.enum(['key', 'team', 'model']).default('key'), top: z.coerce.number().int().min(1).max(MAX_TOP).default(8) });
 export const usageQuery = z.object({
   from: day,
   to: day,

@@ -30,8 +30,23 @@ export interface UsageRow {
   costUsd: number;
 }
 
-const GROUP_COLUMNS: Record<GroupBy, readonly ('key' | 'team' | 'model')[]> = { key: ['key'], team: ['team'], model: ['model'], 'key,model': ['key', 'model'] };
+export type Dimension = 'key' | 'team' | 'model';
+/** What a group's usage is ranked by: its spend, or its tokens (prompt and completion). */
+export type Rank = 'cost' | 'tokens';
+
+/** A ledger sum with its cost still in micro-dollars (exact, so that sums can be subtracted). */
+export type MicroSums = Omit<UsageRow, 'date' | Dimension | 'costUsd'> & { costMicros: number };
+
+const GROUP_COLUMNS: Record<GroupBy, readonly Dimension[]> = { key: ['key'], team: ['team'], model: ['model'], 'key,model': ['key', 'model'] };
 const SQL_COLUMN = { key: 'key_name', team: 'team', model: 'model' } as const;
+/** Where a dimension's sums are read: teams and models from the rollup (no key there), keys from the ledger. */
+const SOURCE = { key: 'gateway_usage_daily', team: 'gateway_usage_rollup', model: 'gateway_usage_rollup' } as const;
+const RANK_SQL = { cost: 'sum(cost_micros)', tokens: 'sum(prompt_tokens + completion_tokens)' } as const;
+const SUMS = `sum(requests)::float8 AS requests, sum(prompt_tokens)::float8 AS "promptTokens", sum(cached_tokens)::float8 AS "cachedTokens",
+  sum(completion_tokens)::float8 AS "completionTokens", sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(cost_micros)::float8 AS "costMicros"`;
+const ADD_EXCLUDED = ['requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_micros'].map((c) => `${c} = u.${c} + EXCLUDED.${c}`).join(', ');
+
+export const toUsd = <T extends { costMicros: number }>({ costMicros, ...row }: T): Omit<T, 'costMicros'> & { costUsd: number } => ({ ...row, costUsd: costMicros / 1e6 });
 
 /** The daily usage ledger: one row per UTC day × key × model × team, grown by batches applied at most once. */
 export class UsageRepository {
@@ -46,28 +61,27 @@ export class UsageRepository {
       const fresh = await tx.query('INSERT INTO gateway_usage_batches (id) VALUES ($1) ON CONFLICT (id) DO NOTHING RETURNING id', [batchId]);
       if (fresh.length === 0) return false;
       const column = <K extends keyof UsageDelta>(k: K): UsageDelta[K][] => rows.map((r) => r[k]);
+      const columns = [
+        column('day'),
+        column('key'),
+        column('model'),
+        column('team'),
+        column('requests'),
+        column('promptTokens'),
+        column('cachedTokens'),
+        column('completionTokens'),
+        column('reasoningTokens'),
+        column('costMicros'),
+      ];
+      const batch = `unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
+        AS b (day, key_name, model, team, requests, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros)`;
+      await tx.query(`INSERT INTO gateway_usage_daily AS u SELECT * FROM ${batch} ON CONFLICT (day, key_name, model, team) DO UPDATE SET ${ADD_EXCLUDED}`, columns);
       await tx.query(
-        `INSERT INTO gateway_usage_daily AS u (day, key_name, model, team, requests, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros)
-         SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
-         ON CONFLICT (day, key_name, model, team) DO UPDATE SET
-           requests = u.requests + EXCLUDED.requests,
-           prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens,
-           cached_tokens = u.cached_tokens + EXCLUDED.cached_tokens,
-           completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens,
-           reasoning_tokens = u.reasoning_tokens + EXCLUDED.reasoning_tokens,
-           cost_micros = u.cost_micros + EXCLUDED.cost_micros`,
-        [
-          column('day'),
-          column('key'),
-          column('model'),
-          column('team'),
-          column('requests'),
-          column('promptTokens'),
-          column('cachedTokens'),
-          column('completionTokens'),
-          column('reasoningTokens'),
-          column('costMicros'),
-        ],
+        `INSERT INTO gateway_usage_rollup AS u
+         SELECT day, team, model, sum(requests), sum(prompt_tokens), sum(cached_tokens), sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros)
+         FROM ${batch} GROUP BY day, team, model
+         ON CONFLICT (day, team, model) DO UPDATE SET ${ADD_EXCLUDED}`,
+        columns,
       );
       return true;
     });
@@ -75,23 +89,74 @@ export class UsageRepository {
 
   /** Sums per day and group from `from` to `to` (UTC days, both included); of the keys named in `keys` only, when given. */
   async daily(from: string, to: string, groupBy: GroupBy, keys?: readonly string[]): Promise<UsageRow[]> {
+    return (await this.dailyPage(from, to, groupBy, keys, undefined, undefined)).map(toUsd);
+  }
+
+  /**
+   * The rows of daily() a page at a time, in order: `limit` rows after the row whose date and groups are
+   * `after` (keyset, so that a long range is read in pieces, never held whole).
+   */
+  async *dailyPages(from: string, to: string, groupBy: GroupBy, keys: readonly string[] | undefined, limit: number): AsyncGenerator<UsageRow[]> {
+    const groups = GROUP_COLUMNS[groupBy];
+    let after: string[] | undefined;
+    for (;;) {
+      const rows = await this.dailyPage(from, to, groupBy, keys, after, limit);
+      if (rows.length === 0) return;
+      yield rows.map(toUsd);
+      if (rows.length < limit) return;
+      const last = rows.at(-1)!;
+      after = [last.date, ...groups.map((g) => last[g]!)];
+    }
+  }
+
+  private async dailyPage(from: string, to: string, groupBy: GroupBy, keys: readonly string[] | undefined, after: string[] | undefined, limit: number | undefined) {
     const groups = GROUP_COLUMNS[groupBy];
     const select = groups.map((g) => `${SQL_COLUMN[g]} AS "${g}"`).join(', ');
     const by = groups.map((g) => SQL_COLUMN[g]).join(', ');
-    const rows = await this.engine.query<Omit<UsageRow, 'costUsd'> & { costMicros: number }>(
-      `SELECT to_char(day, 'YYYY-MM-DD') AS date, ${select},
-         sum(requests)::float8 AS requests, sum(prompt_tokens)::float8 AS "promptTokens", sum(cached_tokens)::float8 AS "cachedTokens",
-         sum(completion_tokens)::float8 AS "completionTokens", sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(cost_micros)::float8 AS "costMicros"
-       FROM gateway_usage_daily WHERE day BETWEEN $1::date AND $2::date AND ($3::text[] IS NULL OR key_name = ANY($3::text[]))
-       GROUP BY day, ${by} ORDER BY day, ${by}`,
-      [from, to, keys ?? null],
+    const past = after === undefined ? '' : `AND (day, ${by}) > ($4::date, ${groups.map((_, i) => `$${5 + i}`).join(', ')})`;
+    return this.engine.query<Omit<UsageRow, 'costUsd'> & { costMicros: number }>(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS date, ${select}, ${SUMS}
+       FROM gateway_usage_daily WHERE day BETWEEN $1::date AND $2::date AND ($3::text[] IS NULL OR key_name = ANY($3::text[])) ${past}
+       GROUP BY day, ${by} ORDER BY day, ${by} ${limit === undefined ? '' : `LIMIT ${Math.floor(limit)}`}`,
+      [from, to, keys ?? null, ...(after ?? [])],
     );
-    return rows.map(({ costMicros, ...row }) => ({ ...row, costUsd: costMicros / 1e6 }));
+  }
+
+  /** The `limit` groups of `by` with the most spend or tokens from `from` to `to`, each with its sums, and how many groups had usage. */
+  async top(from: string, to: string, by: Dimension, rank: Rank, limit: number): Promise<{ rows: (MicroSums & { name: string })[]; groups: number }> {
+    const column = SQL_COLUMN[by];
+    const rows = await this.engine.query<MicroSums & { name: string; groups: number }>(
+      `SELECT ${column} AS name, ${SUMS}, count(*) OVER ()::int AS groups
+       FROM ${SOURCE[by]} WHERE day BETWEEN $1::date AND $2::date
+       GROUP BY ${column} ORDER BY ${RANK_SQL[rank]} DESC, ${column} LIMIT $3::int`,
+      [from, to, limit],
+    );
+    return { rows: rows.map(({ groups: _, ...row }) => row), groups: rows[0]?.groups ?? 0 };
+  }
+
+  /** Sums per day over every key from `from` to `to` (read from the rollup). */
+  async totalsByDay(from: string, to: string): Promise<(MicroSums & { date: string })[]> {
+    return this.engine.query(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS date, ${SUMS} FROM gateway_usage_rollup WHERE day BETWEEN $1::date AND $2::date GROUP BY day ORDER BY day`,
+      [from, to],
+    );
+  }
+
+  /** Sums per day of the named groups of `by` only. */
+  async dailyOf(from: string, to: string, by: Dimension, names: readonly string[]): Promise<(MicroSums & { date: string; name: string })[]> {
+    const column = SQL_COLUMN[by];
+    return this.engine.query(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS date, ${column} AS name, ${SUMS}
+       FROM ${SOURCE[by]} WHERE ${column} = ANY($3::text[]) AND day BETWEEN $1::date AND $2::date
+       GROUP BY day, ${column} ORDER BY day, ${column}`,
+      [from, to, names],
+    );
   }
 
   /** Drops ledger rows older than `days` days, and batch ids long past any retry. */
   async prune(days: number): Promise<void> {
     await this.engine.query('DELETE FROM gateway_usage_daily WHERE day < current_date - $1::int', [days]);
+    await this.engine.query('DELETE FROM gateway_usage_rollup WHERE day < current_date - $1::int', [days]);
     await this.engine.query("DELETE FROM gateway_usage_batches WHERE applied_at < clock_timestamp() - interval '30 days'");
   }
 }

@@ -1,0 +1,74 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { invalidRequest } from '../errors.js';
+import { toUsd, type Dimension, type MicroSums, type UsageRepository } from '../store/usage-repo.js';
+import { usageSeriesQuery, usageSummaryQuery } from './bodies.js';
+import { fromStore, parse } from './errors.js';
+
+const DIMENSIONS: readonly Dimension[] = ['key', 'team', 'model'];
+const FIELDS = ['requests', 'promptTokens', 'cachedTokens', 'completionTokens', 'reasoningTokens', 'costMicros'] as const;
+const zero = (): MicroSums => ({ requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, costMicros: 0 });
+
+/** Adds `sums` times `sign` into `into`. */
+function add(into: MicroSums, sums: MicroSums, sign = 1): MicroSums {
+  for (const field of FIELDS) into[field] += sign * sums[field];
+  return into;
+}
+
+function checkRange(query: { from: string; to: string }): void {
+  if (query.from > query.to) throw invalidRequest('from must not be after to.', 'from', 'invalid_value');
+}
+
+/**
+ * `/admin/usage/summary` and `/admin/usage/series`: the ledger summed by the store (GROUP BY, the top groups by
+ * LIMIT), so that an answer's size grows with `top` and the days, not with the number of keys. Teams, models
+ * and totals are read from the rollup (the ledger summed over keys); keys from the ledger itself.
+ */
+export const usageSummaryRoutes: FastifyPluginAsync = async (app) => {
+  const { store, ledger } = app.services;
+  const read = async <T>(work: (usage: UsageRepository) => Promise<T>): Promise<T> => {
+    // The ledger holds what was flushed; write what is pending first so the answer is as fresh as it can be.
+    await ledger.flush();
+    return fromStore(() => store.use((r) => work(r.usage)));
+  };
+
+  app.get('/admin/usage/summary', async (request) => {
+    const query = parse(usageSummaryQuery, request.query);
+    checkRange(query);
+    const { from, to, top } = query;
+    const [days, ...tops] = await read((usage) => Promise.all([usage.totalsByDay(from, to), ...DIMENSIONS.map((by) => usage.top(from, to, by, 'cost', top))]));
+    const ranked = (i: number) => tops[i]!.rows.map(({ name, ...sums }) => ({ [DIMENSIONS[i]!]: name, ...toUsd(sums) }));
+    return {
+      object: 'usage.summary',
+      from,
+      to,
+      total: toUsd(days.reduce((total, d) => add(total, d), zero())),
+      days: days.map(toUsd),
+      top: { key: ranked(0), team: ranked(1), model: ranked(2) },
+      groups: { key: tops[0]!.groups, team: tops[1]!.groups, model: tops[2]!.groups },
+    };
+  });
+
+  app.get('/admin/usage/series', async (request) => {
+    const query = parse(usageSeriesQuery, request.query);
+    checkRange(query);
+    const { from, to, top, groupBy } = query;
+    const { ranked, days, rows } = await read(async (usage) => {
+      const ranked = await usage.top(from, to, groupBy, 'tokens', top);
+      const names = ranked.rows.map((r) => r.name);
+      const [days, rows] = await Promise.all([usage.totalsByDay(from, to), names.length === 0 ? [] : usage.dailyOf(from, to, groupBy, names)]);
+      return { ranked, days, rows };
+    });
+    // Each day's others: the day's total less the named groups' rows of that day.
+    const others = new Map(days.map(({ date, ...sums }) => [date, add(zero(), sums)]));
+    for (const { date, name: _, ...sums } of rows) add(others.get(date) ?? zero(), sums, -1);
+    const otherRows = ranked.groups > ranked.rows.length ? [...others].map(([date, sums]) => ({ date, [groupBy]: null, ...toUsd(sums) })) : [];
+    const named = rows.map(({ date, name, ...sums }) => ({ date, [groupBy]: name, ...toUsd(sums) }));
+    return {
+      object: 'list',
+      groupBy,
+      top: ranked.rows.map((r) => r.name),
+      others: ranked.groups - ranked.rows.length,
+      data: [...named, ...otherRows].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)),
+    };
+  });
+};
