@@ -1,7 +1,7 @@
 // The admin console: one page, no framework, its parts in modules of this folder. The session is an HttpOnly
 // cookie: nothing here stores or sees a token after sign-in.
 import { usageChart } from './chart.js';
-import { api, daysAgo, errorNote, h, isoDay, limitsText, num, page, PAGE_SIZE, paged, query, table, usd } from './dom.js';
+import { api, daysAgo, errorNote, h, isoDay, limitsText, num, PAGE_SIZE, paged, query, table, usd, visit } from './dom.js';
 import { keysPage, teamsPage } from './keys-pages.js';
 
 const nav = document.getElementById('nav');
@@ -15,6 +15,7 @@ const canWrite = () => session?.role === 'admin';
 const totals = (sums) => ({ requests: sums?.requests ?? 0, tokens: (sums?.promptTokens ?? 0) + (sums?.completionTokens ?? 0), costUsd: sums?.costUsd ?? 0 });
 
 async function overviewPage() {
+  const { page } = visit();
   page('Overview', h('p', {}, 'Loading…'));
   const today = isoDay(new Date());
   const monthStart = `${today.slice(0, 8)}01`;
@@ -38,6 +39,7 @@ async function overviewPage() {
 const USAGE_TOP = 8;
 
 async function usagePage(groupBy = 'key') {
+  const { page } = visit();
   const from = isoDay(daysAgo(29));
   const to = isoDay(new Date());
   const select = h('select', { id: 'group-by', onchange: () => usagePage(select.value) },
@@ -64,6 +66,7 @@ async function usagePage(groupBy = 'key') {
 }
 
 async function upstreamsPage() {
+  const { page } = visit();
   try {
     const { data } = await api('GET', '/admin/upstreams');
     page('Upstreams', table(['Pool', 'Account', 'State', 'Until', 'Requests (15 min)', 'Errors (15 min)'], data.map((a) => h('tr', {},
@@ -76,6 +79,7 @@ async function upstreamsPage() {
 }
 
 function auditPage() {
+  const { page } = visit();
   const list = paged(
     (cursor) => api('GET', `/admin/audit?${query({ limit: PAGE_SIZE, cursor })}`),
     ({ data }, pager) => page('Audit', table(['When', 'By', 'Action', 'Target', 'Changes'], data.map((e) => h('tr', {},
@@ -86,6 +90,7 @@ function auditPage() {
 }
 
 async function yourKeyPage() {
+  const { page } = visit();
   try {
     const key = await api('GET', '/admin/session/key');
     const row = (term, value) => [h('dt', {}, term), h('dd', {}, value)];
@@ -115,6 +120,7 @@ const PAGES = {
 };
 
 function signInPage(message) {
+  const { page } = visit();
   nav.replaceChildren();
   who.replaceChildren();
   const input = h('input', { id: 'token', name: 'token', type: 'text', class: 'masked', autocomplete: 'off', spellcheck: 'false', required: true });

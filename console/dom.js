@@ -82,6 +82,18 @@ export function page(title, ...content) {
   performance.mark('console:rendered', { detail: title });
 }
 
+let visits = 0;
+
+/**
+ * A visit of a page: its `page()` draws only while no other page has been opened since, so that a slow answer
+ * never covers the page the user went on to (`current()` tells whether it still may draw).
+ */
+export function visit() {
+  const mine = ++visits;
+  const current = () => mine === visits;
+  return { current, page: (title, ...content) => current() && page(title, ...content) };
+}
+
 /** Puts new content in one part of the page (the rest, a search box being typed in, stays), marked as page() does. */
 function refill(region, title, ...content) {
   region.replaceChildren(...present(content));
@@ -139,13 +151,14 @@ const SEARCH_PAUSE_MS = 200;
  * current page again; `list.restart()` empties the box and draws the first page (a row just made is there).
  */
 export function searchablePage(title, tools, load, draw) {
+  const shown = visit();
   const input = h('input', { id: 'search', type: 'search', autocomplete: 'off', spellcheck: 'false' });
   const results = h('div', {}, h('p', {}, 'Loading…'));
   let searches = 0;
   let current;
   const search = () => {
     const mine = ++searches;
-    const latest = () => mine === searches;
+    const latest = () => mine === searches && shown.current();
     current = paged(
       (cursor) => load(input.value.trim(), cursor),
       async (answer, pager) => {
@@ -174,7 +187,7 @@ export function searchablePage(title, tools, load, draw) {
       return search();
     },
   };
-  page(title, h('div', { class: 'toolbar' }, tools(list), form), results);
+  shown.page(title, h('div', { class: 'toolbar' }, tools(list), form), results);
   search();
   return list;
 }

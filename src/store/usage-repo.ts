@@ -1,3 +1,4 @@
+import { DAY_MS } from '../time-windows.js';
 import type { Engine } from './engine.js';
 
 /** Usage to add to one ledger row: a UTC day, a key (its name, the `client_key` label), a model, the key's team. */
@@ -89,37 +90,28 @@ export class UsageRepository {
 
   /** Sums per day and group from `from` to `to` (UTC days, both included); of the keys named in `keys` only, when given. */
   async daily(from: string, to: string, groupBy: GroupBy, keys?: readonly string[]): Promise<UsageRow[]> {
-    return (await this.dailyPage(from, to, groupBy, keys, undefined, undefined)).map(toUsd);
-  }
-
-  /**
-   * The rows of daily() a page at a time, in order: `limit` rows after the row whose date and groups are
-   * `after` (keyset, so that a long range is read in pieces, never held whole).
-   */
-  async *dailyPages(from: string, to: string, groupBy: GroupBy, keys: readonly string[] | undefined, limit: number): AsyncGenerator<UsageRow[]> {
-    const groups = GROUP_COLUMNS[groupBy];
-    let after: string[] | undefined;
-    for (;;) {
-      const rows = await this.dailyPage(from, to, groupBy, keys, after, limit);
-      if (rows.length === 0) return;
-      yield rows.map(toUsd);
-      if (rows.length < limit) return;
-      const last = rows.at(-1)!;
-      after = [last.date, ...groups.map((g) => last[g]!)];
-    }
-  }
-
-  private async dailyPage(from: string, to: string, groupBy: GroupBy, keys: readonly string[] | undefined, after: string[] | undefined, limit: number | undefined) {
     const groups = GROUP_COLUMNS[groupBy];
     const select = groups.map((g) => `${SQL_COLUMN[g]} AS "${g}"`).join(', ');
     const by = groups.map((g) => SQL_COLUMN[g]).join(', ');
-    const past = after === undefined ? '' : `AND (day, ${by}) > ($4::date, ${groups.map((_, i) => `$${5 + i}`).join(', ')})`;
-    return this.engine.query<Omit<UsageRow, 'costUsd'> & { costMicros: number }>(
+    const rows = await this.engine.query<Omit<UsageRow, 'costUsd'> & { costMicros: number }>(
       `SELECT to_char(day, 'YYYY-MM-DD') AS date, ${select}, ${SUMS}
-       FROM gateway_usage_daily WHERE day BETWEEN $1::date AND $2::date AND ($3::text[] IS NULL OR key_name = ANY($3::text[])) ${past}
-       GROUP BY day, ${by} ORDER BY day, ${by} ${limit === undefined ? '' : `LIMIT ${Math.floor(limit)}`}`,
-      [from, to, keys ?? null, ...(after ?? [])],
+       FROM gateway_usage_daily WHERE day BETWEEN $1::date AND $2::date AND ($3::text[] IS NULL OR key_name = ANY($3::text[]))
+       GROUP BY day, ${by} ORDER BY day, ${by}`,
+      [from, to, keys ?? null],
     );
+    return rows.map(toUsd);
+  }
+
+  /**
+   * The rows of daily(), one day at a time, in order, so that a long range is read in pieces and never held
+   * whole (each day is read through the ledger's primary key, which starts with the day).
+   */
+  async *dailyByDay(from: string, to: string, groupBy: GroupBy, keys: readonly string[] | undefined): AsyncGenerator<UsageRow[]> {
+    for (let day = Date.parse(`${from}T00:00:00Z`); day <= Date.parse(`${to}T00:00:00Z`); day += DAY_MS) {
+      const date = new Date(day).toISOString().slice(0, 10);
+      const rows = await this.daily(date, date, groupBy, keys);
+      if (rows.length > 0) yield rows;
+    }
   }
 
   /** The `limit` groups of `by` with the most spend or tokens from `from` to `to`, each with its sums, and how many groups had usage. */

@@ -113,11 +113,11 @@ describe('the usage series', () => {
 });
 
 describe('the ledger as CSV', () => {
-  it('streams every row of the range, read from the store a page at a time', async () => {
-    const day = '2026-04-01';
-    const many = Array.from({ length: 12_000 }, (_, i) => ({ ...ledger[0]!, day, key: `csv-${String(i).padStart(5, '0')}`, costMicros: i }));
+  it('streams every row of the range, read from the store a day at a time', async () => {
+    // 12,000 keys' rows over two days, with a day without usage between them.
+    const many = Array.from({ length: 12_000 }, (_, i) => ({ ...ledger[0]!, day: i < 6_000 ? '2026-04-01' : '2026-04-03', key: `csv-${String(i).padStart(5, '0')}`, costMicros: i }));
     await gw.app.services.store.use((r) => r.usage.apply('csv-many', many));
-    const answer = await fetch(`${gw.url}/admin/usage/daily?from=${day}&to=${day}&groupBy=key,model&format=csv`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const answer = await fetch(`${gw.url}/admin/usage/daily?from=2026-04-01&to=2026-04-03&groupBy=key,model&format=csv`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-length')).toBeNull();
     expect(answer.headers.get('transfer-encoding')).toBe('chunked');
@@ -127,8 +127,10 @@ describe('the ledger as CSV', () => {
     const rows = lines.slice(1, -1);
     expect(rows).toHaveLength(many.length);
     expect(new Set(rows.map((l) => l.split(',')[1])).size).toBe(many.length);
-    expect(rows[0]).toBe(`${day},csv-00000,model-a,1,600,1,0,0,0`);
-    expect(rows.at(-1)).toBe(`${day},csv-11999,model-a,1,600,1,0,0,0.011999`);
+    expect(rows[0]).toBe('2026-04-01,csv-00000,model-a,1,600,1,0,0,0');
+    expect(rows[5_999]).toBe('2026-04-01,csv-05999,model-a,1,600,1,0,0,0.005999');
+    expect(rows[6_000]).toBe('2026-04-03,csv-06000,model-a,1,600,1,0,0,0.006');
+    expect(rows.at(-1)).toBe('2026-04-03,csv-11999,model-a,1,600,1,0,0,0.011999');
   });
 });
 
