@@ -38,6 +38,7 @@ const instance = autocannon(
       durationS: result.duration,
       p50: at(0.5),
       p99: at(0.99),
+      p999: at(0.999),
       mean: sum / sorted.length,
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);

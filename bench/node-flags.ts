@@ -3,12 +3,11 @@
 // alternately; CPU per request from /proc/PID/stat, medians over rounds.
 //   node --import tsx bench/node-flags.ts [--flags=--max-semi-space-size=64] [--rounds 4] [--duration 3]
 import { parseArgs } from 'node:util';
-import { benchConfig } from './lib/gateway-config.js';
 import { runLoad, SCENARIOS } from './lib/load.js';
 import { cpuNs } from './lib/proc-stats.js';
-import { getFreePort, startGateway, startScriptNodeFlags, type Service } from './lib/procs.js';
+import { startScriptNodeFlags } from './lib/procs.js';
 import { markdownTable, num, ratio } from './lib/report.js';
-import { startStack } from './lib/stack.js';
+import { startBenchGateway, startStack, type BenchGateway } from './lib/stack.js';
 import { median } from './lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -20,16 +19,14 @@ const { values: args } = parseArgs({
 });
 const flags = args.flags?.split(/\s+/).filter(Boolean) ?? startScriptNodeFlags();
 if (flags.length === 0) throw new Error('no flags to measure: `npm start` has none; pass --flags');
-const MEASURED = ['chat-c50-conv', 'stream-c50-conv', 'responses-c50-conv'];
+const MEASURED = ['chat-c50', 'stream-c50', 'responses-c50'];
 
 async function main(): Promise<void> {
   const stack = await startStack({ upstream: 'fake' });
-  const started: Service[] = [];
+  const started: BenchGateway[] = [];
   try {
-    const launch = async (nodeArgs: string[]): Promise<Service> => {
-      const port = await getFreePort();
-      const { config } = benchConfig({ port, upstream: stack.mock.url, redisUrl: stack.redis?.server.url });
-      const gateway = await startGateway({ config, port, redisUrl: stack.redis?.server.url, nodeArgs, withoutStartFlags: true });
+    const launch = async (nodeArgs: string[]): Promise<BenchGateway> => {
+      const gateway = await startBenchGateway({ variant: 'full', upstream: stack.mock.url, redisUrl: stack.redis?.server.url, nodeArgs, withoutStartFlags: true });
       started.push(gateway);
       return gateway;
     };
@@ -45,9 +42,9 @@ async function main(): Promise<void> {
         for (let k = 0; k < variants.length; k++) {
           const v = (round + k) % variants.length;
           const { gateway } = variants[v]!;
-          await runLoad(gateway.url, scenario, 1);
+          await runLoad(gateway.url, scenario, 1, gateway.key);
           const before = cpuNs(gateway.pid);
-          const load = await runLoad(gateway.url, scenario, Number(args.duration));
+          const load = await runLoad(gateway.url, scenario, Number(args.duration), gateway.key);
           cpu[v]!.push((cpuNs(gateway.pid) - before) / 1000 / load.responses);
           rps[v]!.push(load.rps);
           console.log(`  ${scenario.id.padEnd(20)} ${variants[v]!.name.padEnd(30)} ${load.rps.toFixed(0).padStart(6)} req/s  cpu ${cpu[v]!.at(-1)!.toFixed(0)} µs/req`);

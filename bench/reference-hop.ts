@@ -1,5 +1,6 @@
-// The reference hop: a bare Fastify + @fastify/reply-from passthrough, the floor the gateway is measured
-// against. No auth, no validation, no logging; request bodies are streamed through unparsed.
+// The streaming hop: a bare Fastify + @fastify/reply-from passthrough on every path, request bodies streamed
+// through unparsed. No auth, no validation, no logging. Measured beside bench/reply-from-hop.ts (the issue's
+// hop, which parses JSON bodies); the cheaper of the two is the bench's reference.
 //   node bench/reference-hop.ts <upstream origin> [port]     (or UPSTREAM_URL / PORT)
 import replyFrom from '@fastify/reply-from';
 import Fastify from 'fastify';

@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { fdLimit, memory, openFds } from './lib/proc-stats.js';
 import { ROOT, track, withFdLimit } from './lib/procs.js';
 import { describeMachine, machineLine, stamp, writeResults } from './lib/report.js';
-import { checkLine, streamsCheck, streamsSummary, type StreamsResult } from './lib/results.js';
+import { checkLine, streamsCheck, type StreamsResult } from './lib/results.js';
+import { streamsSummary } from './lib/results-markdown.js';
 import { startStack } from './lib/stack.js';
 import type { ClientReport } from './lib/stream-client.js';
 
@@ -32,10 +33,10 @@ interface Client {
   report: ClientReport;
 }
 
-function startClient(origin: string, count: number, offset: number): Client {
+function startClient(origin: string, key: string, count: number, offset: number): Client {
   const script = ['--import', 'tsx', 'bench/lib/stream-client.ts', origin, String(count), String(offset)];
   const [cmd, argv] = withFdLimit(count + 1_024, process.execPath, script);
-  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, BENCH_CLIENT_KEY: key }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   track(child);
   const client: Client = { child, report: { ready: 0, failed: 0, ended: 0 } };
   child.on('message', (report) => {
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     const openedAt = Date.now();
     const per = Math.ceil(count / clientCount);
     for (let c = 0; c < clientCount; c++) {
-      clients.push(startClient(stack.gateway.url, Math.min(per, count - c * per), c * per));
+      clients.push(startClient(stack.gateway.url, stack.gateway.key, Math.min(per, count - c * per), c * per));
     }
     let last = -1;
     let stalledSince = Date.now();
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
       machine,
       redis: stack.redisLine,
       metrics: stack.metricsLine,
+      keys: `${stack.keysLine}; every stream sends that key and one X-Conversation-Id`,
       streamsWanted: wanted,
       streamsOpen: open,
       extrapolatedRssMiB: open >= wanted ? undefined : (idle.rss + perStream * wanted) / MiB,
@@ -151,6 +153,7 @@ async function main(): Promise<void> {
     `- Machine: ${machineLine(machine)}`,
     `- ${result.redis}`,
     `- ${result.metrics}`,
+    ...(result.keys === undefined ? [] : [`- ${result.keys}`]),
     `- ${result.streamsOpen} streamed chats opened through one gateway process from ${clientCount} client processes in ` +
       `${result.openSeconds.toFixed(1)} s; the mock sends each stream's first event at once, then one every 10 s. ` +
       `Memory sampled ${holdS} s after the last stream opened. Gateway descriptors ${result.gateway.openFdsAfterClose} ` +

@@ -10,6 +10,7 @@ import { healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { v1Routes } from './routes/v1.js';
 import { connectionLimits, defaultMaxConnections, openFileLimit, type Clock } from './server/connections.js';
+import { drainOnClose } from './server/drain.js';
 import { clientErrorHandler, registerErrorHandling } from './server/error-handler.js';
 import { registerRequestId, requestIdFor } from './server/request-id.js';
 import { requestLifecyclePlugin } from './server/request-lifecycle.js';
@@ -40,6 +41,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     onRejected: (reason) => services.metrics.connectionRejected(reason),
     clock: options.connectionLogClock,
   });
+  await app.register(drainOnClose);
   registerErrorHandling(app);
 
   // No body is read outside the authenticated scope: an unknown path answers 404 at once, its body unread.

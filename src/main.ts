@@ -1,8 +1,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, defaultConfigPath, loadConfigFile } from './config/load.js';
 
-/** How often, while draining, connections left idle by a finished request are closed. */
-const IDLE_SWEEP_MS = 100;
 /** How long the process may take to exit once closed (or, after drainMs, to close). */
 const EXIT_GRACE_MS = 2_000;
 
@@ -21,22 +19,15 @@ async function main(): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    app.services.draining = true;
     const { drainMs } = app.services.config.shutdown;
     app.log.info({ signal, drainMs }, 'shutting down: no new connections, finishing requests in flight');
-    // A keep-alive connection whose request has finished would otherwise sit idle until drainMs is over.
-    const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
-    sweep.unref();
-    const deadline = setTimeout(() => {
-      app.log.warn('drain time is over: closing the connections still open');
-      app.server.closeAllConnections();
-      // Should an onClose hook (Redis, say) hang, the process still goes.
-      setTimeout(() => {
-        app.log.error('shutdown did not finish in time: exiting');
-        process.exit(1);
-      }, EXIT_GRACE_MS).unref();
-    }, drainMs);
-    deadline.unref();
+    // Closing cuts what is still open after drainMs (see drainOnClose); should an onClose hook (Redis,
+    // say) hang after that, the process still goes.
+    const hung = setTimeout(() => {
+      app.log.error('shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, drainMs + EXIT_GRACE_MS);
+    hung.unref();
     try {
       await app.close();
       app.log.info('gateway stopped');
@@ -45,8 +36,7 @@ async function main(): Promise<void> {
       app.log.error({ err }, 'shutdown failed');
       process.exitCode = 1;
     }
-    clearInterval(sweep);
-    clearTimeout(deadline);
+    clearTimeout(hung);
     // Everything is closed; a stray handle left behind must not keep the process alive.
     setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   };

@@ -3,14 +3,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCRATCH, startMock } from './procs.js';
-import { CHAT_BODY, IMAGE_BODY, RESPONSES_BODY, STREAM_BODY_WITH_USAGE } from './requests.js';
+import { CHAT_BODY, MESSAGES_BODY, MESSAGES_STREAM_BODY, RESPONSES_BODY, STREAM_BODY_WITH_USAGE } from './requests.js';
 
 const RECORDED = [
   { method: 'GET', path: '/v1/models', body: undefined, key: 'GET /v1/models' },
   { method: 'POST', path: '/v1/chat/completions', body: CHAT_BODY, key: 'POST /v1/chat/completions' },
   { method: 'POST', path: '/v1/chat/completions', body: STREAM_BODY_WITH_USAGE, key: 'POST /v1/chat/completions stream' },
   { method: 'POST', path: '/v1/responses', body: RESPONSES_BODY, key: 'POST /v1/responses stream' },
-  { method: 'POST', path: '/v1/images/generations', body: IMAGE_BODY, key: 'POST /v1/images/generations' },
+  { method: 'POST', path: '/v1/messages', body: MESSAGES_BODY, key: 'POST /v1/messages' },
+  { method: 'POST', path: '/v1/messages', body: MESSAGES_STREAM_BODY, key: 'POST /v1/messages stream' },
 ] as const;
 
 /** Records the mock's answers (streams with `streamChunks` events) and returns the file they are in. */
@@ -21,7 +22,7 @@ export async function recordAnswers(streamChunks = 20): Promise<string> {
     for (const r of RECORDED) {
       const res = await fetch(mock.url + r.path, {
         method: r.method,
-        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-upstream-a-0123456789' },
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-upstream-a-0123456789', 'x-api-key': 'sk-bench-upstream-a-0123456789', 'anthropic-version': '2023-06-01' },
         body: r.body,
       });
       const body = Buffer.from(await res.arrayBuffer());

@@ -1,6 +1,7 @@
 // The gateway config the benchmarks run: what a small production setup looks like.
 import { parseConfig } from '../../src/config/load.js';
-import { CLIENT_KEYS } from './requests.js';
+import { BENCH_ADMIN_TOKEN } from './keys-store.js';
+import { CLIENT_KEYS, MESSAGES_MODEL } from './requests.js';
 
 export interface BenchConfigOptions {
   port: number;
@@ -10,6 +11,12 @@ export interface BenchConfigOptions {
   redisUrl?: string;
   /** Set to trace every request, exporting to this OTLP/HTTP traces URL. */
   tracingEndpoint?: string;
+  /**
+   * The keys store (embedded PGlite in this folder) with an admin credential, and an `anthropic` upstream
+   * for the Messages API beside the OpenAI one. Left out: config keys only, no database, one upstream (the
+   * "features off" gateway).
+   */
+  storePath?: string;
 }
 
 export interface BenchConfig {
@@ -27,19 +34,34 @@ export interface BenchConfig {
 const METRICS_CONFIG = { metrics: { enabled: true } };
 // ---------------------------------------------------------------------------------------------
 
-/** Far above anything a run reaches: a run sends well under a million requests a minute, of a few dozen tokens each. */
-const BENCH_LIMITS = { requestsPerMinute: 100_000_000, tokensPerMinute: 1_000_000_000, tokensPerDay: 100_000_000_000 };
+/**
+ * Far above anything a run reaches: a run sends well under a million requests a minute, of a few dozen
+ * tokens each (a few millionths of a dollar). Counted and priced on every request, never reached.
+ */
+export const BENCH_LIMITS = {
+  requestsPerMinute: 100_000_000,
+  tokensPerMinute: 1_000_000_000,
+  tokensPerDay: 100_000_000_000,
+  usdPerDay: 1_000_000,
+  usdPerMonth: 10_000_000,
+};
+
+const LIMITS_NOTE =
+  `limits ${BENCH_LIMITS.requestsPerMinute.toLocaleString('en-US')} requests/min, ` +
+  `${BENCH_LIMITS.tokensPerMinute.toLocaleString('en-US')} tokens/min, ${BENCH_LIMITS.tokensPerDay.toLocaleString('en-US')} tokens/day, ` +
+  `budgets $${BENCH_LIMITS.usdPerDay.toLocaleString('en-US')}/day and $${BENCH_LIMITS.usdPerMonth.toLocaleString('en-US')}/month: counted and priced, never reached`;
 
 const KEYS_NOTE =
-  'Client keys: every load request uses team-batch ' +
-  `(limits ${BENCH_LIMITS.requestsPerMinute.toLocaleString('en-US')} requests/min, ` +
-  `${BENCH_LIMITS.tokensPerMinute.toLocaleString('en-US')} tokens/min, ${BENCH_LIMITS.tokensPerDay.toLocaleString('en-US')} tokens/day: ` +
-  'counted, never reached); team-web (a model allow-list, no limits) is configured too';
+  'Client keys: every load request uses a limited key with a budget issued through the admin API into the keys store ' +
+  `(embedded PGlite in a temp folder; ${LIMITS_NOTE}); config keys team-batch (the same limits, used by the "config key" ` +
+  'scenarios) and team-web (a model allow-list) are configured too';
+const CONFIG_KEYS_NOTE = `Client keys: config keys only, the load's being team-batch (${LIMITS_NOTE}); no keys store, no anthropic upstream`;
 
 /**
- * Two client keys (one with a model allow-list, the other with rate and token limits far above what a
- * run sends, so the limiter's counting path runs without refusing anything), one pool of three accounts
- * weighted 2/1/1, info logs.
+ * Two config client keys (one with a model allow-list, the other with rate, token and spend limits far above
+ * what a run sends, so the limiter's counting path runs without refusing anything), one pool of three accounts
+ * weighted 2/1/1, info logs (the access log line of every request, to /dev/null); with `storePath`, the keys
+ * store and an admin (the load's key is issued into it at start, see keys-store.ts) and an `anthropic` pool.
  */
 export function benchConfig(options: BenchConfigOptions): BenchConfig {
   const base: Record<string, unknown> = {
@@ -50,6 +72,9 @@ export function benchConfig(options: BenchConfigOptions): BenchConfig {
       { name: 'team-batch', key: CLIENT_KEYS[1], limits: BENCH_LIMITS },
     ],
     upstreams: [
+      ...(options.storePath === undefined
+        ? []
+        : [{ name: 'anthropic', api: 'anthropic', baseUrl: `${options.upstream}/v1`, models: [MESSAGES_MODEL], accounts: [{ name: 'acct-anthropic', apiKey: 'sk-ant-bench-upstream-0123456789' }] }]),
       {
         name: 'mock',
         baseUrl: `${options.upstream}/v1`,
@@ -61,16 +86,20 @@ export function benchConfig(options: BenchConfigOptions): BenchConfig {
         ],
       },
     ],
+    ...(options.storePath === undefined
+      ? {}
+      : { database: { path: options.storePath }, admins: [{ name: 'bench', token: BENCH_ADMIN_TOKEN, role: 'admin' }] }),
     ...(options.redisUrl !== undefined ? { redis: { url: options.redisUrl } } : {}),
     ...(options.tracingEndpoint !== undefined ? { tracing: { otlpEndpoint: options.tracingEndpoint } } : {}),
   };
   parseConfig(base, {}, 'bench config'); // a mistake here must stop the bench, not skew it
+  const keys = options.storePath === undefined ? CONFIG_KEYS_NOTE : KEYS_NOTE;
 
   const withMetrics = { ...base, ...METRICS_CONFIG };
   try {
     parseConfig(withMetrics, {}, 'bench config');
-    return { config: withMetrics, keys: KEYS_NOTE, metrics: { inConfig: true, note: 'metrics.enabled: true' } };
+    return { config: withMetrics, keys, metrics: { inConfig: true, note: 'metrics.enabled: true' } };
   } catch {
-    return { config: base, keys: KEYS_NOTE, metrics: { inConfig: false, note: 'this build has no `metrics` config field yet' } };
+    return { config: base, keys, metrics: { inConfig: false, note: 'this build has no `metrics` config field yet' } };
   }
 }

@@ -33,6 +33,8 @@ export interface StartOptions {
   fdLimit?: number;
   /** Keep stdout in output() rather than sending it to /dev/null (the gateway's request log goes there). */
   keepStdout?: boolean;
+  /** How long it may take to answer `readyPath`; 30 s unless said. */
+  readyWithinMs?: number;
 }
 
 /**
@@ -85,7 +87,7 @@ export async function startService(name: string, command: string, args: string[]
     });
   });
 
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + (options.readyWithinMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
       await exited;
@@ -98,7 +100,7 @@ export async function startService(name: string, command: string, args: string[]
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not answer ${options.readyPath} within 30 s:\n${tail}`);
+      throw new Error(`${name} did not answer ${options.readyPath} within ${(options.readyWithinMs ?? 30_000) / 1000} s:\n${tail}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -155,11 +157,19 @@ export function transpileToScratch(benchFile: string): string {
   return file;
 }
 
-/** The reference hop: a bare Fastify + @fastify/reply-from passthrough. */
-export async function startReferenceHop(upstream: string, nodeArgs: string[] = []): Promise<Service> {
-  const file = transpileToScratch('reference-hop.ts');
+/**
+ * The two bare Fastify + @fastify/reply-from hops: 'stream' (bench/reference-hop.ts, request bodies streamed
+ * through unparsed, every path) and 'parse' (bench/reply-from-hop.ts, the issue's: Fastify's default JSON
+ * parser, `POST /v1/*`, undici pool of 128 connections, keep-alive 60 s).
+ */
+export type HopKind = 'stream' | 'parse';
+const HOP_FILES: Record<HopKind, string> = { stream: 'reference-hop.ts', parse: 'reply-from-hop.ts' };
+
+export async function startReferenceHop(upstream: string, nodeArgs: string[] = [], kind: HopKind = 'stream'): Promise<Service> {
+  const file = transpileToScratch(HOP_FILES[kind]);
   const port = await getFreePort();
-  return startService('reference hop', process.execPath, [...nodeArgs, file, upstream, String(port)], {
+  // readyPath: any answer will do (the 'parse' hop answers GET with 404).
+  return startService(`${kind} hop`, process.execPath, [...nodeArgs, file, upstream, String(port)], {
     url: `http://127.0.0.1:${port}`,
     readyPath: '/v1/models',
   });
@@ -243,6 +253,9 @@ export interface GatewayLaunch {
   fdLimit?: number;
   /** Run src/main.ts through tsx rather than the build (no `npm run build` needed). */
   fromSource?: boolean;
+  /** A command that runs node, such as valgrind and its options: node and its arguments follow it. */
+  wrapper?: string[];
+  readyWithinMs?: number;
 }
 
 /** The gateway as `npm start` runs it (its node flags too), with `config` written as YAML; its request log goes to /dev/null. */
@@ -253,11 +266,13 @@ export async function startGateway(launch: GatewayLaunch): Promise<Service> {
   const env: NodeJS.ProcessEnv = { GATEWAY_CONFIG: configPath };
   if (launch.redisUrl !== undefined) env.REDIS_URL = launch.redisUrl;
   const args = [...(launch.withoutStartFlags === true ? [] : startScriptNodeFlags()), ...(launch.nodeArgs ?? []), ...(launch.fromSource === true ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])];
-  const gateway = await startService('gateway', process.execPath, args, {
+  const [command, ...commandArgs] = [...(launch.wrapper ?? []), process.execPath, ...args];
+  const gateway = await startService('gateway', command!, commandArgs, {
     url: `http://127.0.0.1:${launch.port}`,
     readyPath: '/healthz',
     env,
     fdLimit: launch.fdLimit,
+    readyWithinMs: launch.readyWithinMs,
   }).catch((err: unknown) => {
     rmSync(configPath, { force: true });
     throw err;

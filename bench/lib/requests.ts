@@ -30,19 +30,19 @@ export const RESPONSES_BODY = JSON.stringify({
   max_output_tokens: 256,
   stream: true,
 });
-export const IMAGE_BODY = JSON.stringify({
-  model: 'gpt-image-2',
-  prompt: 'A watercolour of a sea otter reading a newspaper on a rock at sunrise',
-  size: '1024x1024',
-  quality: 'low',
-});
 
-/** Headers of a request of client key `key` (index into CLIENT_KEYS), with or without the conversation id. */
-export function requestHeaders(key: number, conversation: boolean): Record<string, string> {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    authorization: `Bearer ${CLIENT_KEYS[key % CLIENT_KEYS.length]}`,
-  };
+/** Anthropic's Messages API, to the `anthropic` upstream: the same conversation, plain and streamed. */
+export const MESSAGES_MODEL = 'claude-sonnet-4-6';
+export const MESSAGES_BODY = JSON.stringify({ model: MESSAGES_MODEL, system: MESSAGES[0]!.content, messages: [MESSAGES[1]], max_tokens: 256 });
+export const MESSAGES_STREAM_BODY = JSON.stringify({ model: MESSAGES_MODEL, system: MESSAGES[0]!.content, messages: [MESSAGES[1]], max_tokens: 256, stream: true });
+
+/**
+ * Headers of a request with client key `key` (an index into CLIENT_KEYS, or the secret itself, such as one the
+ * keys store issued), with or without the conversation id.
+ */
+export function requestHeaders(key: number | string, conversation: boolean): Record<string, string> {
+  const secret = typeof key === 'string' ? key : CLIENT_KEYS[key % CLIENT_KEYS.length];
+  const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${secret}` };
   if (conversation) headers['x-conversation-id'] = CONVERSATION_ID;
   return headers;
 }

@@ -1,9 +1,11 @@
-// The processes every bench command needs: Redis (when installed), the mock upstream, the gateway and,
-// for comparisons, the reference hop.
+// The processes every bench command needs: Redis (when installed), the upstream, the gateway (every feature
+// on, its load's key issued into its keys store) and, for comparisons, the reference hops, nginx and other
+// gateway variants.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchConfig } from './gateway-config.js';
+import { benchConfig, BENCH_LIMITS } from './gateway-config.js';
 import { recordAnswers } from './answers.js';
+import { issueKey, prepareStore, storeFolder } from './keys-store.js';
 import {
   getFreePort,
   nginxBinary,
@@ -16,21 +18,94 @@ import {
   startReferenceHop,
   stopAll,
   type BenchRedis,
+  type HopKind,
   type MockOptions,
   type Service,
 } from './procs.js';
+import { CLIENT_KEYS, LIMITED_KEY } from './requests.js';
+
+/**
+ * 'full': every feature on (keys store with the load's key issued through the admin API, an `anthropic`
+ * upstream beside the OpenAI one, metrics, the access log, Redis limits and pins); 'keys-10k': the same with
+ * 10,000 API keys in its store; 'lean': config keys only, no store, one upstream (features off).
+ */
+export type GatewayVariant = 'full' | 'keys-10k' | 'lean';
+
+/** API keys in the store of the 'keys-10k' gateway, the load's own included. */
+export const MANY_KEYS = 10_000;
+
+export interface BenchGateway extends Service {
+  variant: GatewayVariant;
+  /** The secret its load sends: the key issued into its store, or the limited config key (lean). */
+  key: string;
+  /** "Metrics: on (...)" or "Metrics: off (...)". */
+  metricsLine: string;
+  /** Which client keys the load uses and their limits. */
+  keysLine: string;
+}
+
+export interface BenchGatewayOptions {
+  variant: GatewayVariant;
+  upstream: string;
+  redisUrl?: string;
+  tracingEndpoint?: string;
+  /** Extra node flags, such as --cpu-prof. */
+  nodeArgs?: string[];
+  withoutStartFlags?: boolean;
+  fdLimit?: number;
+}
+
+/** A gateway of `variant`, ready, its load's key issued. */
+export async function startBenchGateway(options: BenchGatewayOptions): Promise<BenchGateway> {
+  const store = options.variant === 'lean' ? undefined : storeFolder();
+  try {
+    if (store !== undefined) await prepareStore(store.path, options.variant === 'keys-10k' ? MANY_KEYS - 1 : 0);
+    const port = await getFreePort();
+    const { config, metrics, keys } = benchConfig({
+      port,
+      upstream: options.upstream,
+      redisUrl: options.redisUrl,
+      tracingEndpoint: options.tracingEndpoint,
+      storePath: store?.path,
+    });
+    const gateway = await startGateway({ config, port, redisUrl: options.redisUrl, nodeArgs: options.nodeArgs, withoutStartFlags: options.withoutStartFlags, fdLimit: options.fdLimit });
+    const stop = (): Promise<void> => gateway.stop().finally(() => store?.remove());
+    try {
+      const key = store === undefined ? CLIENT_KEYS[LIMITED_KEY] : await issueKey(gateway.url, { name: 'bench-limited', limits: BENCH_LIMITS });
+      const metricsStatus = await fetch(`${gateway.url}/metrics`).then(
+        async (res) => (await res.arrayBuffer(), res.status),
+        () => 0,
+      );
+      const metricsLine =
+        metrics.inConfig && metricsStatus === 200
+          ? `Metrics: on (${metrics.note}; GET /metrics answers 200)`
+          : `Metrics: off (${metrics.note}; GET /metrics answers ${metricsStatus})`;
+      const keysLine = options.variant === 'keys-10k' ? `${keys}; ${MANY_KEYS.toLocaleString('en-US')} API keys in the store` : keys;
+      return { ...gateway, variant: options.variant, key, metricsLine, keysLine, stop };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  } catch (err) {
+    store?.remove();
+    throw err;
+  }
+}
 
 export interface StackOptions {
-  referenceHop?: boolean;
+  /** The reference hops to start (the 'stream' hop is bench/reference-hop.ts, 'parse' bench/reply-from-hop.ts). */
+  hops?: HopKind[];
   /** nginx as a plain reverse proxy too, when it is installed. */
   nginx?: boolean;
+  /** Gateway variants besides the 'full' one (stack.gateway). */
+  variants?: Exclude<GatewayVariant, 'full'>[];
   /**
    * 'fake': the precomputed fake upstream (answers recorded from the mock, served as stored bytes);
    * 'mock' (default): the mock itself, which `mock` configures (paced streams).
    */
   upstream?: 'mock' | 'fake';
   mock?: MockOptions;
-  /** Extra node flags for the gateway and the reference hop, such as --cpu-prof. */
+  /** Extra node flags for the gateway and the reference hops, such as --cpu-prof. */
   gatewayNodeArgs?: string[];
   hopNodeArgs?: string[];
   gatewayFdLimit?: number;
@@ -40,12 +115,14 @@ export interface Stack {
   redis: BenchRedis | undefined;
   /** The upstream every target forwards to: the mock or the fake upstream. */
   mock: Service;
-  hop: Service | undefined;
+  hops: Partial<Record<HopKind, Service>>;
   nginx: Service | undefined;
-  gateway: Service;
+  /** The gateway with every feature on. */
+  gateway: BenchGateway;
+  variants: Partial<Record<GatewayVariant, BenchGateway>>;
   /** "Redis: on (...)" or "Redis: off (...)". */
   redisLine: string;
-  /** "Metrics: on (...)" or "Metrics: off (...)". */
+  /** "Metrics: on (...)" or "Metrics: off (...)", of the full gateway. */
   metricsLine: string;
   /** Which client keys the load uses and their limits. */
   keysLine: string;
@@ -60,51 +137,50 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     redis = await startRedisIfInstalled();
     const mock = options.upstream === 'fake' ? await startFakeUpstream(await recordAnswers()) : await startMock(options.mock);
     started.push(mock);
-    const hop = options.referenceHop === true ? await startReferenceHop(mock.url, options.hopNodeArgs) : undefined;
-    started.push(hop);
+    const hops: Partial<Record<HopKind, Service>> = {};
+    for (const kind of options.hops ?? []) {
+      hops[kind] = await startReferenceHop(mock.url, options.hopNodeArgs, kind);
+      started.push(hops[kind]);
+    }
     const nginxPath = options.nginx === true ? nginxBinary() : undefined;
     const nginx = nginxPath === undefined ? undefined : await startNginx(nginxPath, mock.url);
     started.push(nginx);
-    const port = await getFreePort();
-    const { config, metrics, keys } = benchConfig({ port, upstream: mock.url, redisUrl: redis?.server.url });
-    const gateway = await startGateway({
-      config,
-      port,
-      redisUrl: redis?.server.url,
-      nodeArgs: options.gatewayNodeArgs,
-      fdLimit: options.gatewayFdLimit,
-    });
-    started.push(gateway);
+    const launch = async (variant: GatewayVariant): Promise<BenchGateway> => {
+      const gateway = await startBenchGateway({
+        variant,
+        upstream: mock.url,
+        redisUrl: redis?.server.url,
+        nodeArgs: options.gatewayNodeArgs,
+        fdLimit: options.gatewayFdLimit,
+      });
+      started.push(gateway);
+      return gateway;
+    };
+    const gateway = await launch('full');
+    const variants: Partial<Record<GatewayVariant, BenchGateway>> = { full: gateway };
+    for (const variant of options.variants ?? []) variants[variant] = await launch(variant);
 
-    const metricsStatus = await fetch(`${gateway.url}/metrics`).then(
-      async (res) => (await res.arrayBuffer(), res.status),
-      () => 0,
-    );
-    const metricsLine =
-      metrics.inConfig && metricsStatus === 200
-        ? `Metrics: on (${metrics.note}; GET /metrics answers 200)`
-        : `Metrics: off (${metrics.note}; GET /metrics answers ${metricsStatus})`;
     const redisLine =
       redis === undefined
         ? 'Redis: off (no redis-server on PATH; the gateway runs without redis.url)'
         : `Redis: on (redis-server ${redis.version} on ${redis.server.url}, passed as redis.url and REDIS_URL)`;
 
     const all = [...started];
-    const stack: Stack = {
+    return {
       redis,
       mock,
-      hop,
+      hops,
       nginx,
       gateway,
+      variants,
       redisLine,
-      metricsLine,
-      keysLine: keys,
+      metricsLine: gateway.metricsLine,
+      keysLine: gateway.keysLine,
       async stop() {
         await stopAll(all);
         await redis?.server.stop();
       },
     };
-    return stack;
   } catch (err) {
     await stopAll(started);
     await redis?.server.stop();

@@ -1,6 +1,8 @@
 // A child process of `npm run bench:streams`: opens COUNT streamed chats to ORIGIN, each on its own
 // connection, at most CONCURRENCY still waiting for their first chunk at a time, and keeps them open.
 //   node --import tsx bench/lib/stream-client.ts ORIGIN COUNT OFFSET [CONCURRENCY]
+// With BENCH_CLIENT_KEY set, every stream sends that key and the bench's conversation id; else the config
+// keys by turns, without one.
 // Reports { ready, failed, ended, lastError } over IPC as streams get their first chunk and on "report";
 // closes every stream and exits on "close".
 import http from 'node:http';
@@ -18,6 +20,7 @@ const [origin = '', countArg = '0', offsetArg = '0', concurrencyArg = '200'] = p
 const count = Number(countArg);
 const offset = Number(offsetArg);
 const concurrency = Number(concurrencyArg);
+const clientKey = process.env.BENCH_CLIENT_KEY;
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 const open: http.ClientRequest[] = [];
 const report: ClientReport = { ready: 0, failed: 0, ended: 0 };
@@ -44,7 +47,7 @@ function settle(outcome: 'ready' | 'failed', error?: string): void {
 function openOne(i: number): void {
   waiting++;
   let first = true;
-  const headers = { ...requestHeaders(i, false), 'content-length': String(Buffer.byteLength(STREAM_BODY)) };
+  const headers = { ...(clientKey === undefined ? requestHeaders(i, false) : requestHeaders(clientKey, true)), 'content-length': String(Buffer.byteLength(STREAM_BODY)) };
   const req = http.request(`${origin}/v1/chat/completions`, { method: 'POST', agent, headers }, (res) => {
     if (res.statusCode !== 200) {
       res.resume();

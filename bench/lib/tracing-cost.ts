@@ -3,16 +3,14 @@
 // alternating the two for several rounds on one Redis and one mock.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { benchConfig } from './gateway-config.js';
 import { runLoad, SCENARIOS, type LoadResult, type Scenario } from './load.js';
 import { cpuNs } from './proc-stats.js';
-import { getFreePort, startGateway, type Service } from './procs.js';
 import { markdownTable, num, ratio } from './report.js';
-import { startStack } from './stack.js';
+import { startBenchGateway, startStack, type BenchGateway } from './stack.js';
 import { median } from './stats.js';
 
 /** Plain chat at c=1 (latency) and c=50 (CPU), and streams at c=50, each with a conversation (Redis spans). */
-const TRACED_SCENARIOS = ['chat-c1-conv', 'chat-c50-conv', 'stream-c50-conv'];
+const TRACED_SCENARIOS = ['chat-c1', 'chat-c50', 'stream-c50'];
 
 type Mode = 'off' | 'on';
 
@@ -58,23 +56,20 @@ async function startOtlpSink(): Promise<{ url: string; received: () => { exports
   };
 }
 
-async function measure(gateway: Service, scenario: Scenario, warmupS: number, durationS: number): Promise<LoadResult & { cpuUsPerRequest: number }> {
-  await runLoad(gateway.url, scenario, warmupS);
-  const before = cpuNs(gateway.pid!);
-  const load = await runLoad(gateway.url, scenario, durationS);
-  return { ...load, cpuUsPerRequest: (cpuNs(gateway.pid!) - before) / 1000 / load.responses };
+async function measure(gateway: BenchGateway, scenario: Scenario, warmupS: number, durationS: number): Promise<LoadResult & { cpuUsPerRequest: number }> {
+  await runLoad(gateway.url, scenario, warmupS, gateway.key);
+  const before = cpuNs(gateway.pid);
+  const load = await runLoad(gateway.url, scenario, durationS, gateway.key);
+  return { ...load, cpuUsPerRequest: (cpuNs(gateway.pid) - before) / 1000 / load.responses };
 }
 
 export async function measureTracingCost(options: { rounds: number; warmupS: number; durationS: number }): Promise<TracingCost> {
   const sink = await startOtlpSink();
   const stack = await startStack({ upstream: 'fake' });
-  let traced: Service | undefined;
+  let traced: BenchGateway | undefined;
   try {
-    const port = await getFreePort();
-    const redisUrl = stack.redis?.server.url;
-    const { config } = benchConfig({ port, upstream: stack.mock.url, redisUrl, tracingEndpoint: sink.url });
-    traced = await startGateway({ config, port, redisUrl });
-    const gateways: Record<Mode, Service> = { off: stack.gateway, on: traced };
+    traced = await startBenchGateway({ variant: 'full', upstream: stack.mock.url, redisUrl: stack.redis?.server.url, tracingEndpoint: sink.url });
+    const gateways: Record<Mode, BenchGateway> = { off: stack.gateway, on: traced };
     const scenarios = SCENARIOS.filter((s) => TRACED_SCENARIOS.includes(s.id));
     const runs: { scenario: Scenario; mode: Mode; result: Awaited<ReturnType<typeof measure>> }[] = [];
     for (let round = 0; round < options.rounds; round++) {
@@ -116,7 +111,7 @@ export async function measureTracingCost(options: { rounds: number; warmupS: num
   }
 }
 
-export function renderTracingCost(cost: TracingCost): string {
+export function renderTracingCost(cost: TracingCost, rounds: number): string {
   const byScenario = new Map<string, Partial<Record<Mode, TracingCostRow>>>();
   for (const row of cost.rows) byScenario.set(row.scenario, { ...byScenario.get(row.scenario), [row.mode]: row });
   const table = markdownTable(
@@ -138,7 +133,7 @@ export function renderTracingCost(cost: TracingCost): string {
     '',
     'Tracing off is the config without `tracing.otlpEndpoint`: no tracing object, hook or wrapper exists, so its',
     'cost is none by construction (the rows above are this same path). Tracing on exports every span (server,',
-    'Redis, upstream attempts) in batches over OTLP/HTTP to a sink in the load generator\'s process.',
+    `Redis, upstream attempts) in batches over OTLP/HTTP to a sink in the load generator's process. ${rounds} rounds, medians.`,
     '',
     table,
     '',

@@ -15,9 +15,9 @@ export interface TtftResult {
 /** The first event with a non-empty content delta (the role-only first event has `"content":""`). */
 const CONTENT_TOKEN = /"content":"[^"]/;
 
-function firstToken(agent: http.Agent, origin: string): Promise<number> {
+function firstToken(agent: http.Agent, origin: string, key: string | number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const headers = { ...requestHeaders(LIMITED_KEY, true), 'content-length': String(Buffer.byteLength(STREAM_BODY)) };
+    const headers = { ...requestHeaders(key, true), 'content-length': String(Buffer.byteLength(STREAM_BODY)) };
     const started = performance.now();
     const req = http.request(`${origin}/v1/chat/completions`, { method: 'POST', agent, headers }, (res) => {
       if (res.statusCode !== 200) {
@@ -43,7 +43,7 @@ function firstToken(agent: http.Agent, origin: string): Promise<number> {
 
 /** `count` measured streams per target after `warmup` unmeasured ones, on one keep-alive connection each. */
 export async function measureTtft(
-  targets: { name: string; origin: string }[],
+  targets: { name: string; origin: string; /** The client key's secret; the limited config key when not given. */ key?: string }[],
   count: number,
   warmup = 30,
 ): Promise<Map<string, TtftResult>> {
@@ -53,7 +53,7 @@ export async function measureTtft(
     for (let i = 0; i < warmup + count; i++) {
       for (let k = 0; k < targets.length; k++) {
         const t = (i + k) % targets.length; // rotate who goes first
-        const ms = await firstToken(agents[t]!, targets[t]!.origin);
+        const ms = await firstToken(agents[t]!, targets[t]!.origin, targets[t]!.key ?? LIMITED_KEY);
         if (i >= warmup) samples[t]!.push(ms);
       }
     }

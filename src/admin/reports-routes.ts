@@ -6,7 +6,7 @@ import { auditQuery, usageQuery } from './bodies.js';
 import { fromStore, parse } from './errors.js';
 import { encodeCursor, NOT_A_CURSOR } from './paging.js';
 
-const NUMBERS = ['requests', 'promptTokens', 'cachedTokens', 'completionTokens', 'reasoningTokens', 'costUsd'] as const;
+const NUMBERS = ['requests', 'promptTokens', 'cachedTokens', 'cacheWriteTokens', 'completionTokens', 'reasoningTokens', 'costUsd'] as const;
 
 /** A CSV cell: quoted when it holds a comma, a quote or a line break (names cannot, but be safe). */
 function cell(value: string | number): string {

@@ -5,8 +5,8 @@ import { usageSeriesQuery, usageSummaryQuery } from './bodies.js';
 import { fromStore, parse } from './errors.js';
 
 const DIMENSIONS: readonly Dimension[] = ['key', 'team', 'model'];
-const FIELDS = ['requests', 'promptTokens', 'cachedTokens', 'completionTokens', 'reasoningTokens', 'costMicros'] as const;
-const zero = (): MicroSums => ({ requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, costMicros: 0 });
+const FIELDS = ['requests', 'promptTokens', 'cachedTokens', 'cacheWriteTokens', 'completionTokens', 'reasoningTokens', 'costMicros'] as const;
+const zero = (): MicroSums => ({ requests: 0, promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0, costMicros: 0 });
 
 /** Adds `sums` times `sign` into `into`. */
 function add(into: MicroSums, sums: MicroSums, sign = 1): MicroSums {

@@ -43,9 +43,11 @@ const CLOSE_ARRAY = 0x5d;
  */
 export function jsonShapeProblem(body: Buffer, limits: JsonShapeLimits = JSON_SHAPE_LIMITS): string | undefined {
   // Per depth: the bracket that opened it, its array items so far, its object's keys. Only one object is
-  // open at a given depth at any time, so each depth's key list is reused rather than allocated.
-  const opener = new Uint8Array(limits.maxDepth + 1);
-  const items = new Uint32Array(limits.maxDepth + 1);
+  // open at a given depth at any time, so each depth's key list is reused rather than allocated. The two
+  // tables of numbers are set when their depth is entered, so every call shares them (the scan never
+  // yields); the keys are not, as they would keep the last body's strings alive.
+  if (depthTables.opener.length <= limits.maxDepth) depthTables = newDepthTables(limits.maxDepth);
+  const { opener, items } = depthTables;
   const keys: ObjectKeys[] = [];
   let depth = 0;
   let entries = 0;
@@ -79,6 +81,15 @@ export function jsonShapeProblem(body: Buffer, limits: JsonShapeLimits = JSON_SH
   }
   return undefined;
 }
+
+/**
+ * The per-depth tables of numbers of a scan, kept between calls: typed arrays of this size have buffers
+ * outside the heap, which cost more to allocate and to collect than the scan of a small body itself.
+ */
+function newDepthTables(maxDepth: number): { opener: Uint8Array; items: Uint32Array } {
+  return { opener: new Uint8Array(maxDepth + 1), items: new Uint32Array(maxDepth + 1) };
+}
+let depthTables = newDepthTables(JSON_SHAPE_LIMITS.maxDepth);
 
 const tooManyEntries = (limits: JsonShapeLimits): string =>
   `The JSON body holds more than ${limits.maxEntries} array items and object members in all.`;

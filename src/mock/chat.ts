@@ -1,6 +1,7 @@
 // POST /v1/chat/completions: echo replies, tool calls, n > 1, and streams built from shared prefixes.
 import { badBody, json, missingParam } from './errors.js';
-import { cachedTokens, countPromptTokens, countWords, echoReply, isObject, splitInto, unixNow } from './text.js';
+import { cachedTokens, countPromptTokens, countWords, echoReply, isObject, lastUserText, splitInto, unixNow } from './text.js';
+import { argumentsFor, namedTool, toolOutputReply, withoutTrailingSystem } from './tools.js';
 import type { Ctx, Json, Plan, State } from './types.js';
 
 export const DONE_EVENT = 'data: [DONE]\n\n';
@@ -10,22 +11,26 @@ interface ToolCall {
   arguments: string;
 }
 
-/** The tool call to make, or undefined when the request should get a text reply. */
-function pickToolCall(body: Json): ToolCall | undefined {
+/**
+ * The tool call to make, or undefined when the request should get a text reply: the tool `tool_choice` names
+ * (called even when not declared, with no arguments), else the first the user's text names, else the first.
+ */
+function pickToolCall(body: Json, userText: string): ToolCall | undefined {
   const { tools, tool_choice: choice } = body;
   if (!Array.isArray(tools) || tools.length === 0 || choice === 'none') return undefined;
-  const fns = tools.filter((t): t is Json => isObject(t) && t.type === 'function' && isObject(t.function));
+  const fns = tools.filter((t): t is Json => isObject(t) && t.type === 'function' && isObject(t.function)).map((t) => t.function as Json);
   const wanted = isObject(choice) && isObject(choice.function) ? choice.function.name : undefined;
-  const tool = typeof wanted === 'string' ? fns.find((t) => (t.function as Json).name === wanted) : fns[0];
-  if (tool === undefined) {
-    // Named a tool that was not declared: still call it, with no arguments.
-    return typeof wanted === 'string' ? { name: wanted, arguments: '{}' } : undefined;
-  }
-  const fn = tool.function as Json;
-  const args: Record<string, string> = {};
-  const required = isObject(fn.parameters) ? fn.parameters.required : undefined;
-  if (Array.isArray(required)) for (const r of required) if (typeof r === 'string') args[r] = 'mock';
-  return { name: typeof fn.name === 'string' ? fn.name : '', arguments: JSON.stringify(args) };
+  const fn = typeof wanted === 'string' ? fns.find((f) => f.name === wanted) : (namedTool(fns, (f) => f.name, userText) ?? fns[0]);
+  if (fn === undefined) return typeof wanted === 'string' ? { name: wanted, arguments: '{}' } : undefined;
+  return { name: typeof fn.name === 'string' ? fn.name : '', arguments: JSON.stringify(argumentsFor(fn.parameters, userText)) };
+}
+
+/** The contents of the `tool` messages that end the conversation (tool outputs to answer), or undefined. */
+function toolOutputs(messages: unknown[]): unknown[] | undefined {
+  const turns = withoutTrailingSystem(messages);
+  let first = turns.length;
+  while (first > 0 && isObject(turns[first - 1]) && (turns[first - 1] as Json).role === 'tool') first--;
+  return first === turns.length ? undefined : turns.slice(first).map((m) => (m as Json).content);
 }
 
 export function chatCompletions(ctx: Ctx, state: State): Plan {
@@ -37,8 +42,9 @@ export function chatCompletions(ctx: Ctx, state: State): Plan {
   const n = typeof req.n === 'number' && Number.isInteger(req.n) && req.n > 1 ? req.n : 1;
   const id = `chatcmpl-mock-${ctx.n}`;
   const created = unixNow();
-  const tool = pickToolCall(req);
-  const content = tool === undefined ? echoReply(messages) : null;
+  const outputs = toolOutputs(messages);
+  const tool = outputs === undefined ? pickToolCall(req, lastUserText(messages)) : undefined;
+  const content = tool !== undefined ? null : outputs === undefined ? echoReply(messages) : toolOutputReply(outputs);
 
   const promptTokens = countPromptTokens(messages);
   const replyWords = tool === undefined ? countWords(content ?? '') : countWords(`${tool.name} ${tool.arguments}`);

@@ -1,7 +1,8 @@
 // POST /v1/messages and /v1/messages/count_tokens: Anthropic's Messages API, plain and streamed, with tool
 // use, thinking blocks and prompt-cache usage, on the same word-count "model" as the OpenAI endpoints.
 import { anthropicError, isPlan, json } from './errors.js';
-import { countWords, isObject, splitInto, TOKENS_PER_MESSAGE } from './text.js';
+import { countWords, echoReply, isObject, lastUserText, splitInto, TOKENS_PER_MESSAGE } from './text.js';
+import { argumentsFor, namedTool, toolOutputReply, withoutTrailingSystem } from './tools.js';
 import type { Ctx, Json, Plan, State } from './types.js';
 
 /** The thinking text of a request with `thinking.type: "enabled"` (its words are output tokens). */
@@ -74,31 +75,26 @@ function readRequest(ctx: Ctx, needsMaxTokens: boolean): Json | Plan {
   return body;
 }
 
-/** The tool to call: the named one (`tool_choice.type: "tool"`), else the first, unless tools are off. */
-function pickTool(body: Json): Json | undefined {
-  const { tools, tool_choice: choice } = body;
-  if (!Array.isArray(tools) || tools.length === 0 || (isObject(choice) && choice.type === 'none')) return undefined;
-  const named = isObject(choice) && choice.type === 'tool' ? choice.name : undefined;
-  const found = tools.find((t): t is Json => isObject(t) && (named === undefined || t.name === named));
-  if (found === undefined) return undefined;
-  const input: Record<string, string> = {};
-  const required = isObject(found.input_schema) ? found.input_schema.required : undefined;
-  if (Array.isArray(required)) for (const r of required) if (typeof r === 'string') input[r] = 'mock';
-  return { type: 'tool_use', id: '', name: found.name, input };
+/** The tool outputs the last turn brings back (a user turn's `tool_result` blocks), or undefined. */
+function toolOutputs(messages: unknown[]): unknown[] | undefined {
+  const last = withoutTrailingSystem(messages).at(-1);
+  if (!isObject(last) || last.role !== 'user' || !Array.isArray(last.content)) return undefined;
+  const results = last.content.filter((b): b is Json => isObject(b) && b.type === 'tool_result');
+  return results.length === 0 ? undefined : results.map((b) => b.content);
 }
 
-/** "Echo: " and the text of the last user message. */
-function echo(messages: unknown[]): string {
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const m = messages[i];
-    if (!isObject(m) || m.role !== 'user') continue;
-    const content = m.content;
-    if (typeof content === 'string') return `Echo: ${content}`;
-    if (Array.isArray(content)) {
-      return `Echo: ${content.filter((b): b is Json => isObject(b) && typeof b.text === 'string').map((b) => b.text as string).join(' ')}`;
-    }
-  }
-  return 'Echo: ';
+/**
+ * The tool to call, unless tools are off (`tool_choice.type: "none"`): the one `tool_choice` names, else the
+ * first the user's text names, else the first declared.
+ */
+function pickTool(body: Json, userText: string): Block | undefined {
+  const { tools, tool_choice: choice } = body;
+  if (!Array.isArray(tools) || tools.length === 0 || (isObject(choice) && choice.type === 'none')) return undefined;
+  const declared = tools.filter((t): t is Json => isObject(t));
+  const forced = isObject(choice) && choice.type === 'tool' ? choice.name : undefined;
+  const found = forced === undefined ? (namedTool(declared, (t) => t.name, userText) ?? declared[0]) : declared.find((t) => t.name === forced);
+  if (found === undefined) return undefined;
+  return { type: 'tool_use', id: '', name: found.name, input: argumentsFor(found.input_schema, userText) };
 }
 
 export function countMessageTokens(ctx: Ctx): Plan {
@@ -125,8 +121,10 @@ export function createMessage(ctx: Ctx, state: State): Plan {
   }
   const blocks: Block[] = [];
   if (isObject(body.thinking) && body.thinking.type === 'enabled') blocks.push({ type: 'thinking', thinking: MOCK_THINKING, signature: THINKING_SIGNATURE });
-  const tool = pickTool(body);
-  if (tool === undefined) blocks.push({ type: 'text', text: echo(body.messages as unknown[]) });
+  const messages = body.messages as unknown[];
+  const outputs = toolOutputs(messages);
+  const tool = outputs === undefined ? pickTool(body, lastUserText(messages)) : undefined;
+  if (tool === undefined) blocks.push({ type: 'text', text: outputs === undefined ? echoReply(messages) : toolOutputReply(outputs) });
   else blocks.push({ ...tool, type: 'tool_use', id: `toolu_mock_${ctx.n}` });
   const outputTokens = blocks.reduce((sum, b) => sum + (b.type === 'thinking' ? countWords(MOCK_THINKING) : b.type === 'text' ? countWords(b.text as string) : countWords(`${b.name as string} ${JSON.stringify(b.input)}`)), 0);
   const stopReason = tool === undefined ? 'end_turn' : 'tool_use';

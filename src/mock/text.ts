@@ -68,6 +68,12 @@ export function echoReply(messages: unknown[]): string {
   return 'Echo: ';
 }
 
+/** The text of the last user message ('' when there is none). */
+export function lastUserText(messages: unknown[]): string {
+  const user = messages.findLast((m): m is Json => isObject(m) && m.role === 'user');
+  return user === undefined ? '' : readContent(user.content).text;
+}
+
 /** Splits text into `count` pieces (by code point, so no surrogate pair is cut) that concatenate back to it. */
 export function splitInto(text: string, count: number): string[] {
   const chars = Array.from(text);

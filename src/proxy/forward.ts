@@ -29,12 +29,6 @@ export interface ForwardTarget extends RelayTarget {
   payload: Buffer | string | undefined;
   /** The body's media type, when it is not JSON (a multipart form, with its boundary). */
   contentType?: string | undefined;
-  /** The request is bound to `first` (a stored response lives there): no other account is tried. */
-  bound?: boolean;
-  /** The account to try first (chosen by weight, or the conversation's pinned one). */
-  first: Account;
-  /** Called with the account that answered, once it has; sticky routing re-pins on it. */
-  onServed?: (account: Account) => void;
 }
 
 export interface ForwardEvents {
@@ -78,7 +72,20 @@ export class Forwarder {
     this.scrubber = scrubber;
   }
 
-  async forward(request: FastifyRequest, reply: FastifyReply, target: ForwardTarget): Promise<FastifyReply> {
+  /**
+   * `first`: the account to try first (chosen by weight, or the conversation's pinned one); `onServed` is
+   * called with the account that answered, once it has (sticky routing re-pins on it); `bound`: the request
+   * is bound to `first` (a stored response lives there) and no other account is tried. Apart from `target`,
+   * which the route built for this request, so that no object is copied to add them.
+   */
+  async forward(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    target: ForwardTarget,
+    first: Account,
+    onServed?: (account: Account) => void,
+    bound = false,
+  ): Promise<FastifyReply> {
     // Fired by the gateway's close listener on the response (see app.ts) when the client leaves first.
     const abort = new UpstreamAbort();
     const context = request.gateway;
@@ -90,16 +97,17 @@ export class Forwarder {
     const model = context.model;
     const clientHeaders = forwardedHeaders(request, target.payload === undefined ? undefined : (target.contentType ?? JSON_TYPE), target.pool.api);
     const tried = new Set<Account>();
-    let account: Account | undefined = firstUsable(target, model, Date.now());
+    let account: Account | undefined = firstUsable(target.pool, first, model, Date.now());
     let failed: FailedAttempt | undefined;
-    const maxAttempts = target.bound === true ? 1 : this.options.maxAttempts;
+    const maxAttempts = bound ? 1 : this.options.maxAttempts;
     while (account !== undefined && tried.size < maxAttempts) {
       tried.add(account);
       account.recent.attempt(Date.now());
       context.account = account;
       const startedAt = performance.now();
       // The account's own headers last: no client header may replace its key, organization or project.
-      const headers: Record<string, string> = { ...clientHeaders, ...account.headers };
+      // Object.assign rather than spreading: the spread copy cost about 1 µs a request.
+      const headers: Record<string, string> = Object.assign({}, clientHeaders, account.headers);
       // With tracing on: this attempt's span, whose traceparent goes upstream in `headers`.
       const attempt = request.gateway.trace?.upstreamAttempt(account, target.method ?? 'POST', target.pool.basePath + target.path, headers);
       let response: UpstreamResponse;
@@ -133,7 +141,7 @@ export class Forwarder {
       attempt?.answered(response);
 
       if (response.statusCode < 400) {
-        target.onServed?.(account);
+        onServed?.(account);
         releaseRequestBody(request);
         countUpstreamUntilBodyEnds(context, response.body, startedAt);
         return relay(request, reply, account, response, target, { log: this.log, scrubber: this.scrubber, streamIdleMs: this.options.streamIdleMs });
@@ -231,10 +239,10 @@ export class Forwarder {
  * The account to try first: the one chosen for the request, unless this model rests on it (it refused the
  * model lately) and another account can take it.
  */
-function firstUsable(target: ForwardTarget, model: string | undefined, now: number): Account | undefined {
-  if (model === undefined || target.first.modelHealthy(now, model)) return target.first;
-  const other = target.pool.pick(now, undefined, model);
-  return other !== undefined && other.isHealthy(now, model) ? other : target.first;
+function firstUsable(pool: UpstreamPool, first: Account, model: string | undefined, now: number): Account | undefined {
+  if (model === undefined || first.modelHealthy(now, model)) return first;
+  const other = pool.pick(now, undefined, model);
+  return other !== undefined && other.isHealthy(now, model) ? other : first;
 }
 
 /**

@@ -34,8 +34,9 @@ const block = z.looseObject({ type: z.enum(MESSAGE_BLOCK_TYPES) });
 const atLeastOneBlock = { length: 1, message: 'must hold at least one content block' };
 const content = z.union([z.string(), listOf(block, LIST_LIMITS.contentParts, atLeastOneBlock)]);
 
-// Consecutive turns of one role are allowed: the API combines them into one turn.
-const message = z.looseObject({ role: z.enum(['user', 'assistant']), content });
+// Consecutive turns of one role are allowed: the API combines them into one turn. A `system` message in the
+// conversation is an instruction given from there on (mid-conversation system messages, which Claude Code sends).
+const message = z.looseObject({ role: z.enum(['user', 'assistant', 'system']), content });
 
 const common = {
   model: z.string(),

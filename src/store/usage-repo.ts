@@ -10,6 +10,8 @@ export interface UsageDelta {
   requests: number;
   promptTokens: number;
   cachedTokens: number;
+  /** Input tokens written to the prompt cache, a part of `promptTokens`. */
+  cacheWriteTokens: number;
   completionTokens: number;
   reasoningTokens: number;
   costMicros: number;
@@ -26,6 +28,7 @@ export interface UsageRow {
   requests: number;
   promptTokens: number;
   cachedTokens: number;
+  cacheWriteTokens: number;
   completionTokens: number;
   reasoningTokens: number;
   costUsd: number;
@@ -44,8 +47,11 @@ const SQL_COLUMN = { key: 'key_name', team: 'team', model: 'model' } as const;
 const SOURCE = { key: 'gateway_usage_daily', team: 'gateway_usage_rollup', model: 'gateway_usage_rollup' } as const;
 const RANK_SQL = { cost: 'sum(cost_micros)', tokens: 'sum(prompt_tokens + completion_tokens)' } as const;
 const SUMS = `sum(requests)::float8 AS requests, sum(prompt_tokens)::float8 AS "promptTokens", sum(cached_tokens)::float8 AS "cachedTokens",
-  sum(completion_tokens)::float8 AS "completionTokens", sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(cost_micros)::float8 AS "costMicros"`;
-const ADD_EXCLUDED = ['requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_micros'].map((c) => `${c} = u.${c} + EXCLUDED.${c}`).join(', ');
+  sum(cache_write_tokens)::float8 AS "cacheWriteTokens", sum(completion_tokens)::float8 AS "completionTokens",
+  sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(cost_micros)::float8 AS "costMicros"`;
+/** The ledger's and the rollup's counted columns, in the order of a batch's arrays after its day, key, model and team. */
+const SUM_COLUMNS = ['requests', 'prompt_tokens', 'cached_tokens', 'cache_write_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_micros'];
+const ADD_EXCLUDED = SUM_COLUMNS.map((c) => `${c} = u.${c} + EXCLUDED.${c}`).join(', ');
 
 export const toUsd = <T extends { costMicros: number }>({ costMicros, ...row }: T): Omit<T, 'costMicros'> & { costUsd: number } => ({ ...row, costUsd: costMicros / 1e6 });
 
@@ -62,6 +68,7 @@ export class UsageRepository {
       const fresh = await tx.query('INSERT INTO gateway_usage_batches (id) VALUES ($1) ON CONFLICT (id) DO NOTHING RETURNING id', [batchId]);
       if (fresh.length === 0) return false;
       const column = <K extends keyof UsageDelta>(k: K): UsageDelta[K][] => rows.map((r) => r[k]);
+      const names = ['day', 'key_name', 'model', 'team', ...SUM_COLUMNS].join(', ');
       const columns = [
         column('day'),
         column('key'),
@@ -70,16 +77,17 @@ export class UsageRepository {
         column('requests'),
         column('promptTokens'),
         column('cachedTokens'),
+        column('cacheWriteTokens'),
         column('completionTokens'),
         column('reasoningTokens'),
         column('costMicros'),
       ];
-      const batch = `unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
-        AS b (day, key_name, model, team, requests, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros)`;
-      await tx.query(`INSERT INTO gateway_usage_daily AS u SELECT * FROM ${batch} ON CONFLICT (day, key_name, model, team) DO UPDATE SET ${ADD_EXCLUDED}`, columns);
+      const batch = `unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
+        AS b (${names})`;
+      await tx.query(`INSERT INTO gateway_usage_daily AS u (${names}) SELECT * FROM ${batch} ON CONFLICT (day, key_name, model, team) DO UPDATE SET ${ADD_EXCLUDED}`, columns);
       await tx.query(
-        `INSERT INTO gateway_usage_rollup AS u
-         SELECT day, team, model, sum(requests), sum(prompt_tokens), sum(cached_tokens), sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros)
+        `INSERT INTO gateway_usage_rollup AS u (day, team, model, ${SUM_COLUMNS.join(', ')})
+         SELECT day, team, model, ${SUM_COLUMNS.map((c) => `sum(${c})`).join(', ')}
          FROM ${batch} GROUP BY day, team, model
          ON CONFLICT (day, team, model) DO UPDATE SET ${ADD_EXCLUDED}`,
         columns,

@@ -5,14 +5,18 @@ import { isObject, untranslatable, type Json } from './untranslatable.js';
 // model that wrote them, which no other provider can take back, and a chat model's own reasoning is not
 // replayed either. Any block type chat completions has no place for is refused by name.
 
-/** The system prompt, then each turn: user turns may become `tool` messages and a user message, assistant turns one message. */
+/**
+ * The system prompt, then each turn: user turns may become `tool` messages and a user message, assistant and
+ * system turns one message.
+ */
 export function chatMessagesOf(system: unknown, messages: readonly unknown[]): Json[] {
   const out: Json[] = [];
   const systemText = systemTextOf(system);
   if (systemText !== undefined) out.push({ role: 'system', content: systemText });
   messages.forEach((message, i) => {
     const { role, content } = message as Json;
-    out.push(...(role === 'assistant' ? assistantMessages(content, `messages[${i}]`) : userMessages(content, `messages[${i}]`)));
+    const at = `messages[${i}]`;
+    out.push(...(role === 'assistant' ? assistantMessages(content, at) : role === 'system' ? systemMessages(content, at) : userMessages(content, at)));
   });
   return out;
 }
@@ -22,6 +26,16 @@ function systemTextOf(system: unknown): string | undefined {
   if (typeof system === 'string') return system === '' ? undefined : system;
   if (!Array.isArray(system) || system.length === 0) return undefined;
   return system.map((block, i) => textOf(block as Json, `system[${i}]`)).join('\n\n');
+}
+
+/** A system message in the conversation: a chat `system` message at the same place, its text blocks joined by blank lines. */
+function systemMessages(content: unknown, at: string): Json[] {
+  if (typeof content === 'string') return [{ role: 'system', content }];
+  const texts = blocksOf(content).map((block, j) => {
+    if (block.type !== 'text') throw untranslatable(`${at}.content[${j}].type`, `a '${String(block.type)}' block in a system message`);
+    return textOf(block, `${at}.content[${j}]`);
+  });
+  return [{ role: 'system', content: texts.join('\n\n') }];
 }
 
 /**

@@ -53,9 +53,13 @@ const FIELDS: Readonly<Record<string, FieldTranslation>> = {
   },
   output_config: (value, chat) => outputConfig(value, chat),
   tools: (value, chat) => {
-    if (Array.isArray(value) && value.length > 0) chat.tools = value.map((tool, i) => functionTool(tool, `tools[${i}]`));
+    // A deferred tool is shown to the model only once Anthropic's tool search loads it, which a chat model
+    // cannot run: left out, the chat model sees the tools Claude would see before any search.
+    const tools = Array.isArray(value) ? value : [];
+    const shown = tools.flatMap((tool, i) => (isDeferred(tool) ? [] : [functionTool(tool, `tools[${i}]`)]));
+    if (shown.length > 0) chat.tools = shown;
   },
-  tool_choice: (value, chat, body) => toolChoice(value, chat, Array.isArray(body.tools) && body.tools.length > 0),
+  tool_choice: (value, chat, body) => toolChoice(value, chat, Array.isArray(body.tools) && body.tools.some((tool) => !isDeferred(tool))),
   context_management: (value) => {
     // Edits that clear old thinking blocks ask for nothing here: thinking blocks never go to a chat model.
     const edits = isObject(value) && Array.isArray(value.edits) ? value.edits : [];
@@ -65,6 +69,8 @@ const FIELDS: Readonly<Record<string, FieldTranslation>> = {
     }
   },
 };
+
+const isDeferred = (tool: unknown): boolean => isObject(tool) && tool.defer_loading === true;
 
 /** The chat completions request for a Messages request (schema-checked); throws a 400 naming what cannot be translated. */
 export function chatRequestOf(body: Json): Json {
@@ -100,8 +106,8 @@ function outputConfig(value: unknown, chat: Json): void {
   }
 }
 
-/** What a client tool may say: the rest (deferred loading, examples, callers) has no chat equivalent. */
-const TOOL_FIELDS = new Set(['type', 'name', 'description', 'input_schema', 'strict', 'cache_control', 'eager_input_streaming']);
+/** What a client tool may say: the rest (examples, callers) has no chat equivalent. */
+const TOOL_FIELDS = new Set(['type', 'name', 'description', 'input_schema', 'strict', 'cache_control', 'eager_input_streaming', 'defer_loading']);
 
 /** A client tool as a function tool; Anthropic's own tools (web search, bash, code execution...) are refused. */
 function functionTool(tool: unknown, at: string): Json {

@@ -52,7 +52,7 @@ export class UsageLedger {
     const id = `${day}\u0000${client.name}\u0000${model}\u0000${team}`;
     let row = this.pending.get(id);
     if (row === undefined) {
-      row = { day, key: client.name, model, team, requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, costMicros: 0 };
+      row = { day, key: client.name, model, team, requests: 0, promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0, costMicros: 0 };
       this.pending.set(id, row);
     }
     row.requests += 1;
@@ -61,6 +61,7 @@ export class UsageLedger {
     if (usage !== undefined) {
       row.promptTokens += usage.prompt;
       row.cachedTokens += usage.cached;
+      row.cacheWriteTokens += usage.cacheWrite ?? 0;
       row.completionTokens += usage.completion;
       row.reasoningTokens += usage.reasoning;
     }

@@ -8,7 +8,7 @@ import { admin, ADMIN_TOKEN } from '../helpers/admin.js';
 import { useGatewayWithPostgres } from '../helpers/gateway-with-postgres.js';
 import type { RunningGateway } from '../helpers/gateway.js';
 
-type Sums = { requests: number; promptTokens: number; cachedTokens: number; completionTokens: number; reasoningTokens: number; costUsd: number };
+type Sums = { requests: number; promptTokens: number; cachedTokens: number; cacheWriteTokens: number; completionTokens: number; reasoningTokens: number; costUsd: number };
 type Row = Sums & { date: string; key?: string | null; team?: string | null; model?: string | null };
 
 const running = useGatewayWithPostgres();
@@ -28,6 +28,7 @@ const ledger: UsageDelta[] = DAYS.flatMap((day, d) =>
     requests: 1 + d,
     promptTokens: 10 * (KEYS - i),
     cachedTokens: 1,
+    cacheWriteTokens: d,
     completionTokens: d,
     reasoningTokens: 0,
     costMicros: i * 1_000 + d,
@@ -41,7 +42,7 @@ const get = async <T>(path: string): Promise<T> => {
 };
 const range = `from=${DAYS[0]}&to=${DAYS.at(-1)}`;
 const sum = (rows: readonly Sums[]): Sums => {
-  const total = { requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, costUsd: 0 };
+  const total = { requests: 0, promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0, costUsd: 0 };
   for (const r of rows) for (const k of Object.keys(total) as (keyof Sums)[]) total[k] += r[k];
   return { ...total, costUsd: Math.round(total.costUsd * 1e6) / 1e6 };
 };
@@ -122,15 +123,15 @@ describe('the ledger as CSV', () => {
     expect(answer.headers.get('content-length')).toBeNull();
     expect(answer.headers.get('transfer-encoding')).toBe('chunked');
     const lines = (await answer.text()).split('\r\n');
-    expect(lines[0]).toBe('date,key,model,requests,promptTokens,cachedTokens,completionTokens,reasoningTokens,costUsd');
+    expect(lines[0]).toBe('date,key,model,requests,promptTokens,cachedTokens,cacheWriteTokens,completionTokens,reasoningTokens,costUsd');
     expect(lines.at(-1)).toBe('');
     const rows = lines.slice(1, -1);
     expect(rows).toHaveLength(many.length);
     expect(new Set(rows.map((l) => l.split(',')[1])).size).toBe(many.length);
-    expect(rows[0]).toBe('2026-04-01,csv-00000,model-a,1,600,1,0,0,0');
-    expect(rows[5_999]).toBe('2026-04-01,csv-05999,model-a,1,600,1,0,0,0.005999');
-    expect(rows[6_000]).toBe('2026-04-03,csv-06000,model-a,1,600,1,0,0,0.006');
-    expect(rows.at(-1)).toBe('2026-04-03,csv-11999,model-a,1,600,1,0,0,0.011999');
+    expect(rows[0]).toBe('2026-04-01,csv-00000,model-a,1,600,1,0,0,0,0');
+    expect(rows[5_999]).toBe('2026-04-01,csv-05999,model-a,1,600,1,0,0,0,0.005999');
+    expect(rows[6_000]).toBe('2026-04-03,csv-06000,model-a,1,600,1,0,0,0,0.006');
+    expect(rows.at(-1)).toBe('2026-04-03,csv-11999,model-a,1,600,1,0,0,0,0.011999');
   });
 });
 

@@ -157,7 +157,7 @@ describe('keys in the console', () => {
       return { type: response.headers.get('content-type'), text: await response.text() };
     }, href);
     expect(csv.type).toMatch(/^text\/csv/);
-    expect(csv.text.split('\r\n')[0]).toBe('date,team,requests,promptTokens,cachedTokens,completionTokens,reasoningTokens,costUsd');
+    expect(csv.text.split('\r\n')[0]).toBe('date,team,requests,promptTokens,cachedTokens,cacheWriteTokens,completionTokens,reasoningTokens,costUsd');
     expect(csv.text).toContain(',platform,');
     await context.close();
   });

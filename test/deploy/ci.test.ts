@@ -34,12 +34,15 @@ describe('CI', () => {
     expect(readme).toContain('bash scripts/ci-node-matrix.sh');
   });
 
-  it('installs and checks the real services before vitest', () => {
+  it('installs and checks the real services and the Claude Code CLI before vitest', () => {
     expect(commands('scripts/test.sh')).toEqual([
       'bash scripts/ensure-redis.sh',
       'bash scripts/ensure-postgres.sh',
       'bash scripts/ensure-prometheus.sh',
       'bash scripts/ensure-chromium.sh',
+      // An assignment of its own, so that set -e stops the script when the install fails.
+      'CLAUDE_CODE_BIN="$(bash scripts/ensure-claude-code.sh)"',
+      'export CLAUDE_CODE_BIN',
       'promtool check config config/prometheus.yml',
       'npx vitest run "$@"',
     ]);

@@ -60,6 +60,39 @@ describe('mock Messages API', () => {
     expect(final.content[1]).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { city: 'mock' } });
   });
 
+  it('calls the tool the user names, with the backticked text as its argument, and answers the tool result with text', async () => {
+    const tools: Anthropic.Tool[] = [
+      { name: 'Agent', input_schema: { type: 'object', properties: { prompt: { type: 'string' } }, required: ['prompt'] } },
+      { name: 'Read', input_schema: { type: 'object', properties: { file_path: { type: 'string' }, limit: { type: 'integer' } }, required: ['file_path'] } },
+    ];
+    // Claude Code's reminders name other tools (and quote other things): they are not the user's words.
+    const prompt: Anthropic.ContentBlockParam[] = [
+      { type: 'text', text: '<system-reminder>\nUse the Agent tool for `anything`.\n</system-reminder>' },
+      { type: 'text', text: 'Use Read on `/tmp/notes.txt` please' },
+    ];
+    const call = await client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 100, tools, messages: [{ role: 'user', content: prompt }] });
+    expect(call.stop_reason).toBe('tool_use');
+    const use = call.content[0];
+    expect(use).toMatchObject({ type: 'tool_use', name: 'Read', input: { file_path: '/tmp/notes.txt' } });
+    if (use?.type !== 'tool_use') throw new Error('no tool use');
+
+    const result: Anthropic.ToolResultBlockParam = { type: 'tool_result', tool_use_id: use.id, content: '1\tthe word is pineapple\n<system-reminder>\nnot output\n</system-reminder>' };
+    const answer = await client.messages.create({
+      model: 'claude-sonnet-4-6',
+      max_tokens: 100,
+      tools,
+      messages: [
+        { role: 'user', content: prompt },
+        { role: 'assistant', content: call.content },
+        { role: 'user', content: [result] },
+        // A mid-conversation system message after the tool result still leaves it to answer.
+        { role: 'system', content: 'Be brief.' } as unknown as Anthropic.MessageParam,
+      ],
+    });
+    expect(answer.stop_reason).toBe('end_turn');
+    expect(answer.content).toEqual([{ type: 'text', text: 'Tool output: 1\tthe word is pineapple' }]);
+  });
+
   it('writes the prompt cache on the first request and reads it on the next, one-hour writes told apart', async () => {
     const ask = (): Promise<Anthropic.Message> =>
       client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, system: cachedSystem('1h'), messages: [{ role: 'user', content: 'hi' }] });

@@ -262,6 +262,22 @@ describe('tools', () => {
     expect(call?.type === 'function' ? call.function : undefined).toEqual({ name: 'get_time', arguments: '{"zone":"mock"}' });
   });
 
+  it('calls the tool the user names, with the backticked text as its argument, and answers tool outputs with text', async () => {
+    const ask: OpenAI.Chat.Completions.ChatCompletionMessageParam = { role: 'user', content: 'What is get_time in `Europe/Oslo`?' };
+    const res = await client.chat.completions.create({ model: 'gpt-4o', messages: [ask], tools });
+    const call = res.choices[0]?.message.tool_calls?.[0];
+    expect(call?.type === 'function' ? call.function : undefined).toEqual({ name: 'get_time', arguments: '{"zone":"Europe/Oslo"}' });
+
+    const answered = await client.chat.completions.create({
+      model: 'gpt-4o',
+      tools,
+      // A system message after the tool output (an instruction for what follows) still leaves it to answer.
+      messages: [ask, { role: 'assistant', content: null, tool_calls: [call!] }, { role: 'tool', tool_call_id: call!.id, content: '12:00' }, { role: 'system', content: 'Be brief.' }],
+    });
+    expect(answered.choices[0]?.message.content).toBe('Tool output: 12:00');
+    expect(answered.choices[0]?.finish_reason).toBe('stop');
+  });
+
   it('answers with text when tool_choice is "none"', async () => {
     const res = await client.chat.completions.create({ model: 'gpt-4o', messages: HELLO, tools, tool_choice: 'none' });
     expect(res.choices[0]?.message).toEqual({ role: 'assistant', content: 'Echo: Hello there world', refusal: null });

@@ -109,6 +109,13 @@ describe('errors, each in the class the Anthropic client raises', () => {
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
   });
 
+  it('passes a system message in the conversation upstream as sent (mid-conversation system messages)', async () => {
+    const messages = [...hello, { role: 'system', content: [{ type: 'text', text: 'From here on, be brief.' }] }];
+    const message = await anthropicClient(running.gateway).messages.create({ model: MODEL, max_tokens: 10, messages } as unknown as Anthropic.MessageCreateParamsNonStreaming);
+    expect(message.content).toEqual([{ type: 'text', text: 'Echo: Hello there' }]);
+    expect((running.mock.requests.at(-1)!.body as { messages: unknown }).messages).toEqual(messages);
+  });
+
   it('NotFoundError for an unknown model and an unknown path', async () => {
     const error = await failure(anthropicClient(running.gateway).messages.create({ model: 'claude-nonexistent', max_tokens: 1, messages: hello }));
     expect(error).toBeInstanceOf(Anthropic.NotFoundError);
@@ -121,7 +128,7 @@ describe('errors, each in the class the Anthropic client raises', () => {
   it.each([
     ['max_tokens missing', { model: MODEL, messages: hello }, 'max_tokens'],
     ['messages missing', { model: MODEL, max_tokens: 1 }, 'messages'],
-    ['a role that is not user or assistant', { model: MODEL, max_tokens: 1, messages: [{ role: 'system', content: 'x' }] }, 'messages[0].role'],
+    ['a role that is not user, assistant or system', { model: MODEL, max_tokens: 1, messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
     ['a block of an unknown type', { model: MODEL, max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'txet', text: 'x' }] }] }, 'messages[0].content'],
     ['max_tokens of zero', { model: MODEL, max_tokens: 0, messages: hello }, 'max_tokens'],
   ])('BadRequestError for %s, naming the field', async (_name, body, param) => {

@@ -15,7 +15,7 @@ import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 const log = pino({ level: 'silent' });
 const secret = (n: number) => ({ sha256: n.toString(16).padStart(64, '0'), hint: String(n).padStart(4, '0') });
 const fields = (name: string) => ({ name, team: null, models: null, limits: null, expiresAt: null, metadata: null });
-const delta = { day: '2026-12-06', key: 'k', model: 'm', team: '', requests: 1, promptTokens: 10, cachedTokens: 2, completionTokens: 5, reasoningTokens: 1, costMicros: 1234 };
+const delta = { day: '2026-12-06', key: 'k', model: 'm', team: '', requests: 1, promptTokens: 10, cachedTokens: 2, cacheWriteTokens: 3, completionTokens: 5, reasoningTokens: 1, costMicros: 1234 };
 
 async function readyStore(config: ConstructorParameters<typeof Store>[0]): Promise<Store> {
   const store = new Store(config, log);
@@ -75,7 +75,26 @@ describe('store on a real PostgreSQL', () => {
     expect(await store.use((r) => r.usage.apply('batch-1', [delta]))).toBe(false);
     expect(await store.use((r) => r.usage.apply('batch-2', [delta]))).toBe(true);
     const rows = await store.use((r) => r.usage.daily('2026-12-06', '2026-12-06', 'key,model'));
-    expect(rows).toEqual([{ date: '2026-12-06', key: 'k', model: 'm', requests: 2, promptTokens: 20, cachedTokens: 4, completionTokens: 10, reasoningTokens: 2, costUsd: 0.002468 }]);
+    expect(rows).toEqual([{ date: '2026-12-06', key: 'k', model: 'm', requests: 2, promptTokens: 20, cachedTokens: 4, cacheWriteTokens: 6, completionTokens: 10, reasoningTokens: 2, costUsd: 0.002468 }]);
+    await store.close();
+  });
+
+  it('upgrades a ledger written before cache writes were kept: its rows read 0 of them, new batches add theirs', async () => {
+    const engine = postgresEngine(pg.url, () => {});
+    await engine.exec('CREATE DATABASE ledger_upgrade');
+    await engine.close();
+    const url = pg.url.replace(/\/[^/]*$/, '/ledger_upgrade');
+    const old = postgresEngine(url, () => {});
+    await migrate(old, MIGRATIONS.slice(0, 1));
+    await old.query(
+      `INSERT INTO gateway_usage_daily (day, key_name, model, team, requests, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros)
+       VALUES ('2026-12-06', 'k', 'm', '', 1, 10, 2, 5, 1, 1234)`,
+    );
+    await old.close();
+    const store = await readyStore({ url, path: './unused', usageRetentionDays: 400 });
+    expect((await store.use((r) => r.usage.daily('2026-12-06', '2026-12-06', 'key')))[0]).toMatchObject({ promptTokens: 10, cacheWriteTokens: 0 });
+    await store.use((r) => r.usage.apply('after-upgrade', [delta]));
+    expect((await store.use((r) => r.usage.daily('2026-12-06', '2026-12-06', 'key')))[0]).toMatchObject({ promptTokens: 20, cacheWriteTokens: 3 });
     await store.close();
   });
 
@@ -143,16 +162,16 @@ describe('embedded store (PGlite)', () => {
        ('2026-12-06', 'k3', 'm', '', 4, 40, 0, 5, 0, 400)`,
     );
     expect(await migrate(engine)).toEqual({ from: 1, to: MIGRATIONS.length });
-    const rollup = () => engine.query<{ team: string; requests: number; cost_micros: number }>('SELECT team, requests::int, cost_micros::int FROM gateway_usage_rollup ORDER BY team');
+    const rollup = () => engine.query<{ team: string; requests: number; cache_write_tokens: number; cost_micros: number }>('SELECT team, requests::int, cache_write_tokens::int, cost_micros::int FROM gateway_usage_rollup ORDER BY team');
     expect(await rollup()).toEqual([
-      { team: '', requests: 4, cost_micros: 400 },
-      { team: 't', requests: 3, cost_micros: 300 },
+      { team: '', requests: 4, cache_write_tokens: 0, cost_micros: 400 },
+      { team: 't', requests: 3, cache_write_tokens: 0, cost_micros: 300 },
     ]);
     const usage = new UsageRepository(engine);
     await usage.apply('later', [{ ...delta, key: 'k4', model: 'm', team: 't', costMicros: 1000 }, { ...delta, day: '2001-01-01', team: 'old' }]);
     expect((await rollup()).slice(1)).toEqual([
-      { team: 'old', requests: 1, cost_micros: 1234 },
-      { team: 't', requests: 4, cost_micros: 1300 },
+      { team: 'old', requests: 1, cache_write_tokens: 3, cost_micros: 1234 },
+      { team: 't', requests: 4, cache_write_tokens: 3, cost_micros: 1300 },
     ]);
     await usage.prune(400);
     expect((await rollup()).map((r) => r.team)).toEqual(['', 't']);

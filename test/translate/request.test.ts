@@ -125,6 +125,32 @@ describe('a Messages request as a chat completions request', () => {
     ]);
   });
 
+  it('puts system messages of the conversation at their place, and leaves deferred tools out (as Claude Code sends them)', () => {
+    const tool = (name: string, more: Record<string, unknown> = {}) => ({ name, input_schema: { type: 'object', properties: {} }, ...more });
+    const chat = chatRequestOf({
+      model: MODEL,
+      max_tokens: 10,
+      system: 'Be brief.',
+      tools: [tool('Read'), tool('DeferredToolPlaceholder', { defer_loading: true }), tool('Write', { defer_loading: false })],
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'system', content: [{ type: 'text', text: 'Tools may change.' }, { type: 'text', text: 'Stay terse.' }] },
+        { role: 'system', content: 'Really terse.' },
+      ],
+    });
+    expect(chat.messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Hi' },
+      { role: 'system', content: 'Tools may change.\n\nStay terse.' },
+      { role: 'system', content: 'Really terse.' },
+    ]);
+    expect((chat.tools as { function: { name: string } }[]).map((t) => t.function.name)).toEqual(['Read', 'Write']);
+    // Only deferred tools: none to show, and so no tool_choice either (chat completions refuses one without tools).
+    const none = chatRequestOf({ model: MODEL, max_tokens: 1, messages: hello, tools: [tool('Later', { defer_loading: true })], tool_choice: { type: 'any' } });
+    expect(none.tools).toBeUndefined();
+    expect(none.tool_choice).toBeUndefined();
+  });
+
   it('translates tools, tool_choice, the sampling settings, the stream and the end user', () => {
     const chat = chatRequestOf({
       model: MODEL,
@@ -229,7 +255,7 @@ describe('what cannot be translated is refused with a 400 naming it', () => {
     ['a document in a tool result', user([{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'document', source: {} }] }]), 'messages[0].content[0].content[0].type'],
     ['citations', { model: MODEL, max_tokens: 1, messages: [{ role: 'assistant', content: [{ type: 'text', text: 'x', citations: [{ type: 'char_location' }] }] }] }, 'messages[0].content[0].citations'],
     ['a server tool', { model: MODEL, max_tokens: 1, messages: hello, tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, 'tools[0].type'],
-    ['a deferred tool', { model: MODEL, max_tokens: 1, messages: hello, tools: [{ name: 'x', input_schema: {}, defer_loading: true }] }, 'tools[0].defer_loading'],
+    ['a block other than text in a system message', { model: MODEL, max_tokens: 1, messages: [...hello, { role: 'system', content: [{ type: 'image', source: {} }] }] }, 'messages[1].content[0].type'],
     ['context management that clears tool uses', { model: MODEL, max_tokens: 1, messages: hello, context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } }, 'context_management.edits[0]'],
     ['an output format of another kind', { model: MODEL, max_tokens: 1, messages: hello, output_config: { format: { type: 'grammar' } } }, 'output_config.format'],
   ])('%s', (_name, body, param) => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, ADMINS, chat, eventually } from '../helpers/admin.js';
+import { anthropicClient, anthropicConfig } from '../helpers/anthropic.js';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
@@ -10,7 +11,7 @@ import { parsePrometheus, total } from '../helpers/prometheus.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
 const today = () => new Date().toISOString().slice(0, 10);
-type Row = { key?: string; team?: string; model?: string; requests: number; promptTokens: number; cachedTokens: number; completionTokens: number; reasoningTokens: number; costUsd: number };
+type Row = { key?: string; team?: string; model?: string; requests: number; promptTokens: number; cachedTokens: number; cacheWriteTokens: number; completionTokens: number; reasoningTokens: number; costUsd: number };
 
 async function scrape(gw: RunningGateway) {
   return parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text());
@@ -18,11 +19,12 @@ async function scrape(gw: RunningGateway) {
 
 /** What Prometheus counted on every instance, in the ledger's terms. */
 async function counted(gateways: RunningGateway[]) {
-  const sums = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, costUsd: 0, requests: 0 };
+  const sums = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0, costUsd: 0, requests: 0 };
   for (const gw of gateways) {
     const m = await scrape(gw);
     sums.promptTokens += total(m, 'gateway_tokens_total', { type: 'prompt' });
     sums.cachedTokens += total(m, 'gateway_tokens_total', { type: 'cached' });
+    sums.cacheWriteTokens += total(m, 'gateway_tokens_total', { type: 'cache_write' });
     sums.completionTokens += total(m, 'gateway_tokens_total', { type: 'completion' });
     sums.reasoningTokens += total(m, 'gateway_tokens_total', { type: 'reasoning' });
     sums.costUsd += total(m, 'gateway_cost_usd_total');
@@ -38,7 +40,7 @@ async function ledger(gw: RunningGateway, groupBy = 'key,model'): Promise<Row[]>
 }
 
 function summed(rows: Row[]) {
-  const sums = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, costUsd: 0, requests: 0 };
+  const sums = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0, costUsd: 0, requests: 0 };
   for (const r of rows) for (const k of Object.keys(sums) as (keyof typeof sums)[]) sums[k] += r[k];
   return sums;
 }
@@ -107,8 +109,6 @@ describe('usage ledger against Prometheus on two instances', () => {
     b = await startGateway(config);
   });
   afterAll(async () => {
-    // The SDK's keep-alive sockets would hold a graceful close open until they time out.
-    for (const gw of [a, b]) gw?.app.server.closeAllConnections();
     await a?.close();
     await b?.close();
     await upstream?.close();
@@ -151,7 +151,7 @@ describe('usage ledger against Prometheus on two instances', () => {
     const csv = await admin(a.url, 'GET', `/admin/usage/daily?from=${today()}&to=${today()}&groupBy=key&format=csv`);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = csv.text.trim().split('\r\n');
-    expect(lines[0]).toBe('date,key,requests,promptTokens,cachedTokens,completionTokens,reasoningTokens,costUsd');
+    expect(lines[0]).toBe('date,key,requests,promptTokens,cachedTokens,cacheWriteTokens,completionTokens,reasoningTokens,costUsd');
     expect(lines.slice(1).map((l) => l.split(',')[1]).sort()).toEqual(['ledger-key', 'team-alpha']);
   });
 
@@ -202,4 +202,42 @@ describe('usage ledger in the embedded store', () => {
       await upstream.close();
     }
   }, 180_000);
+});
+
+describe('usage ledger of Anthropic prompt-cache writes', () => {
+  let pg: PostgresServer;
+  let upstream: MockUpstream;
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    [pg, upstream] = await Promise.all([startPostgres(), startMockUpstream()]);
+    gw = await startGateway(anthropicConfig(upstream.url, { admins: ADMINS, database: { url: pg.url } }));
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await upstream?.close();
+    await pg?.remove();
+  });
+
+  it("keeps a Messages stream's cache_creation_input_tokens as the row's cacheWriteTokens, in JSON and CSV", async () => {
+    const model = 'claude-sonnet-4-6';
+    const system = [{ type: 'text' as const, text: 'A long system prompt worth caching for this test', cache_control: { type: 'ephemeral' as const } }];
+    // One session (metadata.user_id) stays on one account, whose cache the first request writes and the second reads.
+    const ask = () =>
+      anthropicClient(gw).messages.stream({ model, max_tokens: 50, system, metadata: { user_id: 'ledger-session' }, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
+    const first = await ask();
+    const second = await ask();
+    expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(0);
+    expect(second.usage.cache_creation_input_tokens).toBe(0);
+    await gw.app.services.ledger.flush();
+
+    const [row] = await ledger(gw);
+    expect(row).toMatchObject({ key: 'team-alpha', model, requests: 2, cacheWriteTokens: first.usage.cache_creation_input_tokens });
+    expect(row?.cachedTokens).toBe(second.usage.cache_read_input_tokens);
+    const metrics = await scrape(gw);
+    expect(row?.cacheWriteTokens).toBe(total(metrics, 'gateway_tokens_total', { model, type: 'cache_write' }));
+
+    const csv = await admin(gw.url, 'GET', `/admin/usage/daily?from=${today()}&to=${today()}&groupBy=model&format=csv`);
+    const [header, line] = csv.text.trim().split('\r\n').map((l) => l.split(','));
+    expect(line?.[header!.indexOf('cacheWriteTokens')]).toBe(String(first.usage.cache_creation_input_tokens));
+  });
 });

@@ -2,6 +2,7 @@
 // included), whether it calls a function or answers text, whether it reasons, and the token counts.
 import { badBody, invalidRequest, isPlan, missingParam } from '../errors.js';
 import { cachedTokens, countWords, echoOf, isObject, messageTokens, readContent, TOKENS_PER_MESSAGE } from '../text.js';
+import { argumentsFor, namedTool, toolOutputReply } from '../tools.js';
 import type { Ctx, Json, Plan, State } from '../types.js';
 import { checkSealedItems } from './sealing.js';
 import type { StoredResponse } from './store.js';
@@ -82,25 +83,6 @@ export function countInputTokens(body: Json, items: readonly Json[], previous: S
   return tokens;
 }
 
-/** Arguments for the required parameters: a `backticked` part of the user's text where a string or array fits. */
-function argumentsFor(parameters: unknown, text: string): string {
-  const quoted = /`([^`]+)`/.exec(text)?.[1];
-  const props = isObject(parameters) && isObject(parameters.properties) ? parameters.properties : {};
-  const required = isObject(parameters) && Array.isArray(parameters.required) ? parameters.required : [];
-  const args: Record<string, unknown> = {};
-  for (const name of required) {
-    if (typeof name !== 'string') continue;
-    const schema = props[name];
-    const type = isObject(schema) ? schema.type : undefined;
-    if (type === 'array') args[name] = quoted === undefined ? [] : quoted.split(/\s+/);
-    else if (type === 'integer' || type === 'number') args[name] = 1;
-    else if (type === 'boolean') args[name] = false;
-    else if (type === 'object') args[name] = {};
-    else args[name] = quoted ?? 'mock';
-  }
-  return JSON.stringify(args);
-}
-
 /**
  * A function call when the request declares function tools and either names one in `tool_choice`,
  * or the user's text mentions a tool by name, or `tool_choice` is "required" (then the first tool).
@@ -110,19 +92,18 @@ function pickCall(body: Json, userText: string): Reply | undefined {
   if (!Array.isArray(tools) || choice === 'none') return undefined;
   const fns = tools.filter((t): t is Json => isObject(t) && t.type === 'function' && typeof t.name === 'string');
   const forced = isObject(choice) && choice.type === 'function' && typeof choice.name === 'string' ? choice.name : undefined;
-  const words = new Set(userText.split(/[^A-Za-z0-9_-]+/));
   const tool =
     forced !== undefined
       ? (fns.find((t) => t.name === forced) ?? { name: forced })
-      : (fns.find((t) => words.has(t.name as string)) ?? (choice === 'required' ? fns[0] : undefined));
+      : (namedTool(fns, (t) => t.name, userText) ?? (choice === 'required' ? fns[0] : undefined));
   if (tool === undefined) return undefined;
-  return { kind: 'call', name: tool.name as string, arguments: argumentsFor(tool.parameters, userText) };
+  return { kind: 'call', name: tool.name as string, arguments: JSON.stringify(argumentsFor(tool.parameters, userText)) };
 }
 
 function decideReply(body: Json, items: readonly Json[]): Reply {
   const last = items.at(-1);
   if (last !== undefined && typeof last.type === 'string' && TOOL_OUTPUT_TYPES.has(last.type)) {
-    return { kind: 'text', text: `Tool output: ${readContent(last.output).text}` };
+    return { kind: 'text', text: toolOutputReply([last.output]) };
   }
   const user = items.findLast((item) => item.type === 'message' && item.role === 'user');
   const userText = user === undefined ? '' : readContent(user.content).text;
