@@ -79,13 +79,14 @@ const record = (name: string, t: { inPage: number; wall: number }): void => {
 };
 const api: string[][] = [];
 
-/** The usage routes the Overview and Usage pages ask, and the CSV, over HTTP: median ms and the answer's bytes. */
+/** The usage routes the Overview and Usage pages ask, and the CSV, over HTTP: the first answer's ms, the median of the next, and the answer's bytes. */
 async function timeUsageRoutes(url: string): Promise<string[][]> {
   const day = (ago: number): string => new Date(Date.now() - ago * 86_400_000).toISOString().slice(0, 10);
   const month = `${day(0).slice(0, 8)}01`;
   const routes: [string, string][] = [
     ['Overview: summary of the month, top 10', `/admin/usage/summary?from=${month}&to=${day(0)}&top=10`],
-    ['Usage by key: series of 30 days, top 8', `/admin/usage/series?from=${day(29)}&to=${day(0)}&groupBy=key&top=8`],
+    // top=7, which the page never asks: its first answer ranks every key (the ranking is then kept a minute).
+    ['Usage by key: series of 30 days, top 7', `/admin/usage/series?from=${day(29)}&to=${day(0)}&groupBy=key&top=7`],
     ['Usage by team: series of 30 days, top 8', `/admin/usage/series?from=${day(29)}&to=${day(0)}&groupBy=team&top=8`],
     ['Usage by model: series of 30 days, top 8', `/admin/usage/series?from=${day(29)}&to=${day(0)}&groupBy=model&top=8`],
     ['Keys: last use of a page of 50 keys', `/admin/usage/daily?from=${day(30)}&to=${day(0)}&groupBy=key&keys=${Array.from({ length: 50 }, (_, i) => benchKeyName(i + 1)).join(',')}`],
@@ -107,8 +108,7 @@ async function timeUsageRoutes(url: string): Promise<string[][]> {
       bytes = Buffer.byteLength(text);
       lines = path.includes('format=csv') ? text.split('\r\n').length - 2 : ((JSON.parse(text) as { data?: unknown[] }).data?.length ?? Number.NaN);
     }
-    rows.push([name, num(median(times)), num(bytes / 1024, 1), num(lines)]);
-    process.stdout.write(`${name}: ${num(median(times))} ms\n`);
+    rows.push([name, num(times[0]), num(median(times.slice(1))), num(bytes / 1024, 1), num(lines)]);
   }
   return rows;
 }
@@ -204,7 +204,7 @@ Every page within ${GOAL_MS} ms (median): **${allMet ? 'met' : 'NOT met'}**.
 
 The usage routes over HTTP from Node (no browser), with the ledger of every key over ${DAYS} days (${num(ledgerRows)} rows):
 
-${markdownTable(['answer', 'median ms', 'KiB', 'rows (data)'], api)} Load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}.
+${markdownTable(['answer', 'first ms', 'then, median ms', 'KiB', 'rows (data)'], api)} Load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}.
 
 Where the time of the median first load goes (from the navigation's start):
 

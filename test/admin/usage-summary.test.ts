@@ -101,6 +101,23 @@ describe('the usage series', () => {
     }
   });
 
+  it('keeps which keys are named for a minute, while every number stays current', async () => {
+    const path = `/admin/usage/series?${range}&groupBy=key&top=3`;
+    const before = await get<{ top: string[]; data: Row[] }>(path);
+    expect(before.top).toEqual([0, 1, 2].map(keyName));
+    // led-59 becomes the key with the most tokens: it is named once the ranking is made again, within a minute.
+    await gw.app.services.store.use((r) => r.usage.apply('series-late', [{ ...ledger.at(-1)!, promptTokens: 1_000_000, requests: 5 }]));
+    const after = await get<{ top: string[]; data: Row[] }>(path);
+    expect(after.top).toEqual(before.top);
+    const lastDay = DAYS.at(-1)!;
+    const daily = (await get<{ data: Row[] }>(`/admin/usage/daily?from=${lastDay}&to=${lastDay}&groupBy=key`)).data;
+    const others = after.data.find((r) => r.date === lastDay && r.key === null)!;
+    expect(round(others)).toEqual({ date: lastDay, key: null, ...sum(daily.filter((r) => !after.top.includes(r.key!))) });
+    expect(others.promptTokens - before.data.find((r) => r.date === lastDay && r.key === null)!.promptTokens).toBe(1_000_000);
+    // Another range is ranked afresh.
+    expect((await get<{ top: string[] }>(`/admin/usage/series?from=${lastDay}&to=${lastDay}&groupBy=key&top=3`)).top[0]).toBe(keyName(59));
+  });
+
   it('gives teams and models from the rollup, equal to the ledger, and no others when every group is named', async () => {
     for (const groupBy of ['team', 'model'] as const) {
       const series = await get<{ top: string[]; others: number; data: Row[] }>(`/admin/usage/series?${range}&groupBy=${groupBy}`);
