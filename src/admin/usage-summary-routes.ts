@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidRequest } from '../errors.js';
-import { toUsd, type Dimension, type MicroSums, type UsageRepository } from '../store/usage-repo.js';
+import { toUsd, type Dimension, type MicroSums, type Rank, type UsageRepository } from '../store/usage-repo.js';
 import { usageSeriesQuery, usageSummaryQuery } from './bodies.js';
 import { fromStore, parse } from './errors.js';
 
@@ -36,11 +36,41 @@ export const usageSummaryRoutes: FastifyPluginAsync = async (app) => {
     return fromStore(() => store.use((r) => work(r.usage)));
   };
 
+  // Teams and models are ranked from the rollup at each answer. Keys are ranked by a GROUP BY over every key's
+  // rows of the range (120-300 ms with 10,000 keys over 30 days), so which keys are named is kept a minute per
+  // range and order; their sums, and the others', are read at each answer, so every number is current.
+  const keyRankings = new Map<string, { names: string[]; groups: number; until: number }>();
+  const ranking = async (usage: UsageRepository, from: string, to: string, by: Dimension, rank: Rank, top: number): Promise<{ names: string[]; groups: number }> => {
+    const made = async () => {
+      const { rows, groups } = await usage.top(from, to, by, rank, top);
+      return { names: rows.map((r) => r.name), groups };
+    };
+    if (by !== 'key') return made();
+    const id = `${from}/${to}/${rank}/${top}`;
+    const kept = keyRankings.get(id);
+    if (kept !== undefined && kept.until > Date.now()) return kept;
+    const fresh = { ...(await made()), until: Date.now() + KEY_RANKING_TTL_MS };
+    keyRankings.delete(id);
+    keyRankings.set(id, fresh);
+    if (keyRankings.size > KEY_RANKINGS) keyRankings.delete(keyRankings.keys().next().value!);
+    return fresh;
+  };
+
+  /** The `top` keys by spend over the range, each with its sums (read now, through the ledger's index by key). */
+  const topKeys = async (usage: UsageRepository, from: string, to: string, top: number) => {
+    const { names, groups } = await ranking(usage, from, to, 'key', 'cost', top);
+    const sums = new Map(names.map((name) => [name, zero()]));
+    if (names.length > 0) for (const { name, date: _, ...row } of await usage.dailyOf(from, to, 'key', names)) add(sums.get(name)!, row);
+    return { rows: names.map((name) => ({ name, ...sums.get(name)! })), groups };
+  };
+
   app.get('/admin/usage/summary', async (request) => {
     const query = parse(usageSummaryQuery, request.query);
     checkRange(query);
     const { from, to, top } = query;
-    const [days, ...tops] = await read((usage) => Promise.all([usage.totalsByDay(from, to), ...DIMENSIONS.map((by) => usage.top(from, to, by, 'cost', top))]));
+    const [days, ...tops] = await read((usage) =>
+      Promise.all([usage.totalsByDay(from, to), topKeys(usage, from, to, top), usage.top(from, to, 'team', 'cost', top), usage.top(from, to, 'model', 'cost', top)]),
+    );
     const ranked = (i: number) => tops[i]!.rows.map(({ name, ...sums }) => ({ [DIMENSIONS[i]!]: name, ...toUsd(sums) }));
     return {
       object: 'usage.summary',
@@ -53,32 +83,12 @@ export const usageSummaryRoutes: FastifyPluginAsync = async (app) => {
     };
   });
 
-  // Teams and models are ranked from the rollup at each answer. Keys are ranked by a GROUP BY over every key's
-  // rows of the range (120-300 ms with 10,000 keys over 30 days), so which keys are named is kept a minute per
-  // range; their rows and the others' are read at each answer, so every number is current.
-  const keyRankings = new Map<string, { names: string[]; groups: number; until: number }>();
-  const ranking = async (usage: UsageRepository, from: string, to: string, by: Dimension, top: number): Promise<{ names: string[]; groups: number }> => {
-    const rank = async () => {
-      const { rows, groups } = await usage.top(from, to, by, 'tokens', top);
-      return { names: rows.map((r) => r.name), groups };
-    };
-    if (by !== 'key') return rank();
-    const id = `${from}/${to}/${top}`;
-    const kept = keyRankings.get(id);
-    if (kept !== undefined && kept.until > Date.now()) return kept;
-    const fresh = { ...(await rank()), until: Date.now() + KEY_RANKING_TTL_MS };
-    keyRankings.delete(id);
-    keyRankings.set(id, fresh);
-    if (keyRankings.size > KEY_RANKINGS) keyRankings.delete(keyRankings.keys().next().value!);
-    return fresh;
-  };
-
   app.get('/admin/usage/series', async (request) => {
     const query = parse(usageSeriesQuery, request.query);
     checkRange(query);
     const { from, to, top, groupBy } = query;
     const { ranked, days, rows } = await read(async (usage) => {
-      const ranked = await ranking(usage, from, to, groupBy, top);
+      const ranked = await ranking(usage, from, to, groupBy, 'tokens', top);
       const names = ranked.names;
       const [days, rows] = await Promise.all([usage.totalsByDay(from, to), names.length === 0 ? [] : usage.dailyOf(from, to, groupBy, names)]);
       return { ranked, days, rows };
