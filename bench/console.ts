@@ -89,7 +89,8 @@ async function timeUsageRoutes(url: string): Promise<string[][]> {
     ['Usage by key: series of 30 days, top 7', `/admin/usage/series?from=${day(29)}&to=${day(0)}&groupBy=key&top=7`],
     ['Usage by team: series of 30 days, top 8', `/admin/usage/series?from=${day(29)}&to=${day(0)}&groupBy=team&top=8`],
     ['Usage by model: series of 30 days, top 8', `/admin/usage/series?from=${day(29)}&to=${day(0)}&groupBy=model&top=8`],
-    ['Keys: last use of a page of 50 keys', `/admin/usage/daily?from=${day(30)}&to=${day(0)}&groupBy=key&keys=${Array.from({ length: 50 }, (_, i) => benchKeyName(i + 1)).join(',')}`],
+    ['Keys: last use of a page of 50 keys', `/admin/usage/last-used?keys=${Array.from({ length: 50 }, (_, i) => benchKeyName(i + 1)).join(',')}`],
+    ['Before: last use from 31 days of their rows', `/admin/usage/daily?from=${day(30)}&to=${day(0)}&groupBy=key&keys=${Array.from({ length: 50 }, (_, i) => benchKeyName(i + 1)).join(',')}`],
     ['Before: the month whole, by key and model (JSON)', `/admin/usage/daily?from=${month}&to=${day(0)}&groupBy=key,model`],
     ['CSV of 30 days, by key and model (streamed)', `/admin/usage/daily?from=${day(29)}&to=${day(0)}&groupBy=key,model&format=csv`],
   ];
@@ -124,8 +125,15 @@ try {
     browser.addEventListener('keydown', (event) => event.key === 'Enter' && (browser.lastClickAt = event.timeStamp), { capture: true });
   });
   await page.goto(`${gateway.url}/admin/`);
-  await page.getByLabel('Token').fill(ADMIN_TOKEN);
-  record('Sign in → Overview', await timeClick(page, () => page.getByRole('button', { name: 'Sign in' }).click(), PAGES[0]!.ready.bind(null, page)));
+  // The first sign-in is the gateway's first Overview: its worst run is a cold start (and the ranking of every key).
+  for (let run = 0; run < RUNS; run++) {
+    if (run > 0) {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    }
+    await page.getByLabel('Token').fill(ADMIN_TOKEN);
+    record('Sign in → Overview', await timeClick(page, () => page.getByRole('button', { name: 'Sign in' }).click(), PAGES[0]!.ready.bind(null, page)));
+  }
 
   // Away from the Overview sign-in led to, so that every click below draws a page.
   await page.getByRole('link', { name: 'Audit' }).click();

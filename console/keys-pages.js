@@ -1,7 +1,7 @@
 // The Keys and Teams pages: one page of rows at a time, with what is left of each row's budget asked for the
 // rows shown only.
 import { confirmDialog, formDialog, showSecret } from './dialogs.js';
-import { api, daysAgo, h, isoDay, limitsText, PAGE_SIZE, query, searchablePage, table, usd } from './dom.js';
+import { api, h, limitsText, PAGE_SIZE, query, searchablePage, table, usd } from './dom.js';
 
 const numberOrUndefined = (text) => (text === '' ? undefined : Number(text));
 function limitsFrom(values) {
@@ -23,20 +23,14 @@ const LIMIT_FIELDS = [
 ];
 const left = (limit, spent) => (typeof limit === 'number' ? usd(Math.max(0, limit - (spent ?? 0))) : '—');
 
-/** What the page's keys have left of today's budget, and the day each was last used (the ledger's last 30 days). */
+/** What the page's keys have left of today's budget, and the day each was last used (from the ledger). */
 async function keysUsage(names) {
   if (names.length === 0) return { budgets: new Map(), lastUsed: new Map() };
   const keys = names.join(',');
-  const [usage, ledger] = await Promise.allSettled([
-    api('GET', `/admin/usage?${query({ keys })}`),
-    api('GET', `/admin/usage/daily?${query({ from: isoDay(daysAgo(30)), to: isoDay(new Date()), groupBy: 'key', keys })}`),
-  ]);
+  const [usage, ledger] = await Promise.allSettled([api('GET', `/admin/usage?${query({ keys })}`), api('GET', `/admin/usage/last-used?${query({ keys })}`)]);
   const budgets = new Map();
-  const lastUsed = new Map();
   if (usage.status === 'fulfilled') for (const k of usage.value.data) budgets.set(k.name, left(k.limits?.usdPerDay, k.costUsd?.today));
-  if (ledger.status === 'fulfilled') {
-    for (const r of ledger.value.data) if (r.requests > 0 && (lastUsed.get(r.key) ?? '') < r.date) lastUsed.set(r.key, r.date);
-  }
+  const lastUsed = new Map(ledger.status === 'fulfilled' ? ledger.value.data.map((k) => [k.key, k.date]) : []);
   return { budgets, lastUsed };
 }
 

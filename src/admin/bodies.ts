@@ -68,6 +68,7 @@ const names = z
   .pipe(z.array(nameSchema).min(1).max(MAX_PAGE));
 
 export const keyUsageQuery = z.object({ keys: names.optional() });
+export const lastUsedQuery = z.object({ keys: names });
 export const teamUsageQuery = z.object({ teams: names.optional() });
 
 const day = z.iso.date();

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidRequest } from '../errors.js';
 import { toUsd, type Dimension, type MicroSums, type Rank, type UsageRepository } from '../store/usage-repo.js';
-import { usageSeriesQuery, usageSummaryQuery } from './bodies.js';
+import { lastUsedQuery, usageSeriesQuery, usageSummaryQuery } from './bodies.js';
 import { fromStore, parse } from './errors.js';
 
 const DIMENSIONS: readonly Dimension[] = ['key', 'team', 'model'];
@@ -18,13 +18,15 @@ function add(into: MicroSums, sums: MicroSums, sign = 1): MicroSums {
 export const KEY_RANKING_TTL_MS = 60_000;
 /** Rankings kept at once (one per range and `top` asked). */
 const KEY_RANKINGS = 16;
+/** Keys with usage in a range past which its ranking is kept: below, ranking them costs a few milliseconds. */
+export const KEEP_RANKING_OVER = 1_000;
 
 function checkRange(query: { from: string; to: string }): void {
   if (query.from > query.to) throw invalidRequest('from must not be after to.', 'from', 'invalid_value');
 }
 
 /**
- * `/admin/usage/summary` and `/admin/usage/series`: the ledger summed by the store (GROUP BY, the top groups by
+ * `/admin/usage/summary`, `/admin/usage/series` and `/admin/usage/last-used`: the ledger summed by the store (GROUP BY, the top groups by
  * LIMIT), so that an answer's size grows with `top` and the days, not with the number of keys. Teams, models
  * and totals are read from the rollup (the ledger summed over keys); keys from the ledger itself.
  */
@@ -37,8 +39,9 @@ export const usageSummaryRoutes: FastifyPluginAsync = async (app) => {
   };
 
   // Teams and models are ranked from the rollup at each answer. Keys are ranked by a GROUP BY over every key's
-  // rows of the range (120-300 ms with 10,000 keys over 30 days), so which keys are named is kept a minute per
-  // range and order; their sums, and the others', are read at each answer, so every number is current.
+  // rows of the range (120-300 ms with 10,000 keys over 30 days), so with more than 1,000 keys which keys are
+  // named is kept a minute per range and order; their sums, and the others', are read at each answer, so every
+  // number is current.
   const keyRankings = new Map<string, { names: string[]; groups: number; until: number }>();
   const ranking = async (usage: UsageRepository, from: string, to: string, by: Dimension, rank: Rank, top: number): Promise<{ names: string[]; groups: number }> => {
     const made = async () => {
@@ -50,6 +53,7 @@ export const usageSummaryRoutes: FastifyPluginAsync = async (app) => {
     const kept = keyRankings.get(id);
     if (kept !== undefined && kept.until > Date.now()) return kept;
     const fresh = { ...(await made()), until: Date.now() + KEY_RANKING_TTL_MS };
+    if (fresh.groups <= KEEP_RANKING_OVER) return fresh;
     keyRankings.delete(id);
     keyRankings.set(id, fresh);
     if (keyRankings.size > KEY_RANKINGS) keyRankings.delete(keyRankings.keys().next().value!);
@@ -81,6 +85,11 @@ export const usageSummaryRoutes: FastifyPluginAsync = async (app) => {
       top: { key: ranked(0), team: ranked(1), model: ranked(2) },
       groups: { key: tops[0]!.groups, team: tops[1]!.groups, model: tops[2]!.groups },
     };
+  });
+
+  app.get('/admin/usage/last-used', async (request) => {
+    const { keys } = parse(lastUsedQuery, request.query);
+    return { object: 'list', data: await read((usage) => usage.lastUsed(keys)) };
   });
 
   app.get('/admin/usage/series', async (request) => {

@@ -153,6 +153,15 @@ export class UsageRepository {
     );
   }
 
+  /** The last day each of `keys` made a request, as far back as the ledger goes (through its index by key); keys never used are left out. */
+  async lastUsed(keys: readonly string[]): Promise<{ key: string; date: string }[]> {
+    return this.engine.query(
+      `SELECT key_name AS key, to_char(max(day), 'YYYY-MM-DD') AS date FROM gateway_usage_daily
+       WHERE key_name = ANY($1::text[]) AND requests > 0 GROUP BY key_name ORDER BY key_name`,
+      [keys],
+    );
+  }
+
   /** Drops ledger rows older than `days` days, and batch ids long past any retry. */
   async prune(days: number): Promise<void> {
     await this.engine.query('DELETE FROM gateway_usage_daily WHERE day < current_date - $1::int', [days]);

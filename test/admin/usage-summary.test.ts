@@ -1,8 +1,9 @@
 // The ledger summed by the server, so that an answer grows with the top groups and the days, not with the keys:
-// `/admin/usage/summary` (totals, days, top keys, teams and models by spend) and `/admin/usage/series` (per day,
-// the top groups by tokens and the others as one series) agree with the ledger's own rows; the CSV of the
-// ledger is streamed and holds every row; bad parameters are 400.
+// `/admin/usage/summary` (totals, days, top keys, teams and models by spend), `/admin/usage/series` (per day,
+// the top groups by tokens and the others as one series) and `/admin/usage/last-used` agree with the ledger's
+// own rows; the CSV of the ledger is streamed and holds every row; bad parameters are 400.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { KEEP_RANKING_OVER } from '../../src/admin/usage-summary-routes.js';
 import type { UsageDelta } from '../../src/store/usage-repo.js';
 import { admin, ADMIN_TOKEN } from '../helpers/admin.js';
 import { useGatewayWithPostgres } from '../helpers/gateway-with-postgres.js';
@@ -101,10 +102,21 @@ describe('the usage series', () => {
     }
   });
 
-  it('keeps which keys are named for a minute, while every number stays current', async () => {
+  it('ranks a few keys at each answer', async () => {
+    const path = `/admin/usage/series?${range}&groupBy=key&top=2`;
+    expect((await get<{ top: string[] }>(path)).top).toEqual([0, 1].map(keyName));
+    await gw.app.services.store.use((r) => r.usage.apply('few-keys', [{ ...ledger[2]!, promptTokens: 100_000 }]));
+    expect((await get<{ top: string[] }>(path)).top).toEqual([2, 0].map(keyName));
+  });
+
+  it('keeps which keys are named for a minute when more than 1,000 keys have usage, while every number stays current', async () => {
+    // 1,000 more keys with a little usage on the first day: ranking them all is now kept.
+    const light = Array.from({ length: KEEP_RANKING_OVER }, (_, i) => ({ ...ledger[0]!, key: `light-${i}`, promptTokens: 1, costMicros: 1 }));
+    await gw.app.services.store.use((r) => r.usage.apply('many-keys', light));
     const path = `/admin/usage/series?${range}&groupBy=key&top=3`;
-    const before = await get<{ top: string[]; data: Row[] }>(path);
-    expect(before.top).toEqual([0, 1, 2].map(keyName));
+    const before = await get<{ top: string[]; others: number; data: Row[] }>(path);
+    expect(before.top).toEqual([2, 0, 1].map(keyName));
+    expect(before.others).toBe(KEYS + KEEP_RANKING_OVER - 3);
     // led-59 becomes the key with the most tokens: it is named once the ranking is made again, within a minute.
     await gw.app.services.store.use((r) => r.usage.apply('series-late', [{ ...ledger.at(-1)!, promptTokens: 1_000_000, requests: 5 }]));
     const after = await get<{ top: string[]; data: Row[] }>(path);
@@ -126,6 +138,22 @@ describe('the usage series', () => {
       const daily = (await get<{ data: Row[] }>(`/admin/usage/daily?${range}&groupBy=${groupBy}`)).data;
       const key = (r: Row): string => `${r.date}/${r[groupBy]}`;
       expect([...series.data].sort((a, b) => key(a).localeCompare(key(b))).map(round)).toEqual([...daily].sort((a, b) => key(a).localeCompare(key(b))).map(round));
+    }
+  });
+});
+
+describe('the last use of keys', () => {
+  it("answers the last day each named key made a request, leaving out keys never used", async () => {
+    await gw.app.services.store.use((r) => r.usage.apply('unused-day', [{ ...ledger[1]!, day: '2026-03-09', requests: 0, costMicros: 0 }]));
+    const answer = await get<{ data: { key: string; date: string }[] }>(`/admin/usage/last-used?keys=${keyName(1)},${keyName(2)},never-used`);
+    expect(answer.data).toEqual([
+      { key: keyName(1), date: DAYS.at(-1) },
+      { key: keyName(2), date: DAYS.at(-1) },
+    ]);
+    for (const path of ['/admin/usage/last-used', '/admin/usage/last-used?keys=', '/admin/usage/last-used?keys=a%20b']) {
+      const refused = await admin(gw.url, 'GET', path);
+      expect(refused.status, path).toBe(400);
+      expect(refused.body, path).toMatchObject({ error: { type: 'invalid_request_error', param: expect.stringMatching(/^keys/), code: 'invalid_value' } });
     }
   });
 });
