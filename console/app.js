@@ -1,7 +1,7 @@
 // The admin console: one page, no framework, its parts in modules of this folder. The session is an HttpOnly
 // cookie: nothing here stores or sees a token after sign-in.
 import { usageChart } from './chart.js';
-import { api, daysAgo, errorNote, h, isoDay, limitsText, num, page, PAGE_SIZE, paged, query, table, usd } from './dom.js';
+import { api, daysAgo, errorNote, h, isoDay, limitsText, num, PAGE_SIZE, paged, query, table, usd, visit } from './dom.js';
 import { keysPage, teamsPage } from './keys-pages.js';
 
 const nav = document.getElementById('nav');
@@ -11,54 +11,62 @@ const ADMIN_PAGES = ['Overview', 'Keys', 'Teams', 'Usage', 'Upstreams', 'Audit']
 let session;
 const canWrite = () => session?.role === 'admin';
 
+/** The ledger's sums as a card shows them. */
+const totals = (sums) => ({ requests: sums?.requests ?? 0, tokens: (sums?.promptTokens ?? 0) + (sums?.completionTokens ?? 0), costUsd: sums?.costUsd ?? 0 });
+
 async function overviewPage() {
+  const { page } = visit();
   page('Overview', h('p', {}, 'Loading…'));
   const today = isoDay(new Date());
   const monthStart = `${today.slice(0, 8)}01`;
   try {
-    const { data } = await api('GET', `/admin/usage/daily?from=${monthStart}&to=${today}&groupBy=key,model`);
-    const sum = (rows) => rows.reduce((t, r) => ({
-      requests: t.requests + r.requests,
-      tokens: t.tokens + r.promptTokens + r.completionTokens,
-      costUsd: t.costUsd + r.costUsd,
-    }), { requests: 0, tokens: 0, costUsd: 0 });
-    const day = sum(data.filter((r) => r.date === today));
-    const month = sum(data);
-    const top = (field) => {
-      const by = new Map();
-      for (const r of data) by.set(r[field], (by.get(r[field]) ?? 0) + r.costUsd);
-      return [...by].sort((a, b) => b[1] - a[1]).slice(0, 10);
-    };
-    const card = (title, totals) => h('div', { class: 'card' }, h('h2', {}, title),
-      h('div', { class: 'value' }, usd(totals.costUsd)), h('div', {}, `${num(totals.requests)} requests, ${num(totals.tokens)} tokens`));
+    // Summed by the server: its size is the top ten and the month's days, however many keys there are.
+    const summary = await api('GET', `/admin/usage/summary?${query({ from: monthStart, to: today, top: 10 })}`);
+    const card = (title, sums) => h('div', { class: 'card' }, h('h2', {}, title),
+      h('div', { class: 'value' }, usd(sums.costUsd)), h('div', {}, `${num(sums.requests)} requests, ${num(sums.tokens)} tokens`));
+    const topTable = (heading, rows, field) => [h('h2', {}, heading),
+      table([heading.includes('keys') ? 'Key' : 'Model', 'Spend'], rows.map((r) => h('tr', {}, h('td', {}, r[field]), h('td', {}, usd(r.costUsd)))))];
     page('Overview',
-      h('div', { class: 'cards' }, card('Today', day), card('This month', month)),
-      h('h2', {}, 'Top keys by spend this month'), table(['Key', 'Spend'], top('key').map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, usd(v))))),
-      h('h2', {}, 'Top models by spend this month'), table(['Model', 'Spend'], top('model').map(([m, v]) => h('tr', {}, h('td', {}, m), h('td', {}, usd(v))))));
+      h('div', { class: 'cards' }, card('Today', totals(summary.days.find((d) => d.date === today))), card('This month', totals(summary.total))),
+      topTable('Top keys by spend this month', summary.top.key, 'key'),
+      topTable('Top models by spend this month', summary.top.model, 'model'));
   } catch (error) {
     page('Overview', errorNote(error));
   }
 }
 
+/** Groups the Usage page names one by one; the others are one series, `Other`. */
+const USAGE_TOP = 8;
+
 async function usagePage(groupBy = 'key') {
+  const { page } = visit();
   const from = isoDay(daysAgo(29));
   const to = isoDay(new Date());
   const select = h('select', { id: 'group-by', onchange: () => usagePage(select.value) },
     ['key', 'team', 'model'].map((g) => h('option', { value: g, selected: g === groupBy }, g)));
+  // The CSV holds every row of the 30 days (streamed by the server); the page shows the top groups only.
   const csv = h('a', { href: `/admin/usage/daily?from=${from}&to=${to}&groupBy=${groupBy}&format=csv`, download: `usage-${from}-${to}.csv` }, 'Download CSV');
   const toolbar = h('div', { class: 'toolbar' }, h('label', { for: 'group-by' }, 'Group by'), select, csv);
   try {
-    const { data } = await api('GET', `/admin/usage/daily?from=${from}&to=${to}&groupBy=${groupBy}`);
-    page('Usage', toolbar, h('h2', {}, 'Usage per day'), usageChart(data, groupBy, 30),
-      table(['Date', groupBy, 'Requests', 'Prompt tokens', 'Completion tokens', 'Spend'],
-        data.map((r) => h('tr', {}, h('td', {}, r.date), h('td', {}, r[groupBy] ?? '—'), h('td', {}, num(r.requests)),
-          h('td', {}, num(r.promptTokens)), h('td', {}, num(r.completionTokens)), h('td', {}, usd(r.costUsd))))));
+    const series = await api('GET', `/admin/usage/series?${query({ from, to, groupBy, top: USAGE_TOP })}`);
+    const other = `Other (${num(series.others)} ${groupBy === 'key' ? 'keys' : `${groupBy}s`})`;
+    const label = (row) => (row[groupBy] === null ? other : row[groupBy] || '—');
+    const groups = [...series.top.map((name) => name || '—'), ...(series.others > 0 ? [other] : [])];
+    const sums = new Map(groups.map((g) => [g, { requests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }]));
+    for (const r of series.data) {
+      const s = sums.get(label(r));
+      for (const field of Object.keys(s)) s[field] += r[field];
+    }
+    page('Usage', toolbar, h('h2', {}, 'Usage per day'), usageChart(series.data, label, 30, groups),
+      table([groupBy, 'Requests', 'Prompt tokens', 'Completion tokens', 'Spend'], [...sums].map(([g, s]) => h('tr', {}, h('td', {}, g),
+        h('td', {}, num(s.requests)), h('td', {}, num(s.promptTokens)), h('td', {}, num(s.completionTokens)), h('td', {}, usd(s.costUsd))))));
   } catch (error) {
     page('Usage', toolbar, errorNote(error));
   }
 }
 
 async function upstreamsPage() {
+  const { page } = visit();
   try {
     const { data } = await api('GET', '/admin/upstreams');
     page('Upstreams', table(['Pool', 'Account', 'State', 'Until', 'Requests (15 min)', 'Errors (15 min)'], data.map((a) => h('tr', {},
@@ -71,6 +79,7 @@ async function upstreamsPage() {
 }
 
 function auditPage() {
+  const { page } = visit();
   const list = paged(
     (cursor) => api('GET', `/admin/audit?${query({ limit: PAGE_SIZE, cursor })}`),
     ({ data }, pager) => page('Audit', table(['When', 'By', 'Action', 'Target', 'Changes'], data.map((e) => h('tr', {},
@@ -81,6 +90,7 @@ function auditPage() {
 }
 
 async function yourKeyPage() {
+  const { page } = visit();
   try {
     const key = await api('GET', '/admin/session/key');
     const row = (term, value) => [h('dt', {}, term), h('dd', {}, value)];
@@ -93,7 +103,7 @@ async function yourKeyPage() {
       row('Budget left today', key.left.usdToday === null ? 'no budget' : usd(key.left.usdToday)),
       row('Budget left this month', key.left.usdThisMonth === null ? 'no budget' : usd(key.left.usdThisMonth)),
       row('Spent today', usd(key.used.usdToday)), row('Spent this month', usd(key.used.usdThisMonth))),
-    key.daily === undefined ? null : [h('h2', {}, 'Usage per day'), usageChart(key.daily, undefined, 30)]);
+    key.daily === undefined ? null : [h('h2', {}, 'Usage per day'), usageChart(key.daily, () => 'total', 30, ['total'])]);
   } catch (error) {
     page('Your key', errorNote(error));
   }
@@ -110,6 +120,7 @@ const PAGES = {
 };
 
 function signInPage(message) {
+  const { page } = visit();
   nav.replaceChildren();
   who.replaceChildren();
   const input = h('input', { id: 'token', name: 'token', type: 'text', class: 'masked', autocomplete: 'off', spellcheck: 'false', required: true });

@@ -73,10 +73,30 @@ export function errorNote(error) {
   return h('p', { class: 'error', role: 'alert' }, error instanceof Error ? error.message : String(error));
 }
 
+const present = (content) => content.flat().filter((part) => part !== null && part !== undefined);
+
 /** Puts a page in place; the `console:rendered` mark tells when (what `npm run bench:console` measures). */
 export function page(title, ...content) {
-  main.replaceChildren(h('h1', {}, title), ...content.flat().filter((part) => part !== null && part !== undefined));
+  main.replaceChildren(h('h1', {}, title), ...present(content));
   document.title = `${title} · AI gateway console`;
+  performance.mark('console:rendered', { detail: title });
+}
+
+let visits = 0;
+
+/**
+ * A visit of a page: its `page()` draws only while no other page has been opened since, so that a slow answer
+ * never covers the page the user went on to (`current()` tells whether it still may draw).
+ */
+export function visit() {
+  const mine = ++visits;
+  const current = () => mine === visits;
+  return { current, page: (title, ...content) => current() && page(title, ...content) };
+}
+
+/** Puts new content in one part of the page (the rest, a search box being typed in, stays), marked as page() does. */
+function refill(region, title, ...content) {
+  region.replaceChildren(...present(content));
   performance.mark('console:rendered', { detail: title });
 }
 
@@ -119,4 +139,55 @@ export function paged(load, show, fail) {
     await show(list, pager);
   };
   return { first: () => go(0), reload: () => go(at) };
+}
+
+/** How long typing in a search box pauses before the search is asked for (Enter asks at once). */
+const SEARCH_PAUSE_MS = 200;
+
+/**
+ * A page of `tools(list)` and the search box `Search` over a paged table: `load(q, cursor)` answers one page of
+ * the search `q` ('' for all), `draw(answer, list)` what the page shows of it (awaited: it may ask for more). Only the
+ * latest search's answer is drawn, below the box, which keeps its text and focus. `list.reload()` draws the
+ * current page again; `list.restart()` empties the box and draws the first page (a row just made is there).
+ */
+export function searchablePage(title, tools, load, draw) {
+  const shown = visit();
+  const input = h('input', { id: 'search', type: 'search', autocomplete: 'off', spellcheck: 'false' });
+  const results = h('div', {}, h('p', {}, 'Loading…'));
+  let searches = 0;
+  let current;
+  const search = () => {
+    const mine = ++searches;
+    const latest = () => mine === searches && shown.current();
+    current = paged(
+      (cursor) => load(input.value.trim(), cursor),
+      async (answer, pager) => {
+        const content = await draw(answer, list);
+        if (latest()) refill(results, title, content, pager);
+      },
+      (error) => latest() && refill(results, title, errorNote(error)),
+    );
+    return current.first();
+  };
+  let pause;
+  input.addEventListener('input', () => {
+    clearTimeout(pause);
+    pause = setTimeout(search, SEARCH_PAUSE_MS);
+  });
+  const form = h('form', { role: 'search' }, h('label', { for: 'search' }, 'Search'), ' ', input);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    clearTimeout(pause);
+    search();
+  });
+  const list = {
+    reload: () => current.reload(),
+    restart: () => {
+      input.value = '';
+      return search();
+    },
+  };
+  shown.page(title, h('div', { class: 'toolbar' }, tools(list), form), results);
+  search();
+  return list;
 }

@@ -1,7 +1,7 @@
 // The Keys and Teams pages: one page of rows at a time, with what is left of each row's budget asked for the
 // rows shown only.
 import { confirmDialog, formDialog, showSecret } from './dialogs.js';
-import { api, daysAgo, errorNote, h, isoDay, limitsText, page, PAGE_SIZE, paged, query, table, usd } from './dom.js';
+import { api, h, limitsText, PAGE_SIZE, query, searchablePage, table, usd } from './dom.js';
 
 const numberOrUndefined = (text) => (text === '' ? undefined : Number(text));
 function limitsFrom(values) {
@@ -23,20 +23,14 @@ const LIMIT_FIELDS = [
 ];
 const left = (limit, spent) => (typeof limit === 'number' ? usd(Math.max(0, limit - (spent ?? 0))) : '—');
 
-/** What the page's keys have left of today's budget, and the day each was last used (the ledger's last 30 days). */
+/** What the page's keys have left of today's budget, and the day each was last used (from the ledger). */
 async function keysUsage(names) {
   if (names.length === 0) return { budgets: new Map(), lastUsed: new Map() };
   const keys = names.join(',');
-  const [usage, ledger] = await Promise.allSettled([
-    api('GET', `/admin/usage?${query({ keys })}`),
-    api('GET', `/admin/usage/daily?${query({ from: isoDay(daysAgo(30)), to: isoDay(new Date()), groupBy: 'key', keys })}`),
-  ]);
+  const [usage, ledger] = await Promise.allSettled([api('GET', `/admin/usage?${query({ keys })}`), api('GET', `/admin/usage/last-used?${query({ keys })}`)]);
   const budgets = new Map();
-  const lastUsed = new Map();
   if (usage.status === 'fulfilled') for (const k of usage.value.data) budgets.set(k.name, left(k.limits?.usdPerDay, k.costUsd?.today));
-  if (ledger.status === 'fulfilled') {
-    for (const r of ledger.value.data) if (r.requests > 0 && (lastUsed.get(r.key) ?? '') < r.date) lastUsed.set(r.key, r.date);
-  }
+  const lastUsed = new Map(ledger.status === 'fulfilled' ? ledger.value.data.map((k) => [k.key, k.date]) : []);
   return { budgets, lastUsed };
 }
 
@@ -73,17 +67,13 @@ export function keysPage(canWrite, filter = {}) {
     showSecret(dialog, 'Key created', created.key, reload);
   }) }, 'Create key') : null;
 
-  const list = paged(
-    (cursor) => api('GET', `/admin/keys?${query({ status: 'all', team: filter.team, limit: PAGE_SIZE, cursor })}`),
-    async ({ data: keys }, pager) => {
+  // Newest first: a key just made is on the first page.
+  return searchablePage(title, (list) => h('span', {}, create(list.restart)),
+    (q, cursor) => api('GET', `/admin/keys?${query({ status: 'all', order: 'newest', team: filter.team, q, limit: PAGE_SIZE, cursor })}`),
+    async ({ data: keys }, list) => {
       const usage = await keysUsage(keys.filter((k) => k.status === 'active').map((k) => k.name));
-      page(title, h('div', { class: 'toolbar' }, create(list.reload)),
-        table(['Name', 'Team', 'Hint', 'Models', 'Limits', 'Budget left today', 'Last used', 'Status', ''], keys.map((key) => rowOf(key, usage, list.reload))), pager);
-    },
-    (error) => page(title, errorNote(error)),
-  );
-  page(title, h('p', {}, 'Loading…'));
-  return list.first();
+      return table(['Name', 'Team', 'Hint', 'Models', 'Limits', 'Budget left today', 'Last used', 'Status', ''], keys.map((key) => rowOf(key, usage, list.reload)));
+    });
 }
 
 export function teamsPage(canWrite) {
@@ -109,20 +99,15 @@ export function teamsPage(canWrite) {
     await reload();
   }) }, 'Create team') : null;
 
-  const list = paged(
-    (cursor) => api('GET', `/admin/teams?${query({ limit: PAGE_SIZE, cursor })}`),
-    async ({ data: teams }, pager) => {
+  return searchablePage('Teams', (list) => h('span', {}, create(list.reload)),
+    (q, cursor) => api('GET', `/admin/teams?${query({ q, limit: PAGE_SIZE, cursor })}`),
+    async ({ data: teams }, list) => {
       const budgeted = teams.filter((t) => t.limits?.usdPerDay !== undefined || t.limits?.usdPerMonth !== undefined).map((t) => t.name);
       const spent = new Map();
       if (budgeted.length > 0) {
         const usage = await api('GET', `/admin/usage/teams?${query({ teams: budgeted.join(',') })}`).catch(() => ({ data: [] }));
         for (const t of usage.data) spent.set(t.name, t.costUsd);
       }
-      page('Teams', h('div', { class: 'toolbar' }, create(list.reload)),
-        table(['Name', 'Members', 'Models', 'Limits and budgets', 'Budget left today', 'Budget left this month', ''], teams.map((team) => rowOf(team, spent, list.reload))), pager);
-    },
-    (error) => page('Teams', errorNote(error)),
-  );
-  page('Teams', h('p', {}, 'Loading…'));
-  return list.first();
+      return table(['Name', 'Members', 'Models', 'Limits and budgets', 'Budget left today', 'Budget left this month', ''], teams.map((team) => rowOf(team, spent, list.reload)));
+    });
 }

@@ -44,8 +44,17 @@ export const patchTeamBody = createTeamBody.omit({ name: true }).extend({
 });
 
 export const KEY_STATUSES = ['active', 'revoked', 'expired', 'all'] as const;
-export const listKeysQuery = pageQuery(2).extend({ team: z.string().optional(), status: z.enum(KEY_STATUSES).default('active') });
-export const listTeamsQuery = pageQuery(1);
+export const KEY_ORDERS = ['oldest', 'newest'] as const;
+/** A search: a substring to find, any case (`q=`). */
+const search = z.string().min(1).max(200).optional();
+/** A keys cursor holds the order it was made for, then the sort key: `[order, createdAt, id]`. */
+export const listKeysQuery = pageQuery(3).extend({
+  team: z.string().optional(),
+  status: z.enum(KEY_STATUSES).default('active'),
+  order: z.enum(KEY_ORDERS).default('oldest'),
+  q: search,
+});
+export const listTeamsQuery = pageQuery(1).extend({ q: search });
 
 export const auditQuery = pageQuery(1).extend({
   since: z.iso.datetime({ offset: true }).optional(),
@@ -59,9 +68,14 @@ const names = z
   .pipe(z.array(nameSchema).min(1).max(MAX_PAGE));
 
 export const keyUsageQuery = z.object({ keys: names.optional() });
+export const lastUsedQuery = z.object({ keys: names });
 export const teamUsageQuery = z.object({ teams: names.optional() });
 
 const day = z.iso.date();
+/** Most groups a summary or a series names one by one (the rest are summed as the others). */
+export const MAX_TOP = 100;
+export const usageSummaryQuery = z.object({ from: day, to: day, top: z.coerce.number().int().min(1).max(MAX_TOP).default(10) });
+export const usageSeriesQuery = usageSummaryQuery.extend({ groupBy: z.enum(['key', 'team', 'model']).default('key'), top: z.coerce.number().int().min(1).max(MAX_TOP).default(8) });
 export const usageQuery = z.object({
   from: day,
   to: day,

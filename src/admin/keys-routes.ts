@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
+import { invalidRequest } from '../errors.js';
 import { newKeyId, newSecret } from '../keys/secret.js';
 import type { KeyFields, KeyRecord, StoredKey } from '../store/records.js';
 import { createKeyBody, listKeysQuery, patchKeyBody, rotateBody } from './bodies.js';
@@ -8,7 +9,7 @@ import { fromStore, managedByConfig, nameTaken, notFound, nothingToChange, parse
 import { pageOf, sortBy } from './paging.js';
 import { CONFIG_KEY_ID_PREFIX, configKeys, keyStatus, keyView } from './views.js';
 
-/** Keys are listed oldest first (config keys, which have no creation time, before all), then by id. */
+/** Keys are listed oldest first (config keys, which have no creation time, before all), then by id; `order=newest` walks it backwards. */
 const keyOrder = (key: KeyRecord): readonly string[] => [key.createdAt ?? '', key.id];
 
 /** `/admin/keys`: API keys are read from memory (as requests see them) and written to the store. */
@@ -53,10 +54,17 @@ export const keysRoutes: FastifyPluginAsync = async (app) => {
   };
 
   app.get('/admin/keys', async (request) => {
-    const query = parse(listKeysQuery, request.query);
+    const { cursor, ...query } = parse(listKeysQuery, request.query);
+    if (cursor !== undefined && cursor[0] !== query.order) {
+      throw invalidRequest(`cursor: was given for order=${cursor[0]}, not order=${query.order}`, 'cursor', 'invalid_value');
+    }
     const now = Date.now();
-    const matches = (k: KeyRecord): boolean => (query.team === undefined || k.team === query.team) && (query.status === 'all' || keyStatus(k, now) === query.status);
-    const page = pageOf(inOrder(), keyOrder, matches, query);
+    const found = query.q === undefined ? undefined : query.q.toLowerCase();
+    const matches = (k: KeyRecord): boolean =>
+      (query.team === undefined || k.team === query.team) &&
+      (query.status === 'all' || keyStatus(k, now) === query.status) &&
+      (found === undefined || [k.name, k.team, k.keyHint].some((field) => field?.toLowerCase().includes(found) === true));
+    const page = pageOf(inOrder(), keyOrder, matches, { limit: query.limit, cursor: cursor?.slice(1) }, { descending: query.order === 'newest', tag: [query.order] });
     return { object: 'list', ...page, data: page.data.map((k) => keyView(k, now)) };
   });
 

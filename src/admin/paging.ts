@@ -59,24 +59,34 @@ export function sortBy<T>(items: T[], sortKey: (item: T) => readonly string[]): 
   return items.sort((a, b) => compareKeys(sortKey(a), sortKey(b)));
 }
 
+/** How a list is walked: its sort key ascending, or descending; `tag` leads each cursor (what the cursor was made for). */
+export interface PageOrder {
+  descending?: boolean;
+  tag?: readonly string[];
+}
+
 /**
- * One page of `sorted` (ascending by `sortKey`), keyset-paged: the rows that `matches` after the cursor's sort
- * key. A row added or removed between two pages moves no other row, so a walk over the pages sees every row
- * that was there throughout exactly once. `total` counts the matching rows (one pass in memory).
+ * One page of `sorted` (ascending by `sortKey`), keyset-paged, walked from either end: the rows that `matches`
+ * after the cursor's sort key. A row added or removed between two pages moves no other row, so a walk over the
+ * pages sees every row that was there throughout exactly once. `total` counts the matching rows (one pass in
+ * memory). The cursor given is the sort key alone (its tag already checked and removed).
  */
 export function pageOf<T>(
   sorted: readonly T[],
   sortKey: (item: T) => readonly string[],
   matches: (item: T) => boolean,
   query: { limit?: number | undefined; cursor?: string[] | undefined },
+  order: PageOrder = {},
 ): Page<T> & { total: number } {
+  const rows = order.descending === true ? [...sorted].reverse() : sorted;
+  const sign = order.descending === true ? -1 : 1;
   let start = 0;
   if (query.cursor !== undefined) {
-    // The first row whose key is past the cursor's.
-    let high = sorted.length;
+    // The first row whose key is past the cursor's, in the walk's direction.
+    let high = rows.length;
     while (start < high) {
       const middle = (start + high) >>> 1;
-      if (compareKeys(sortKey(sorted[middle]!), query.cursor) <= 0) start = middle + 1;
+      if (sign * compareKeys(sortKey(rows[middle]!), query.cursor) <= 0) start = middle + 1;
       else high = middle;
     }
   }
@@ -84,8 +94,8 @@ export function pageOf<T>(
   const data: T[] = [];
   let total = 0;
   let more = false;
-  for (let i = 0; i < sorted.length; i++) {
-    const item = sorted[i]!;
+  for (let i = 0; i < rows.length; i++) {
+    const item = rows[i]!;
     if (!matches(item)) continue;
     total++;
     if (i < start) continue;
@@ -93,5 +103,6 @@ export function pageOf<T>(
     else more = true;
   }
   const last = data.at(-1);
-  return { data, has_more: more, next_cursor: more && last !== undefined ? encodeCursor(sortKey(last)) : null, total };
+  const nextCursor = more && last !== undefined ? encodeCursor([...(order.tag ?? []), ...sortKey(last)]) : null;
+  return { data, has_more: more, next_cursor: nextCursor, total };
 }

@@ -7,6 +7,7 @@ import { adminHeapRoute, forceGc } from './heap-route.js';
 import { keysRoutes } from './keys-routes.js';
 import { adminPricesRoute } from './prices-route.js';
 import { reportsRoutes } from './reports-routes.js';
+import { usageSummaryRoutes } from './usage-summary-routes.js';
 import { teamsRoutes } from './teams-routes.js';
 import { adminUpstreamsRoute } from './upstreams-route.js';
 import { adminUsageRoute } from './usage-route.js';
@@ -42,6 +43,7 @@ export const adminApi: FastifyPluginAsync = async (app) => {
   await app.register(keysRoutes);
   await app.register(teamsRoutes);
   await app.register(reportsRoutes);
+  await app.register(usageSummaryRoutes);
   await app.register(adminUsageRoute);
   await app.register(adminPricesRoute);
   await app.register(adminUpstreamsRoute);

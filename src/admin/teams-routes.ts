@@ -33,7 +33,9 @@ export const teamsRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.get('/admin/teams', async (request) => {
-    const page = pageOf(sortBy(all(), teamOrder), teamOrder, () => true, parse(listTeamsQuery, request.query));
+    const query = parse(listTeamsQuery, request.query);
+    const found = query.q?.toLowerCase();
+    const page = pageOf(sortBy(all(), teamOrder), teamOrder, (t) => found === undefined || t.name.toLowerCase().includes(found), query);
     return { object: 'list', ...page, data: withMembers(page.data) };
   });
 

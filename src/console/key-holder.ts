@@ -58,8 +58,7 @@ async function ownDailyUsage(services: Services, name: string, now: number): Pro
   const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
   try {
     await services.ledger.flush();
-    const rows = await services.store.use((r) => r.usage.daily(day(now - (CHART_DAYS - 1) * DAY_MS), day(now), 'key'));
-    return rows.filter((row) => row.key === name);
+    return await services.store.use((r) => r.usage.daily(day(now - (CHART_DAYS - 1) * DAY_MS), day(now), 'key', [name]));
   } catch {
     return undefined;
   }

@@ -67,6 +67,28 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE gateway_usage_daily ADD COLUMN cache_write_tokens bigint NOT NULL DEFAULT 0;
   `,
+  // The ledger summed over keys (day × team × model: a few thousand rows a month however many keys there are),
+  // kept by the same transaction as the ledger, for totals and teams' and models' usage; and the ledger by key,
+  // for a few keys' days.
+  `
+  CREATE TABLE gateway_usage_rollup (
+    day date NOT NULL,
+    team text NOT NULL,
+    model text NOT NULL,
+    requests bigint NOT NULL,
+    prompt_tokens bigint NOT NULL,
+    cached_tokens bigint NOT NULL,
+    cache_write_tokens bigint NOT NULL,
+    completion_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    cost_micros bigint NOT NULL,
+    PRIMARY KEY (day, team, model)
+  );
+  INSERT INTO gateway_usage_rollup (day, team, model, requests, prompt_tokens, cached_tokens, cache_write_tokens, completion_tokens, reasoning_tokens, cost_micros)
+    SELECT day, team, model, sum(requests), sum(prompt_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros)
+    FROM gateway_usage_daily GROUP BY day, team, model;
+  CREATE INDEX gateway_usage_daily_key ON gateway_usage_daily (key_name, day);
+  `,
 ];
 
 /** Any fixed number: instances starting at once take this lock in turn, so the schema is migrated once. */

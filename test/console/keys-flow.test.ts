@@ -139,6 +139,11 @@ describe('keys in the console', () => {
     const created = await admin<{ key: string }>(running.gateway.url, 'POST', '/admin/keys', { name: 'usage-shown', team: 'platform' });
     await chat(created.body.key);
     const { context, page } = await signedIn(ADMIN_TOKEN);
+    // The Overview's top keys and models, summed by the server.
+    const topKey = page.getByRole('table').first().getByRole('row').filter({ hasText: 'usage-shown' });
+    await topKey.waitFor();
+    expect(await topKey.textContent()).toMatch(/\$\d/);
+    await page.getByRole('table').nth(1).getByRole('cell', { name: 'gpt-4o-mini' }).waitFor();
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.getByRole('img', { name: 'Usage per day' }).waitFor();
     await page.getByRole('cell', { name: 'usage-shown' }).waitFor();

@@ -9,6 +9,7 @@ import { MIGRATIONS, migrate, SchemaTooNewError } from '../../src/store/migratio
 import { postgresEngine } from '../../src/store/postgres-engine.js';
 import { RecordConflict } from '../../src/store/records.js';
 import { Store } from '../../src/store/store.js';
+import { UsageRepository } from '../../src/store/usage-repo.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
 const log = pino({ level: 'silent' });
@@ -151,6 +152,30 @@ describe('embedded store (PGlite)', () => {
     expect(await second.use((r) => r.usage.apply('b1', [delta]))).toBe(false);
     expect((await second.use((r) => r.usage.daily('2026-12-06', '2026-12-06', 'team')))[0]).toMatchObject({ team: '', requests: 1 });
     await second.close();
+  });
+
+  it('fills the usage rollup from a ledger written before it existed, and keeps it with each batch and prune', async () => {
+    const engine: Engine = await embeddedEngine(path.join(dir, 'rollup'));
+    await migrate(engine, MIGRATIONS.slice(0, 1));
+    await engine.query(
+      `INSERT INTO gateway_usage_daily VALUES ('2026-12-06', 'k1', 'm', 't', 1, 10, 0, 5, 0, 100), ('2026-12-06', 'k2', 'm', 't', 2, 20, 0, 5, 0, 200),
+       ('2026-12-06', 'k3', 'm', '', 4, 40, 0, 5, 0, 400)`,
+    );
+    expect(await migrate(engine)).toEqual({ from: 1, to: MIGRATIONS.length });
+    const rollup = () => engine.query<{ team: string; requests: number; cache_write_tokens: number; cost_micros: number }>('SELECT team, requests::int, cache_write_tokens::int, cost_micros::int FROM gateway_usage_rollup ORDER BY team');
+    expect(await rollup()).toEqual([
+      { team: '', requests: 4, cache_write_tokens: 0, cost_micros: 400 },
+      { team: 't', requests: 3, cache_write_tokens: 0, cost_micros: 300 },
+    ]);
+    const usage = new UsageRepository(engine);
+    await usage.apply('later', [{ ...delta, key: 'k4', model: 'm', team: 't', costMicros: 1000 }, { ...delta, day: '2001-01-01', team: 'old' }]);
+    expect((await rollup()).slice(1)).toEqual([
+      { team: 'old', requests: 1, cache_write_tokens: 3, cost_micros: 1234 },
+      { team: 't', requests: 4, cache_write_tokens: 3, cost_micros: 1300 },
+    ]);
+    await usage.prune(400);
+    expect((await rollup()).map((r) => r.team)).toEqual(['', 't']);
+    await engine.close();
   });
 
   it('refuses a schema newer than the code', async () => {
