@@ -10,8 +10,17 @@ export const minuteWindow = (now: number): number => Math.floor(now / MINUTE_MS)
 /** Days since the epoch: each starts at midnight UTC. */
 export const dayWindow = (now: number): number => Math.floor(now / DAY_MS);
 
-/** Months since January 1970, UTC. */
+/** The last day {@link monthWindow} was asked about, and its month: a month is a run of whole UTC days. */
+let lastDay = Number.NaN;
+let lastMonth = 0;
+
+/** Months since January 1970, UTC. Asked several times per request: a Date is made once a day, not each time. */
 export function monthWindow(now: number): number {
-  const date = new Date(now);
-  return date.getUTCFullYear() * 12 + date.getUTCMonth() - 1970 * 12;
+  const day = dayWindow(now);
+  if (day !== lastDay) {
+    const date = new Date(now);
+    lastMonth = date.getUTCFullYear() * 12 + date.getUTCMonth() - 1970 * 12;
+    lastDay = day;
+  }
+  return lastMonth;
 }

@@ -3,6 +3,10 @@ import type { Account, UpstreamPool } from './pool.js';
 
 /** A pin's lookup started before the request's body was read; `select` uses it when its key is the one. */
 export interface PinLookup {
+  /** What the key was made of: `select` compares these rather than hash the conversation id again. */
+  readonly pool: string;
+  readonly owner: string;
+  readonly conversationId: string;
   readonly key: string;
   readonly pinned: Promise<string | null>;
 }

@@ -74,10 +74,11 @@ export class StickySelector implements AccountSelector {
    */
   prefetch(pool: UpstreamPool, client: ClientKey | undefined, conversationId: string): PinLookup | undefined {
     if (this.local === undefined) return undefined;
-    const key = conversationKey(pool.name, (client ?? ANONYMOUS).name, conversationId);
+    const owner = (client ?? ANONYMOUS).name;
+    const key = conversationKey(pool.name, owner, conversationId);
     const pinned = this.store.get(key, this.ttlSeconds);
     pinned.catch(ignore); // awaited by `select`, unless the request is refused first
-    return { key, pinned };
+    return { pool: pool.name, owner, conversationId, key, pinned };
   }
 
   select(pool: UpstreamPool, client: ClientKey | undefined, conversationId: string | undefined, lookup?: PinLookup): Selection | Promise<Selection> {
@@ -88,8 +89,10 @@ export class StickySelector implements AccountSelector {
       return { account };
     }
     const owner = (client ?? ANONYMOUS).name;
-    const key = conversationKey(pool.name, owner, conversationId);
-    return this.selectPinned(pool, key, owner, now, lookup?.key === key ? lookup.pinned : undefined);
+    if (lookup !== undefined && lookup.pool === pool.name && lookup.owner === owner && lookup.conversationId === conversationId) {
+      return this.selectPinned(pool, lookup.key, owner, now, lookup.pinned);
+    }
+    return this.selectPinned(pool, conversationKey(pool.name, owner, conversationId), owner, now, undefined);
   }
 
   async close(): Promise<void> {

@@ -85,23 +85,24 @@ export class RateLimiter {
   ) {}
 
   /**
-   * Admits or refuses one request before its body is read, reserving tokens for a body of `bodyBytes`
-   * (its Content-Length); resolves with the rate-limit headers its response carries. A key without limits
-   * is only counted: that is decided at once, and `undefined` (no promise, no headers) is returned.
+   * Admits or refuses one request, reserving tokens for a body of `bodyBytes` whose answer is capped at
+   * `cap` (before the body is read: its Content-Length, no cap); resolves with the rate-limit headers its
+   * response carries. A key without limits is only counted: that is decided at once, and `undefined` (no
+   * promise, no headers) is returned.
    */
-  admit(client: ClientKey, context: RequestContext, bodyBytes: number, now: number): Promise<Record<string, string> | undefined> | undefined {
+  admit(client: ClientKey, context: RequestContext, bodyBytes: number, now: number, cap?: number): Promise<Record<string, string> | undefined> | undefined {
     const limits = client.config.limits;
     if (client.teamLimits === undefined) {
       if (!hasLimits(limits)) {
         this.store.count(client.name, now);
         return undefined;
       }
-      return whileMoving(context, this.admitLimited(keySubject(client, limits), context, reservationFor(limits, bodyBytes, undefined), now));
+      return whileMoving(context, this.admitLimited(keySubject(client, limits), context, reservationFor(limits, bodyBytes, cap), now));
     }
     const subjects = subjectsOf(client);
     if (!hasLimits(limits)) this.store.count(client.name, now);
     if (subjects.length === 0) return undefined;
-    return whileMoving(context, this.admitAll(subjects, context, bodyBytes, now));
+    return whileMoving(context, this.admitAll(subjects, context, bodyBytes, cap, now));
   }
 
   /**
@@ -193,8 +194,8 @@ export class RateLimiter {
    * Admits a request against its key's limits and its team's at once (one write to Redis): only when both
    * allow. A subject that allowed gets its reservation back when the other refused.
    */
-  private async admitAll(subjects: Subject[], context: RequestContext, bodyBytes: number, now: number): Promise<Record<string, string> | undefined> {
-    const reserves = subjects.map((s) => reservationFor(s.limits, bodyBytes, undefined));
+  private async admitAll(subjects: Subject[], context: RequestContext, bodyBytes: number, cap: number | undefined, now: number): Promise<Record<string, string> | undefined> {
+    const reserves = subjects.map((s) => reservationFor(s.limits, bodyBytes, cap));
     const outcomes = await Promise.all(
       subjects.map((s, i) => this.store.admit(s.storeName, s.limits, now, reserves[i]!).then((a): Admission | Error => a, (err: Error) => err)),
     );

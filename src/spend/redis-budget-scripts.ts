@@ -38,22 +38,33 @@ end
 `;
 
 /**
- * Reserves ARGV[4] micro-dollars when they fit the budgets ARGV[2] (day) and ARGV[3] (month), -1 for none:
- * the rule of `fits` in budget-store.ts. ARGV[5] is the lease. Returns allowed (0 or 1), the day's and the
- * month's spend, and what the key's requests in flight held before.
+ * Reserves, one after the other, the micro-dollars ARGV[5..] of a key's requests asked for in one turn: each
+ * when it fits the budgets ARGV[2] (day) and ARGV[3] (month), -1 for none, beside what the key's requests in
+ * flight hold, those admitted before it in the batch included (the rule of `fits` in budget-store.ts).
+ * ARGV[4] is the lease. Returns the day's and the month's spend, then for each request whether it was
+ * admitted (0 or 1) and what the key's requests in flight held before it.
  */
 const RESERVE_SCRIPT = `${HELD}
-local dayLimit, monthLimit, micros = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local dayLimit, monthLimit = tonumber(ARGV[2]), tonumber(ARGV[3])
 local spentDay = tonumber(redis.call('GET', KEYS[1])) or 0
 local spentMonth = tonumber(redis.call('GET', KEYS[2])) or 0
 local held = others + own
-local function fits(limit, spent) return limit < 0 or (spent < limit and spent + held + micros <= limit) end
-local allowed = 0
-if fits(dayLimit, spentDay) and fits(monthLimit, spentMonth) then
-  allowed = 1
-  hold(own + micros, tonumber(ARGV[5]))
+local reserved = 0
+local function fits(limit, spent, micros) return limit < 0 or (spent < limit and spent + held + micros <= limit) end
+local decided = {spentDay, spentMonth}
+for i = 5, #ARGV do
+  local micros = tonumber(ARGV[i])
+  local allowed = 0
+  if fits(dayLimit, spentDay, micros) and fits(monthLimit, spentMonth, micros) then allowed = 1 end
+  decided[#decided + 1] = allowed
+  decided[#decided + 1] = held
+  if allowed == 1 then
+    held = held + micros
+    reserved = reserved + micros
+  end
 end
-return {allowed, spentDay, spentMonth, held}
+if reserved > 0 then hold(own + reserved, tonumber(ARGV[4])) end
+return decided
 `;
 
 /**
@@ -94,7 +105,7 @@ export const RENEW_COMMAND = 'gatewayBudgetRenew';
 export const HELD_COMMAND = 'gatewayBudgetHeld';
 
 export type BudgetClient = RedisClient & {
-  [RESERVE_COMMAND](day: string, month: string, held: string, id: string, dayLimit: number, monthLimit: number, micros: number, leaseMs: number): Promise<number[]>;
+  [RESERVE_COMMAND](day: string, month: string, held: string, id: string, dayLimit: number, monthLimit: number, leaseMs: number, ...micros: number[]): Promise<number[]>;
   [SETTLE_COMMAND](day: string, month: string, held: string, id: string, micros: number, dayTtlMs: number, monthTtlMs: number, released: number, leaseMs: number): Promise<number>;
   [RENEW_COMMAND](day: string, month: string, held: string, id: string, leaseMs: number, heal: number | ''): Promise<number>;
   [HELD_COMMAND](day: string, month: string, held: string, id: string): Promise<number>;

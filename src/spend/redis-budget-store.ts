@@ -36,6 +36,21 @@ interface Pending {
   settles: number;
 }
 
+interface QueuedReservation {
+  readonly micros: number;
+  resolve(decision: BudgetDecision): void;
+  reject(err: unknown): void;
+}
+
+/** A key's reservations of one turn, in one window and under one set of budgets (a reload may change them). */
+interface ReservationBatch {
+  readonly keyName: string;
+  readonly day: number;
+  readonly month: number;
+  readonly limits: BudgetLimits;
+  readonly queued: QueuedReservation[];
+}
+
 /**
  * Spend per key and UTC day and month in Redis, shared by every gateway on it, and what each key's requests
  * in flight hold, per instance under a lease. A key's keys carry its name as a hash tag, so on a Redis
@@ -51,6 +66,8 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly holding = new Map<string, number>();
   /** Reservations and settles of a key on their way to Redis: while any is, its holding is not written whole. */
   private readonly busy = new Map<string, number>();
+  /** Reservations asked for in this turn of the event loop, by key, window and budgets: see sendReservations. */
+  private reserving = new Map<string, ReservationBatch>();
   private timer: NodeJS.Timeout | undefined;
   private readonly renewer: NodeJS.Timeout;
 
@@ -61,6 +78,7 @@ export class RedisBudgetStore implements BudgetStore {
     this.prefix = `${redis.keyPrefix}spend:`;
     defineBudgetCommands(redis.client);
     redis.addWriteBehind(() => {
+      this.sendReservations();
       // While Redis is away the retry timer sends them, not every batch.
       if (this.pending.size > 0 && this.redis.available) void this.flush();
     });
@@ -85,26 +103,57 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   /**
-   * One script, sent in one write with the other commands of this turn (the key's token-limit command, a
-   * pin lookup). Costs not written yet count there as their reservations until they are (see SPEND_FLUSH_MS).
+   * Decided in the connection's next write, with the other commands of this turn (the key's token-limit
+   * admission, a pin lookup): the key's reservations asked for in one turn go as one script that decides
+   * them in arrival order, each on what the ones before it left. Costs not written yet count there as
+   * their reservations until they are (see SPEND_FLUSH_MS).
    */
-  async reserve(keyName: string, limits: BudgetLimits, micros: number, now: number): Promise<BudgetDecision> {
+  reserve(keyName: string, limits: BudgetLimits, micros: number, now: number): Promise<BudgetDecision> {
     this.mark(keyName, 1);
-    try {
-      const [allowed, day, month, held] = await this.redis.run((client) =>
-        (client as BudgetClient)[RESERVE_COMMAND](
-          ...this.keys(keyName, now),
-          this.instanceId,
-          limits.day ?? -1,
-          limits.month ?? -1,
-          micros,
-          HOLD_LEASE_MS,
-        ),
-      );
-      if (allowed === 1) this.holding.set(keyName, (this.holding.get(keyName) ?? 0) + micros);
-      return { allowed: allowed === 1, spent: { day: day!, month: month! }, held: held! };
-    } finally {
-      this.mark(keyName, -1);
+    const day = dayWindow(now);
+    const month = monthWindow(now);
+    const id = `${keyName}\u0000${day}\u0000${month}\u0000${limits.day ?? -1}\u0000${limits.month ?? -1}`;
+    return new Promise<BudgetDecision>((resolve, reject) => {
+      const queued = { micros, resolve, reject };
+      const batch = this.reserving.get(id);
+      if (batch === undefined) this.reserving.set(id, { keyName, day, month, limits, queued: [queued] });
+      else batch.queued.push(queued);
+      this.redis.sendSoon();
+    }).finally(() => this.mark(keyName, -1));
+  }
+
+  /** Sends each key's reservations of this turn as one script (called before each write, see the constructor). */
+  private sendReservations(): void {
+    if (this.reserving.size === 0) return;
+    const batches = this.reserving;
+    this.reserving = new Map();
+    for (const { keyName, day, month, limits, queued } of batches.values()) {
+      this.redis
+        .run((client) =>
+          (client as BudgetClient)[RESERVE_COMMAND](
+            this.dayKey(keyName, day),
+            this.monthKey(keyName, month),
+            this.heldKey(keyName),
+            this.instanceId,
+            limits.day ?? -1,
+            limits.month ?? -1,
+            HOLD_LEASE_MS,
+            ...queued.map((q) => q.micros),
+          ),
+        )
+        .then(
+          (decided) => {
+            const spent = { day: decided[0]!, month: decided[1]! };
+            queued.forEach((q, i) => {
+              const allowed = decided[2 + 2 * i] === 1;
+              if (allowed) this.holding.set(keyName, (this.holding.get(keyName) ?? 0) + q.micros);
+              q.resolve({ allowed, spent: { ...spent }, held: decided[3 + 2 * i]! });
+            });
+          },
+          (err: unknown) => {
+            for (const q of queued) q.reject(err);
+          },
+        );
     }
   }
 

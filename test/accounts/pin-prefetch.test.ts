@@ -2,30 +2,29 @@
 // arrives, before its body does. A real gateway, a real Redis, the mock upstream, raw HTTP for the held body.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import type { GatewayConfigInput } from '../../src/config/schema.js';
+import { CLIENT_KEY, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { useGatewayWithRedis } from '../helpers/gateway-with-redis.js';
-import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { startRedisTap, type RedisTap } from '../helpers/redis-tap.js';
+import { startTappedGateway, type TappedGateway } from '../helpers/tapped-gateway.js';
 
 const TTL_SECONDS = 3_600;
+/** The OpenAI pool every test routes chat to: two accounts on the mock. */
+const openAiPool = (url: string): NonNullable<GatewayConfigInput['upstreams']>[number] => ({
+  name: 'mock',
+  baseUrl: url,
+  models: ['*'],
+  accounts: [
+    { name: 'acct-a', apiKey: 'sk-upstream-a-0123456789abcdef' },
+    { name: 'acct-b', apiKey: 'sk-upstream-b-0123456789abcdef' },
+  ],
+});
 const BODY = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 });
 
 describe('pin lookup and admission before the body', () => {
   const running = useGatewayWithRedis((urls) =>
     testConfig(urls.mock, {
       clientKeys: [{ name: 'team-alpha', key: CLIENT_KEY, limits: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000 } }],
-      upstreams: [
-        {
-          name: 'mock',
-          baseUrl: urls.mock,
-          models: ['*'],
-          accounts: [
-            { name: 'acct-a', apiKey: 'sk-upstream-a-0123456789abcdef' },
-            { name: 'acct-b', apiKey: 'sk-upstream-b-0123456789abcdef' },
-          ],
-        },
-      ],
+      upstreams: [openAiPool(urls.mock)],
       redis: { url: urls.redis, timeoutMs: 1_000 },
       sticky: { ttlSeconds: TTL_SECONDS },
     }),
@@ -83,30 +82,20 @@ describe('pin lookup and admission before the body', () => {
 });
 
 describe('pin lookup and admission in one write', () => {
-  let redis: RedisServer;
-  let tap: RedisTap;
-  let mock: MockUpstream;
-  let gateway: RunningGateway;
+  let tapped: TappedGateway;
 
   beforeAll(async () => {
-    [redis, mock] = await Promise.all([startRedis(), startMockUpstream()]);
-    tap = await startRedisTap(redis.port);
-    gateway = await startGateway(
-      testConfig(mock.url, {
+    tapped = await startTappedGateway((urls) =>
+      testConfig(urls.mock, {
         clientKeys: [{ name: 'team-alpha', key: CLIENT_KEY, limits: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000 } }],
-        redis: { url: tap.url, timeoutMs: 1_000 },
+        redis: { url: urls.redis, timeoutMs: 1_000 },
       }),
     );
-    await vi.waitFor(() => expect(gateway.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await tap?.close();
-    await Promise.all([mock?.close(), redis?.stop()]);
-  });
+  afterAll(() => tapped?.close());
 
   const chat = (): Promise<Response> =>
-    fetch(`${gateway.url}/v1/chat/completions`, {
+    fetch(`${tapped.gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'x-conversation-id': 'one-write' },
       body: BODY,
@@ -115,12 +104,71 @@ describe('pin lookup and admission in one write', () => {
   it('sends a conversation request’s pin lookup in the same write as its admission', async () => {
     expect((await chat()).status).toBe(200); // pins the conversation, loads the scripts
     expect((await chat()).status).toBe(200);
-    const before = tap.writes.length;
+    const before = tapped.tap.writes.length;
     expect((await chat()).status).toBe(200);
     // The admission's script call: the key, the clock offset, three limits and one reservation.
-    const admission = tap.writes.slice(before).filter((chunk) => chunk.includes('gw:limit:{team-alpha}') && /\*9\r\n\$7\r\nevalsha/i.test(chunk));
+    const admission = tapped.tap.writes.slice(before).filter((chunk) => chunk.includes('gw:limit:{team-alpha}') && /\*9\r\n\$7\r\nevalsha/i.test(chunk));
     expect(admission).toHaveLength(1);
     // Its write carries the pin lookup too, so the request waits for one round trip, not two after each other.
     expect(admission[0]).toMatch(/\*5\r\n\$7\r\nevalsha\r\n\$40\r\n[0-9a-f]{40}\r\n\$1\r\n1\r\n\$\d+\r\ngw:pin:mock:team-alpha:/i);
+  });
+});
+
+describe('pin lookup before the body with an anthropic pool beside the OpenAI one', () => {
+  const BUDGETED_KEY = 'gw-key-prefetch-budgeted';
+  let tapped: TappedGateway;
+
+  beforeAll(async () => {
+    tapped = await startTappedGateway((urls) =>
+      testConfig(urls.mock, {
+        clientKeys: [
+          { name: 'team-alpha', key: CLIENT_KEY, limits: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000 } },
+          { name: 'budgeted', key: BUDGETED_KEY, limits: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000, usdPerDay: 100 } },
+        ],
+        upstreams: [
+          { name: 'anthropic', api: 'anthropic', baseUrl: urls.mock, models: ['claude-sonnet-4-5'], accounts: [{ name: 'claude-a', apiKey: 'sk-ant-upstream-a-0123456789' }] },
+          openAiPool(urls.mock),
+        ],
+        redis: { url: urls.redis, timeoutMs: 5_000 },
+      }),
+    );
+  });
+  afterAll(() => tapped?.close());
+
+  const chat = (key: string, conversationId: string): Promise<Response> =>
+    fetch(`${tapped.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-conversation-id': conversationId },
+      body: BODY,
+    });
+  /** The pin lookup's script call in the chat completions' pool (not the Messages one). */
+  const pinLookupOf = (owner: string): RegExp => new RegExp(`\\*5\\r\\n\\$7\\r\\nevalsha\\r\\n\\$40\\r\\n[0-9a-f]{40}\\r\\n\\$1\\r\\n1\\r\\n\\$\\d+\\r\\ngw:pin:mock:${owner}:`, 'i');
+  const admissionOf = (owner: string): RegExp => new RegExp(`\\*9\\r\\n\\$7\\r\\nevalsha\\r\\n\\$40\\r\\n[0-9a-f]{40}\\r\\n\\$1\\r\\n1\\r\\n\\$\\d+\\r\\ngw:limit:\\{${owner}\\}`, 'i');
+
+  it('sends a chat request’s pin lookup in the same write as its admission', async () => {
+    expect((await chat(CLIENT_KEY, 'two-pools')).status).toBe(200); // pins the conversation, loads the scripts
+    const before = tapped.tap.writes.length;
+    expect((await chat(CLIENT_KEY, 'two-pools')).status).toBe(200);
+    const admission = tapped.tap.writes.slice(before).filter((chunk) => admissionOf('team-alpha').test(chunk));
+    expect(admission).toHaveLength(1);
+    expect(admission[0]).toMatch(pinLookupOf('team-alpha'));
+  });
+
+  it('has the pin lookup of a budgeted key on its way while its admission is: both before any reply', async () => {
+    expect((await chat(BUDGETED_KEY, 'two-pools-budget')).status).toBe(200);
+    const before = tapped.tap.writes.length;
+    const sent = (): string => tapped.tap.writes.slice(before).join('');
+    tapped.tap.hold();
+    const answer = chat(BUDGETED_KEY, 'two-pools-budget');
+    try {
+      // Redis has answered nothing yet, and both the lookup and the admission have reached it.
+      await vi.waitFor(() => {
+        expect(sent()).toMatch(pinLookupOf('budgeted'));
+        expect(sent()).toMatch(admissionOf('budgeted'));
+      }, { timeout: 5_000, interval: 10 });
+    } finally {
+      tapped.tap.release();
+    }
+    expect((await answer).status).toBe(200);
   });
 });

@@ -46,3 +46,14 @@ export const redisBackends: [string, () => Promise<RedisBackend>][] = [
     },
   ],
 ];
+
+/** Scripts run by every node, from INFO commandstats (EVALSHA, or EVAL the first time a script is sent). */
+export async function scriptCalls(redis: RedisConnection): Promise<number> {
+  const nodes = 'nodes' in redis.client ? redis.client.nodes('master') : [redis.client];
+  let calls = 0;
+  for (const node of nodes) {
+    const info = await node.info('commandstats');
+    for (const m of info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(m[1]);
+  }
+  return calls;
+}

@@ -3,22 +3,10 @@
 // set by the test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLimitStore } from '../../src/limits/redis-store.js';
-import type { RedisConnection } from '../../src/redis/connection.js';
-import { redisBackends, type RedisBackend } from '../helpers/redis-connection.js';
+import { redisBackends, scriptCalls, type RedisBackend } from '../helpers/redis-connection.js';
 import { setRedisClock } from '../support/redis-clock.js';
 
 const MINUTE_START = Date.UTC(2026, 10, 22, 10, 30, 0);
-
-/** Scripts run by every node, from INFO commandstats (EVALSHA, or EVAL the first time a script is sent). */
-async function scriptCalls(redis: RedisConnection): Promise<number> {
-  const nodes = 'nodes' in redis.client ? redis.client.nodes('master') : [redis.client];
-  let calls = 0;
-  for (const node of nodes) {
-    const info = await node.info('commandstats');
-    for (const m of info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(m[1]);
-  }
-  return calls;
-}
 
 describe.each(redisBackends)('limit batches on %s', (_name, open) => {
   let backend: RedisBackend;

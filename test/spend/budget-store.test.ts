@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryBudgetStore, type BudgetStore } from '../../src/spend/budget-store.js';
 import { HOLD_LEASE_MS, RedisBudgetStore } from '../../src/spend/redis-budget-store.js';
-import { redisBackends, type RedisBackend } from '../helpers/redis-connection.js';
+import { redisBackends, scriptCalls, type RedisBackend } from '../helpers/redis-connection.js';
 
 const silent = pino({ level: 'silent' }) as unknown as FastifyBaseLogger;
 const NOON_DEC_30 = Date.UTC(2026, 11, 30, 12, 0, 0);
@@ -126,6 +126,16 @@ describe.each(redisBackends)('what requests in flight hold, on %s', (_name, open
   const heldKey = (keyName: string): string => `${backend.redis.keyPrefix}spend:{${keyName}}:held`;
   const setField = (keyName: string, ...fieldsAndValues: (string | number)[]): Promise<unknown> =>
     backend.redis.run((client) => client.hset(heldKey(keyName), ...fieldsAndValues));
+
+  it('decides the reservations of one turn with one script, in order, as one by one would', async () => {
+    await store.reserve('warm', DAY_BUDGET, 0, NOON_DEC_30); // the script is loaded: EVALSHA from here on
+    const before = await scriptCalls(backend.redis);
+    const decisions = await Promise.all([40_000, 40_000, 40_000, 20_000].map((micros) => store.reserve('batched', DAY_BUDGET, micros, NOON_DEC_30)));
+    expect(await scriptCalls(backend.redis)).toBe(before + 1);
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, false, true]);
+    expect(decisions.map((d) => d.held)).toEqual([0, 40_000, 80_000, 80_000]);
+    expect(await store.held('batched')).toBe(100_000);
+  });
 
   it('stops counting what an instance that died held once its lease has ended', async () => {
     await setField('orphaned', 'dead', 50_000, 'dead:t', 1, 'alive', 20_000, 'alive:t', Date.now() + HOLD_LEASE_MS);
