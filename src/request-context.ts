@@ -29,8 +29,11 @@ export interface RequestContext {
   teamReservation: TokenReservation | undefined;
   /** A smaller reservation on its way to the store; the request's end settles once it is there. */
   reservationMoving: Promise<void> | undefined;
-  /** The admission waits for the body, to go to the store in one write with the budget's reservation. */
-  admitWithBody: boolean;
+  /**
+   * The admission that waits for the body, to go to the store in one write with the budget's reservation;
+   * made by whatever answers first: the body's checks, or an error refusing the request before them.
+   */
+  pendingAdmission: (() => Promise<Record<string, string> | undefined> | undefined) | undefined;
 
   // Written by the budget hooks (src/spend/spend.ts).
   /** Micro-dollars held against the client key's budget until the request ends (see src/spend/reservation.ts). */
@@ -102,7 +105,7 @@ export function newRequestContext(startedAt: number): RequestContext {
     tokenReservation: undefined,
     teamReservation: undefined,
     reservationMoving: undefined,
-    admitWithBody: false,
+    pendingAdmission: undefined,
     budgetReservation: undefined,
     teamBudgetReservation: undefined,
     budgetReserving: undefined,

@@ -39,7 +39,9 @@ export function enforceLimits(app: FastifyInstance, limiter: RateLimiter): void 
     const client = request.gateway.clientKey;
     if (request.method !== 'POST' || client === undefined) return done();
     if (admitsWithBody(request, client)) {
-      request.gateway.admitWithBody = true;
+      // Should the request be refused before its body is checked, the admission is made first, as it is
+      // for any other key: a key over its limits is told so before anything about its body.
+      request.gateway.pendingAdmission = () => limiter.admit(client, request.gateway, promptBytes(request), limiter.now());
       return done();
     }
     const admitted = limiter.admit(client, request.gateway, promptBytes(request), limiter.now());
@@ -54,8 +56,8 @@ export function enforceLimits(app: FastifyInstance, limiter: RateLimiter): void 
   app.addHook('preValidation', (request, reply, done) => {
     const context = request.gateway;
     const bodyBytes = request.form === undefined ? (request.rawBody?.length ?? 0) : 0;
-    if (context.admitWithBody) {
-      context.admitWithBody = false;
+    if (context.pendingAdmission !== undefined) {
+      context.pendingAdmission = undefined;
       const admitted = limiter.admit(context.clientKey!, context, bodyBytes, limiter.now(), answerCap(request.body));
       if (admitted === undefined) return done();
       admitted.then((headers) => {

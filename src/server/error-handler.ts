@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { GatewayError, quoted } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
 import { envelopeFor } from './error-envelope.js';
@@ -17,9 +17,10 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: st
 };
 
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const context = request.gateway as RequestContext | null;
     // An upstream body that failed on its way to the client comes here as undici's error; the relay noted what it means.
-    const gatewayError = (request.gateway as RequestContext | null)?.upstreamFailure ?? toGatewayError(error);
+    const gatewayError = (await limitsRefusal(context, reply)) ?? context?.upstreamFailure ?? toGatewayError(error);
     if (gatewayError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     if (gatewayError.headers !== undefined) reply.headers(gatewayError.headers);
     // Headers copied from an upstream response that was then abandoned must not leak into this one.
@@ -36,6 +37,24 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const error = new GatewayError(404, 'invalid_request_error', `Unknown request URL: ${request.method} ${url}.`, { code: 'unknown_url' });
     return reply.code(404).send(envelopeFor(request, error));
   });
+}
+
+/**
+ * The limits' refusal of a request whose admission waited for its body (src/limits/plugin.ts) and that is
+ * refused before the body's checks ran: the admission is made now, so that its 429 comes first, as for
+ * every key, and an admitted request counts against the key's limits as any refused one does.
+ */
+async function limitsRefusal(context: RequestContext | null, reply: FastifyReply): Promise<GatewayError | undefined> {
+  const admit = context?.pendingAdmission;
+  if (admit === undefined) return undefined;
+  context!.pendingAdmission = undefined;
+  try {
+    const headers = await admit();
+    if (headers !== undefined) reply.headers(headers);
+    return undefined;
+  } catch (err) {
+    return err instanceof GatewayError ? err : undefined;
+  }
 }
 
 function toGatewayError(error: FastifyError): GatewayError {

@@ -3,6 +3,8 @@ import { testConfig, useGatewayWithMock } from '../helpers/gateway.js';
 import { expectEnvelope, rawPost } from '../helpers/raw-http.js';
 
 const LIMITED_KEY = 'gw-key-one-request-a-minute';
+// Its admission waits for a small body, to share the budget's write to Redis: the order must not change.
+const BUDGETED_KEY = 'gw-key-one-request-a-minute-and-a-budget';
 const OPEN_KEY = 'gw-key-without-limits';
 const MINI_ONLY_KEY = 'gw-key-for-gpt-4o-mini-only';
 const BODY_LIMIT = 64 * 1024;
@@ -25,6 +27,7 @@ describe('the order of checks', () => {
       bodyLimitBytes: BODY_LIMIT,
       clientKeys: [
         { name: 'limited', key: LIMITED_KEY, limits: { requestsPerMinute: 1 } },
+        { name: 'budgeted', key: BUDGETED_KEY, limits: { requestsPerMinute: 1, usdPerDay: 100 } },
         { name: 'open', key: OPEN_KEY },
         { name: 'mini-only', key: MINI_ONLY_KEY, models: ['gpt-4o-mini'] },
       ],
@@ -44,16 +47,20 @@ describe('the order of checks', () => {
     expect(await outcome(running.gateway.url, 'gw-no-such-key', OVERSIZED)).toEqual([401, 'invalid_api_key']);
   });
 
-  it('applies limits (429) before reading the body, and a refused request still counts against them', async () => {
+  it.each([
+    ['with limits', LIMITED_KEY],
+    ['with limits and a budget', BUDGETED_KEY],
+  ])('applies limits (429) before reading the body, and a refused request still counts against them: a key %s', async (_, key) => {
     const { url } = running.gateway;
     // Admitted, so counted, then refused for its body.
-    expect(await outcome(url, LIMITED_KEY, BROKEN_JSON)).toEqual([400, 'invalid_json']);
+    expect(await outcome(url, key, BROKEN_JSON)).toEqual([400, 'invalid_json']);
     // The minute's one request is spent: whatever else is wrong, the answer is now 429.
-    expect(await outcome(url, LIMITED_KEY, chat({}))).toEqual([429, 'rate_limit_exceeded']);
-    expect(await outcome(url, LIMITED_KEY, BROKEN_JSON)).toEqual([429, 'rate_limit_exceeded']);
-    expect(await outcome(url, LIMITED_KEY, OVERSIZED)).toEqual([429, 'rate_limit_exceeded']);
-    expect(await outcome(url, LIMITED_KEY, chat({}), { 'content-type': 'text/plain' })).toEqual([429, 'rate_limit_exceeded']);
-    expect(await outcome(url, LIMITED_KEY, chat({ model: 'no-such-model', temperature: 9 }))).toEqual([429, 'rate_limit_exceeded']);
+    expect(await outcome(url, key, chat({}))).toEqual([429, 'rate_limit_exceeded']);
+    expect(await outcome(url, key, BROKEN_JSON)).toEqual([429, 'rate_limit_exceeded']);
+    expect(await outcome(url, key, OVERSIZED)).toEqual([429, 'rate_limit_exceeded']);
+    expect(await outcome(url, key, chat({}), { 'content-type': 'text/plain' })).toEqual([429, 'rate_limit_exceeded']);
+    expect(await outcome(url, key, chat({}), { ...JSON_TYPE, 'content-encoding': 'gzip' })).toEqual([429, 'rate_limit_exceeded']);
+    expect(await outcome(url, key, chat({ model: 'no-such-model', temperature: 9 }))).toEqual([429, 'rate_limit_exceeded']);
   });
 
   it('checks the body as JSON (413, 415, 400 invalid_json) before the model', async () => {
