@@ -11,7 +11,9 @@ import { JsonUsageTail } from './json-tap.js';
 import { watchResponseId } from './response-id.js';
 import type { SecretScrubber } from './scrub.js';
 import type { PromptText } from './prompt-text.js';
+import { SseRelay } from './sse-relay.js';
 import { SseTap } from './sse-tap.js';
+import type { SseWatcher } from './sse-watcher.js';
 import { estimatorFor } from './usage-estimate.js';
 import type { UpstreamResponse } from './upstream-request.js';
 import { CHAT_STREAM, type StreamFormat } from './stream-formats.js';
@@ -80,11 +82,11 @@ export function relay(
   copyHeaders(reply, response.headers, scrubber);
 
   const merge = target.stream?.mergeUsage;
-  let streamTap: SseTap | undefined;
+  let streamWatcher: SseWatcher | undefined;
   const onUsage = (usage: Usage): void => {
     context.usage = merge === undefined || context.usage === undefined ? usage : merge(context.usage, usage);
     // Usage in parts is whole only once the stream finished: until then the output may still be estimated.
-    context.usagePartial = merge !== undefined && streamTap !== undefined && !streamTap.finished;
+    context.usagePartial = merge !== undefined && streamWatcher !== undefined && !streamWatcher.finished;
     if (context.usagePartial) return;
     // Real usage came: nothing is estimated, and the prompt's text need not be kept.
     context.estimateUsage = undefined;
@@ -95,23 +97,26 @@ export function relay(
   const contentType = header(response.headers, 'content-type') ?? '';
   if (contentType.startsWith('text/event-stream')) {
     reply.header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
-    const tap = new SseTap(
-      target.stream ?? CHAT_STREAM,
-      target.stripUsageChunk,
-      {
-        onFirstToken: () => {
-          context.firstTokenAt = performance.now();
-        },
-        onUsage,
+    const client = sendHead(reply);
+    const format = target.stream ?? CHAT_STREAM;
+    const observer = {
+      onFirstToken: () => {
+        context.firstTokenAt = performance.now();
       },
-      (events) => scrubber.maskComplete(events),
-    );
-    streamTap = tap;
+      onUsage,
+    };
+    const mask = (events: Buffer): Buffer => scrubber.maskComplete(events);
+    const translation = target.translation;
+    const tap =
+      translation === undefined
+        ? new SseRelay(body, client, format, target.stripUsageChunk, observer, mask)
+        : pipeTranslated(body, new SseTap(format, target.stripUsageChunk, observer, mask), translation.stream(), client);
+    streamWatcher = tap.watcher;
     // A client that leaves after the finish chunk leaves only the usage chunk and `[DONE]` unread: they
     // are read (for a few seconds at most) so the request's tokens are counted. Before it, the
     // upstream is closed at once: the tokens still to come would be paid for nothing.
-    context.drainForUsage = () => (tap.finished && !tap.complete && context.usage === undefined ? tap.readRest(body, USAGE_DRAIN_MS) : undefined);
-    if (target.prompt !== undefined && tap.delivered !== undefined) context.estimateUsage = estimatorFor(context, target.prompt, tap.delivered);
+    context.drainForUsage = () => (tap.watcher.finished && !tap.watcher.complete && context.usage === undefined ? tap.readRest(body, USAGE_DRAIN_MS) : undefined);
+    if (target.prompt !== undefined && tap.watcher.delivered !== undefined) context.estimateUsage = estimatorFor(context, target.prompt, tap.watcher.delivered);
     body.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) return;
       const idle = err.code === 'UND_ERR_BODY_TIMEOUT';
@@ -121,7 +126,7 @@ export function relay(
         idle ? 'upstream_stream_idle' : 'upstream_stream_failed',
       );
     });
-    return sendStream(reply, body, tap, target.translation?.stream());
+    return reply;
   }
 
   const contentLength = header(response.headers, 'content-length');
@@ -176,27 +181,28 @@ function onSocketTimeout(socket: Socket): void {
 }
 
 /**
- * Sends a stream's events as the tap releases them, written straight to the client's response rather than
- * through Fastify's stream sending: its two end-of-stream watchers cost every held stream about 4 KiB of
- * listeners and a few µs. The reply is hijacked, so its head (the status and headers set on it so far) is
- * written here; Fastify still runs the onResponse hook when the response finishes. An answer to translate
- * goes through the tap and the translation as stream stages. When the client leaves first, the tap stops
- * once it has been given the chance to read on for the usage (see request-lifecycle.ts).
+ * Sends a stream's head; its events follow as the tap releases them, written straight to the client's
+ * response rather than through Fastify's stream sending: its two end-of-stream watchers cost every held
+ * stream about 4 KiB of listeners and a few µs. The reply is hijacked, so its head (the status and headers
+ * set on it so far) is written here; Fastify still runs the onResponse hook when the response finishes.
+ * When the client leaves first, the tap stops once it has been given the chance to read on for the usage
+ * (see request-lifecycle.ts).
  */
-function sendStream(reply: FastifyReply, body: Readable, tap: SseTap, translated: Transform | undefined): FastifyReply {
+function sendHead(reply: FastifyReply): ServerResponse {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
-  if (translated === undefined) {
-    tap.relay(body, raw);
-    return reply;
-  }
-  raw.once('close', () => {
+  return raw;
+}
+
+/** An answer to translate goes through the tap and the translation as stream stages; returns the tap. */
+function pipeTranslated(body: Readable, tap: SseTap, translated: Transform, client: ServerResponse): SseTap {
+  client.once('close', () => {
     if (!tap.readableEnded) tap.destroy();
     translated.destroy();
   });
-  body.pipe(tap).pipe(translated).pipe(raw);
-  return reply;
+  body.pipe(tap).pipe(translated).pipe(client);
+  return tap;
 }
 
 /**

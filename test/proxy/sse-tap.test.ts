@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastEventEnd, nextEventEnd } from '../../src/proxy/sse-events.js';
-import { MAX_EVENT_BYTES, SseTap } from '../../src/proxy/sse-tap.js';
+import { SseTap } from '../../src/proxy/sse-tap.js';
+import { MAX_EVENT_BYTES } from '../../src/proxy/sse-watcher.js';
 import { CHAT_STREAM } from '../../src/proxy/stream-formats.js';
 import type { Usage } from '../../src/proxy/usage.js';
 import { CLIENT_KEY, startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
@@ -285,7 +286,7 @@ describe('SseTap and the text it delivered (for the estimate of a client that le
         tap.resume();
         for (const chunk of cut(bytesOf(content), offsets)) await new Promise<void>((resolve) => tap.write(chunk, () => resolve()));
         await delay(0);
-        expect(tap.delivered!.text().text).toBe('Echo: Hello there world');
+        expect(tap.watcher.delivered!.text().text).toBe('Echo: Hello there world');
         tap.destroy();
       }),
       { numRuns: 40 },
@@ -299,7 +300,7 @@ describe('SseTap and the text it delivered (for the estimate of a client that le
     await delay(0);
     // The rest, without the usage, read after the client left.
     await tap.readRest(Readable.from([Buffer.from(content[3]! + events[4]! + events[6]!)]), 1_000);
-    expect(tap.delivered!.text().text).toBe('Echo: Hello there');
+    expect(tap.watcher.delivered!.text().text).toBe('Echo: Hello there');
     tap.destroy();
   });
 });
@@ -399,7 +400,7 @@ describe('SseTap and the SSE specification', () => {
     counting.write(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":\ndata: "Hi"},"finish_reason":\ndata: "stop"}]}\n\n'));
     await new Promise((resolve) => setImmediate(resolve));
     expect(firstTokens).toBe(1);
-    expect(counting.finished).toBe(true);
+    expect(counting.watcher.finished).toBe(true);
   });
 });
 

@@ -29,7 +29,7 @@ async function relay(format: StreamFormat, events: string[], fail?: string): Pro
   if (fail === undefined) tap.end();
   else tap.fail(fail, 'upstream_stream_failed');
   await ended;
-  return { output: Buffer.concat(chunks).toString(), usages, firstTokens, complete: tap.complete };
+  return { output: Buffer.concat(chunks).toString(), usages, firstTokens, complete: tap.watcher.complete };
 }
 
 const typed = (type: string, sequence: number, rest = ''): string =>
