@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
+    setupFiles: ['test/helpers/fast-check-seed.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration suites start real processes and ports; two workers match the 2-core machines.

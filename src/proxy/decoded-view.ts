@@ -1,6 +1,10 @@
 // A text with the escapes an upstream may quote a key through decoded: JSON's (`\u0073`, `\/`), URL's once or
 // twice (`%73`, `%2573`) and HTML's numeric character references (`&#115;`, `&#x73;`), each mapped back to
 // where it stood in the original, so what is found in the view is masked in the original.
+//
+// Escapes are decoded from the left, so one that text before a quoted run leaves open takes the run's first
+// characters: `%2` then `9xW%252F…` reads `%29` and leaves `xW/…`. The view keeps where each escape ends, and
+// what follows its `%`, `\` or `&` may be searched as the run's first characters (see {@link escapeTail}).
 
 /** `[start, end)` in the searched text. */
 export type Span = [number, number];
@@ -10,6 +14,8 @@ export interface View {
   text: string;
   /** `at[i]`: where view character i starts in the original; `at[text.length]` is the original's length. */
   at: Int32Array | undefined;
+  /** View positions just after each decoded escape, in order (none when the text was not decoded). */
+  after: readonly number[];
 }
 
 /** The longest escape decoded, in bytes: `&#x` and eight digits and `;`. A stream holds back this much per character. */
@@ -48,9 +54,10 @@ function isHexDigit(byte: number | undefined): boolean {
  * one without.
  */
 export function decodedView(text: string): View {
-  if (!ESCAPED.test(text)) return { text, at: undefined };
+  if (!ESCAPED.test(text)) return { text, at: undefined, after: [] };
   const at = new Int32Array(text.length + 1);
   const parts: string[] = [];
+  const after: number[] = [];
   let length = 0;
   let from = 0;
   const copy = (to: number): void => {
@@ -63,11 +70,12 @@ export function decodedView(text: string): View {
     copy(match.index);
     parts.push(decoded(match));
     at[length++] = match.index;
+    after.push(length);
     from = match.index + match[0].length;
   }
   copy(text.length);
   at[length] = text.length;
-  return { text: parts.join(''), at: at.subarray(0, length + 1) };
+  return { text: parts.join(''), at: at.subarray(0, length + 1), after };
 }
 
 /** The one character an escape stands for (a code point past the BMP, never a key's, as U+FFFD). */
@@ -82,7 +90,19 @@ function decoded(match: RegExpExecArray): string {
   return String.fromCharCode(code > 0xffff ? 0xfffd : code);
 }
 
-/** A span of a view as a span of the text it was decoded from. */
-export function originalSpan(view: View, [start, end]: Span): Span {
-  return view.at === undefined ? [start, end] : [view.at[start]!, view.at[end]!];
+/**
+ * What the escape just before view position `position` holds past its `%`, `\` or `&` (`29` of `%29`): the
+ * characters a run that starts inside it may begin with. Empty when that view character was not escaped.
+ */
+export function escapeTail(view: View, original: string, position: number): string {
+  const { at } = view;
+  if (at === undefined || position === 0) return '';
+  const from = at[position - 1]! + 1;
+  const to = at[position]!;
+  return to > from ? original.slice(from, to) : '';
+}
+
+/** A span of a view as a span of the text it was decoded from, with `lead` characters of an escape before it. */
+export function originalSpan(view: View, [start, end]: Span, lead = 0): Span {
+  return view.at === undefined ? [start, end] : [view.at[start]! - lead, view.at[end]!];
 }

@@ -5,7 +5,7 @@
 // indexed, and a run of 7 or more characters always covers one of the text's 4-character blocks at offsets
 // that are multiples of 4; so one table lookup per 4 characters of text tells whether a form may be
 // nearby, and only then are characters compared, from the block outwards as far as they agree.
-import type { Span } from './decoded-view.js';
+import { escapeTail, originalSpan, type Span, type View } from './decoded-view.js';
 import { formsOf, type KeyForm } from './key-forms.js';
 
 const GRAM = 4;
@@ -31,6 +31,23 @@ interface Entry {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const EMPTY_BLOCKS = new Int32Array(0);
 let searches = 0;
+
+/** A decoded view searched, with the text it was decoded from. */
+interface Decoded {
+  view: View;
+  original: string;
+}
+
+/** One search: the text, as its length and characters, and what it found so far. */
+interface Search {
+  length: number;
+  codeAt: (i: number) => number;
+  spans: Span[];
+  open: ((start: number) => void) | undefined;
+  /** Tells this search's extensions from earlier ones' (see {@link Indexed.search}). */
+  id: number;
+  decoded: Decoded | undefined;
+}
 
 export class KeyFinder {
   private readonly grams = new Map<number, Entry[]>();
@@ -80,18 +97,35 @@ export class KeyFinder {
    * match starts that reaches the end of the text and may go on past it (more of it may follow).
    */
   find(text: string, open?: (start: number) => void): Span[] {
-    const spans: Span[] = [];
-    const { seen, shift } = this;
-    const search = ++searches;
-    for (let q = 0; q + GRAM <= text.length; q += GRAM) {
-      const block = gramAt(text, q);
-      const gram = block | FOLD;
-      const hash = Math.imul(gram, 0x9e3779b1) >>> shift;
-      if ((seen[hash >>> 3]! & (1 << (hash & 7))) === 0) continue;
-      const entries = this.grams.get(gram);
-      if (entries !== undefined) this.extend(entries, q, block, text.length, (i) => text.charCodeAt(i), spans, open, search);
+    return this.search(text, undefined, open);
+  }
+
+  /**
+   * {@link find} for a view decoded from `original`, answering in `original`'s offsets. A run may begin
+   * inside the escape before the view's match (`%2` then `9xW%252F…` decodes `%29`): the escape's last
+   * characters are compared too, and a search starts after each escape, so a run whose decoded part is
+   * shorter than a block is still found.
+   */
+  findDecoded(view: View, original: string, open?: (start: number) => void): Span[] {
+    return this.search(view.text, { view, original }, open);
+  }
+
+  private search(text: string, decoded: Decoded | undefined, open: ((start: number) => void) | undefined): Span[] {
+    let at: Search | undefined;
+    for (let q = 0; q + GRAM <= text.length; q += GRAM) at = this.probeText(text, q, at, decoded, open);
+    if (decoded !== undefined) {
+      for (const q of decoded.view.after) if (q % GRAM !== 0 && q + GRAM <= text.length) at = this.probeText(text, q, at, decoded, open);
     }
-    return mergeSpans(spans);
+    return at === undefined ? [] : mergeSpans(at.spans);
+  }
+
+  /** Probes `text`'s gram at `q`; the search is made at the first gram the bit set lets through (most texts have none). */
+  private probeText(text: string, q: number, at: Search | undefined, decoded: Decoded | undefined, open: ((start: number) => void) | undefined): Search | undefined {
+    const block = gramAt(text, q);
+    if (!this.mayHold(block)) return at;
+    const search = at ?? { length: text.length, codeAt: (i: number) => text.charCodeAt(i), spans: [], open, id: ++searches, decoded };
+    this.probe(search, q, block);
+    return search;
   }
 
   /**
@@ -101,20 +135,23 @@ export class KeyFinder {
    */
   findInBytes(bytes: Buffer, open?: (start: number) => void): Span[] {
     if (!LITTLE_ENDIAN) return this.find(bytes.toString('latin1'), open);
-    const spans: Span[] = [];
-    const { seen, shift } = this;
-    const search = ++searches;
+    const at: Search = { length: bytes.length, codeAt: (i) => bytes[i]!, spans: [], open, id: ++searches, decoded: undefined };
     const first = -bytes.byteOffset & (GRAM - 1);
     const blocks = bytes.length > first ? new Int32Array(bytes.buffer, bytes.byteOffset + first, (bytes.length - first) >>> 2) : EMPTY_BLOCKS;
-    for (let b = 0; b < blocks.length; b++) {
-      const block = blocks[b]!;
-      const gram = block | FOLD;
-      const hash = Math.imul(gram, 0x9e3779b1) >>> shift;
-      if ((seen[hash >>> 3]! & (1 << (hash & 7))) === 0) continue;
-      const entries = this.grams.get(gram);
-      if (entries !== undefined) this.extend(entries, first + b * GRAM, block, bytes.length, (i) => bytes[i]!, spans, open, search);
-    }
-    return mergeSpans(spans);
+    for (let b = 0; b < blocks.length; b++) if (this.mayHold(blocks[b]!)) this.probe(at, first + b * GRAM, blocks[b]!);
+    return mergeSpans(at.spans);
+  }
+
+  /** False when no form holds `block` (the bit set is clear at its hash); true when one may. */
+  private mayHold(block: number): boolean {
+    const hash = Math.imul(block | FOLD, 0x9e3779b1) >>> this.shift;
+    return (this.seen[hash >>> 3]! & (1 << (hash & 7))) !== 0;
+  }
+
+  /** Extends the forms that hold `block`, the text's gram at `q`. */
+  private probe(at: Search, q: number, block: number): void {
+    const entries = this.grams.get(block | FOLD);
+    if (entries !== undefined) this.extend(entries, q, block, at);
   }
 
   /**
@@ -122,22 +159,14 @@ export class KeyFinder {
    * run to `spans` when it is long enough. A run is the same from every block it covers: a block inside the
    * run last extended for its form, on the same diagonal, is skipped.
    */
-  private extend(
-    entries: readonly Entry[],
-    q: number,
-    block: number,
-    length: number,
-    codeAt: (i: number) => number,
-    spans: Span[],
-    open: ((start: number) => void) | undefined,
-    search: number,
-  ): void {
+  private extend(entries: readonly Entry[], q: number, block: number, at: Search): void {
+    const { length, codeAt, decoded } = at;
     const lower = lowerCaseGram(block);
     for (const { form, offset, gram } of entries) {
       // Most entries are told apart by the gram alone (another case, another alphabet, a hash collision).
       if ((form.caseless ? lower : block) !== gram) continue;
       const diagonal = q - offset;
-      if (form.search === search && form.diagonal === diagonal && q < form.until) continue;
+      if (form.search === at.id && form.diagonal === diagonal && q < form.until) continue;
       const { text, caseless } = form;
       let end = q;
       let j = offset;
@@ -152,13 +181,17 @@ export class KeyFinder {
         start--;
         i--;
       }
-      form.search = search;
+      const tail = decoded === undefined || i === 0 ? '' : escapeTail(decoded.view, decoded.original, start);
+      let lead = 0;
+      while (lead < tail.length && lead < i && same(tail.charCodeAt(tail.length - 1 - lead), text.charCodeAt(i - 1 - lead), caseless)) lead++;
+      form.search = at.id;
       form.diagonal = diagonal;
       form.until = end;
-      const run = end - start;
-      if (run >= form.run || (run >= form.fragment && (i === 0 || j === text.length))) {
-        spans.push([start, end]);
-        if (end === length && j < text.length) open?.(start);
+      const run = end - start + lead;
+      if (run >= form.run || (run >= form.fragment && (i === lead || j === text.length))) {
+        const span: Span = decoded === undefined ? [start, end] : originalSpan(decoded.view, [start, end], lead);
+        at.spans.push(span);
+        if (end === length && j < text.length) at.open?.(span[0]);
       }
     }
   }

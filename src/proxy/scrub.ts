@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { decodedView, hasEscape, LONGEST_ESCAPE, originalSpan, type Span } from './decoded-view.js';
+import { decodedView, hasEscape, LONGEST_ESCAPE, type Span } from './decoded-view.js';
 import { KeyFinder, mergeSpans } from './key-finder.js';
 import { FRAGMENT } from './key-forms.js';
 
@@ -75,8 +75,8 @@ export class SecretScrubber {
     const view = decodedView(text);
     const raw = this.finder.find(text, open === undefined ? undefined : (start) => (open.at = Math.min(open.at, start)));
     if (view.at === undefined) return raw;
-    const decoded = this.finder.find(view.text, open === undefined ? undefined : (start) => (open.at = Math.min(open.at, originalSpan(view, [start, start])[0])));
-    return mergeSpans([...raw, ...decoded.map((span) => originalSpan(view, span))]);
+    const decoded = this.finder.findDecoded(view, text, open === undefined ? undefined : (start) => (open.at = Math.min(open.at, start)));
+    return mergeSpans([...raw, ...decoded]);
   }
 
   /**

@@ -35,7 +35,7 @@ const ENCODINGS: Record<string, (run: string) => string> = {
 };
 
 /** Text around a quoted run: JSON, SSE and escapes (whole ones: a lone backslash would change what follows). */
-const FILLER = ['data: {"choices":[{"delta":{"content":"', '"}}]}\n\n', ' ', '%', '%2', '&#', '&#x', ';', '\\n', '\\\\', '0', 'a', 'Z', 'sk-', '==', 'é', '&amp;'];
+const FILLER = ['data: {"choices":[{"delta":{"content":"', '"}}]}\n\n', ' ', '%', '%2', '%25', '%252', '&#', '&#x', ';', '\\n', '\\\\', '0', 'a', 'Z', 'sk-', '==', 'é', '&amp;'];
 const filler = fc.array(fc.oneof(fc.constantFrom(...FILLER), fc.string({ maxLength: 4, unit: fc.constantFrom(...'abcXYZ019-_/+=; %&#"') })), { maxLength: 5 }).map((p) => p.join(''));
 
 /** A run of 16 characters or more of one of the secrets, at any place in it (`key[3:-3]` among them). */
@@ -123,6 +123,51 @@ describe('runs of secrets in every encoding', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('masks a URL-encoded run whose first characters an escape left open before it takes (`%2` then `9xW%252F…`)', () => {
+    // What the text before may leave open, and runs that start with hex digits, encoded once or twice.
+    const open = fc.constantFrom('%', '%2', '%25', '%252', 'a%', 'x%2');
+    const hexLed = runs.filter((run) => /^[0-9A-Fa-f]/.test(run) && /[^A-Za-z0-9_.~-]/.test(run));
+    const urlEncoded = fc.constantFrom('URL-encoded', 'URL-encoded twice').chain((how) =>
+      fc.boolean().map((lower) => (run: string) => {
+        const encoded = ENCODINGS[how]!(run);
+        return lower ? encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()) : encoded;
+      }),
+    );
+    fc.assert(
+      fc.property(open, hexLed, urlEncoded, filler, (before, run, encode, after) => {
+        const q = quote(before, encode(run), after);
+        expect(unmasked(q, scrubber.maskComplete(Buffer.from(q.text, 'latin1')).toString('latin1'))).toBe(` in ${JSON.stringify(q.text)}`);
+        expect(unmasked(q, scrubber.maskText(q.text))).toBe(` in ${JSON.stringify(q.text)}`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('masks the found counterexample `%29xW%252F8vTz0K1mNp4Q` and its kin, in a body, a stream cut at every byte and a header', async () => {
+    const run = KEY.slice(10, 26); // 9xW/8vTz0K1mNp4Q
+    for (const [before, encoded] of [
+      ['%2', '9xW%252F8vTz0K1mNp4Q'],
+      ['%2', '9xW%252f8vTz0K1mNp4Q'],
+      ['%2', '9xW%2F8vTz0K1mNp4Q'],
+      ['%252', '9xW%2f8vTz0K1mNp4Q'],
+      ['%25', '9xW%252F8vTz0K1mNp4Q'.replace('9', '%39')],
+    ] as const) {
+      expect(decodeURIComponent(decodeURIComponent(encoded))).toBe(run);
+      const text = `${before}${encoded}`;
+      const expected = `${before}${'*'.repeat(encoded.length)}`;
+      const bytes = Buffer.from(text, 'latin1');
+      expect(scrubber.maskComplete(bytes).toString('latin1')).toBe(expected);
+      expect(scrubber.maskText(text)).toBe(expected);
+      const body = Buffer.from(`data: {"choices":[{"delta":{"content":"${text}"}}]}\n\n`, 'latin1');
+      const whole = scrubber.maskComplete(body).toString('latin1');
+      expect(whole).toContain(expected);
+      for (let cut = 0; cut <= body.length; cut++) {
+        expect((await throughStream(scrubber, [body.subarray(0, cut), body.subarray(cut)])).toString('latin1'), `cut at ${cut}`).toBe(whole);
+      }
+      expect((await throughStream(scrubber, [...body].map((byte) => Buffer.of(byte)))).toString('latin1')).toBe(whole);
+    }
   });
 
   it("masks the probe's cases: the key in hex (either case) and its inner run key[3:-3], in a body and in a header", () => {
