@@ -1,5 +1,6 @@
 // A gateway with an Anthropic upstream pool (two accounts on the mock), and the official Anthropic client.
 import Anthropic from '@anthropic-ai/sdk';
+import { expect } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { CLIENT_KEY, testConfig, type RunningGateway } from './gateway.js';
 
@@ -30,4 +31,14 @@ export function anthropicConfig(mockUrl: string, overrides: Partial<GatewayConfi
 export function anthropicClient(gateway: RunningGateway, key = CLIENT_KEY, how: 'x-api-key' | 'bearer' = 'x-api-key'): Anthropic {
   const auth = how === 'bearer' ? { authToken: key, apiKey: null } : { apiKey: null, defaultHeaders: { 'x-api-key': key } };
   return new Anthropic({ ...auth, baseURL: gateway.url, maxRetries: 0 });
+}
+
+/** The Anthropic client's error that `promise` failed with: it must be one of the client's API errors. */
+export async function apiFailure(promise: Promise<unknown>): Promise<InstanceType<typeof Anthropic.APIError>> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(Anthropic.APIError);
+  return error as InstanceType<typeof Anthropic.APIError>;
 }

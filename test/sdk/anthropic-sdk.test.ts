@@ -2,7 +2,7 @@
 // mock): messages plain and streamed, token counts, and every error in the class the client raises.
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { anthropicClient, anthropicConfig, ANTHROPIC_KEYS } from '../helpers/anthropic.js';
+import { ANTHROPIC_KEYS, anthropicClient, anthropicConfig, apiFailure } from '../helpers/anthropic.js';
 import { CLIENT_KEY, useGatewayWithMock } from '../helpers/gateway.js';
 
 const LIMITED_KEY = 'gw-test-key-anthropic-limited';
@@ -26,15 +26,6 @@ afterEach(() => {
 
 const MODEL = 'claude-sonnet-4-5';
 const hello: Anthropic.MessageParam[] = [{ role: 'user', content: 'Hello there' }];
-
-async function failure(promise: Promise<unknown>): Promise<InstanceType<typeof Anthropic.APIError>> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(Anthropic.APIError);
-  return error as InstanceType<typeof Anthropic.APIError>;
-}
 
 describe('the Anthropic client against a real gateway', () => {
   it('creates a message with the key in x-api-key; the account key goes upstream as x-api-key', async () => {
@@ -95,7 +86,7 @@ describe('the Anthropic client against a real gateway', () => {
 
 describe('errors, each in the class the Anthropic client raises', () => {
   it('AuthenticationError for a wrong or missing key', async () => {
-    const wrong = await failure(anthropicClient(running.gateway, 'gw-wrong').messages.create({ model: MODEL, max_tokens: 1, messages: hello }));
+    const wrong = await apiFailure(anthropicClient(running.gateway, 'gw-wrong').messages.create({ model: MODEL, max_tokens: 1, messages: hello }));
     expect(wrong).toBeInstanceOf(Anthropic.AuthenticationError);
     expect(wrong.error).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'Incorrect API key provided.' } });
     const none = await fetch(`${running.gateway.url}/v1/messages`, { method: 'POST', body: '{}' });
@@ -104,7 +95,7 @@ describe('errors, each in the class the Anthropic client raises', () => {
   });
 
   it('PermissionDeniedError for a model the key may not use', async () => {
-    const error = await failure(anthropicClient(running.gateway, GPT_ONLY_KEY).messages.create({ model: MODEL, max_tokens: 1, messages: hello }));
+    const error = await apiFailure(anthropicClient(running.gateway, GPT_ONLY_KEY).messages.create({ model: MODEL, max_tokens: 1, messages: hello }));
     expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
   });
@@ -117,7 +108,7 @@ describe('errors, each in the class the Anthropic client raises', () => {
   });
 
   it('NotFoundError for an unknown model and an unknown path', async () => {
-    const error = await failure(anthropicClient(running.gateway).messages.create({ model: 'claude-nonexistent', max_tokens: 1, messages: hello }));
+    const error = await apiFailure(anthropicClient(running.gateway).messages.create({ model: 'claude-nonexistent', max_tokens: 1, messages: hello }));
     expect(error).toBeInstanceOf(Anthropic.NotFoundError);
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'not_found_error', message: expect.stringContaining('claude-nonexistent') } });
     const path = await fetch(`${running.gateway.url}/v1/messages/nothing-here`, { method: 'POST', headers: { 'x-api-key': CLIENT_KEY } });
@@ -132,13 +123,13 @@ describe('errors, each in the class the Anthropic client raises', () => {
     ['a block of an unknown type', { model: MODEL, max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'txet', text: 'x' }] }] }, 'messages[0].content'],
     ['max_tokens of zero', { model: MODEL, max_tokens: 0, messages: hello }, 'max_tokens'],
   ])('BadRequestError for %s, naming the field', async (_name, body, param) => {
-    const error = await failure(anthropicClient(running.gateway).messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming));
+    const error = await apiFailure(anthropicClient(running.gateway).messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming));
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining(param) } });
   });
 
   it('BadRequestError for an embedding model, which this endpoint does not serve (chat models it translates)', async () => {
-    const error = await failure(anthropicClient(running.gateway).messages.create({ model: 'text-embedding-3-small', max_tokens: 1, messages: hello }));
+    const error = await apiFailure(anthropicClient(running.gateway).messages.create({ model: 'text-embedding-3-small', max_tokens: 1, messages: hello }));
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
     expect(error.message).toContain('/v1/embeddings');
   });
@@ -146,7 +137,7 @@ describe('errors, each in the class the Anthropic client raises', () => {
   it('RateLimitError with retry-after once a key is over its limit', async () => {
     const client = anthropicClient(running.gateway, LIMITED_KEY);
     await client.messages.create({ model: MODEL, max_tokens: 1, messages: hello });
-    const error = await failure(client.messages.create({ model: MODEL, max_tokens: 1, messages: hello }));
+    const error = await apiFailure(client.messages.create({ model: MODEL, max_tokens: 1, messages: hello }));
     expect(error).toBeInstanceOf(Anthropic.RateLimitError);
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
     expect(Number(error.headers?.get('retry-after'))).toBeGreaterThan(0);
@@ -154,7 +145,7 @@ describe('errors, each in the class the Anthropic client raises', () => {
 
   it('a 529 overloaded_error from every account reaches the client as Anthropic sent it', async () => {
     running.mock.fault = () => ({ kind: 'status', status: 529 });
-    const error = await failure(anthropicClient(running.gateway).messages.create({ model: MODEL, max_tokens: 1, messages: hello }));
+    const error = await apiFailure(anthropicClient(running.gateway).messages.create({ model: MODEL, max_tokens: 1, messages: hello }));
     expect(error).toBeInstanceOf(Anthropic.InternalServerError);
     expect(error.status).toBe(529);
     expect(error.error).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
@@ -163,7 +154,7 @@ describe('errors, each in the class the Anthropic client raises', () => {
   it('a stream cut mid-way ends with an error event the client raises', async () => {
     running.mock.fault = (req) => ((req.body as { stream?: boolean }).stream === true ? { kind: 'reset-mid-body' } : undefined);
     const stream = anthropicClient(running.gateway).messages.stream({ model: MODEL, max_tokens: 100, messages: hello });
-    const error = await failure(stream.finalMessage());
+    const error = await apiFailure(stream.finalMessage());
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'api_error' } });
   });
 });

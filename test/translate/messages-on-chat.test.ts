@@ -4,7 +4,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Usage } from '../../src/proxy/usage.js';
-import { anthropicClient, ANTHROPIC_KEYS } from '../helpers/anthropic.js';
+import { ANTHROPIC_KEYS, anthropicClient, apiFailure } from '../helpers/anthropic.js';
 import { costCheck, eventually } from '../helpers/cost-check.js';
 import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { databaseUsd } from '../helpers/genai-prices.js';
@@ -18,15 +18,6 @@ const KEYS = ['plain', 'streamed', 'left', 'other'] as const;
 const keyOf = (name: string): string => `gw-translate-key-${name}`;
 const hello: Anthropic.MessageParam[] = [{ role: 'user', content: 'Hello there' }];
 const lookup: Anthropic.Tool = { name: 'lookup', description: 'Looks a word up', input_schema: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } };
-
-async function failure(promise: Promise<unknown>): Promise<InstanceType<typeof Anthropic.APIError>> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(Anthropic.APIError);
-  return error as InstanceType<typeof Anthropic.APIError>;
-}
 
 describe('a chat model on /v1/messages, through the Anthropic client', () => {
   let mock: MockUpstream;
@@ -174,13 +165,13 @@ describe('a chat model on /v1/messages, through the Anthropic client', () => {
 
   it('refuses what cannot be translated with a BadRequestError naming it, before going upstream', async () => {
     const before = mock.requests.length;
-    const error = await failure(client().messages.create({ model: MODEL, max_tokens: 10, messages: hello, top_k: 5 } as Anthropic.MessageCreateParamsNonStreaming));
+    const error = await apiFailure(client().messages.create({ model: MODEL, max_tokens: 10, messages: hello, top_k: 5 } as Anthropic.MessageCreateParamsNonStreaming));
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
     expect(error.error).toEqual({
       type: 'error',
       error: { type: 'invalid_request_error', message: "Invalid value for 'top_k': 'top_k' cannot be translated to chat completions, which this model is served by." },
     });
-    const document = await failure(
+    const document = await apiFailure(
       client().messages.countTokens({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }] }),
     );
     expect(document.message).toContain("'messages[0].content[0].type'");
@@ -188,21 +179,21 @@ describe('a chat model on /v1/messages, through the Anthropic client', () => {
   });
 
   it('still refuses a model the key may not use, and a model of another kind', async () => {
-    expect(await failure(anthropicClient(gateway, keyOf('claude-only')).messages.create({ model: MODEL, max_tokens: 1, messages: hello }))).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    const embedding = await failure(client().messages.create({ model: 'text-embedding-3-small', max_tokens: 1, messages: hello }));
+    expect(await apiFailure(anthropicClient(gateway, keyOf('claude-only')).messages.create({ model: MODEL, max_tokens: 1, messages: hello }))).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    const embedding = await apiFailure(client().messages.create({ model: 'text-embedding-3-small', max_tokens: 1, messages: hello }));
     expect(embedding).toBeInstanceOf(Anthropic.BadRequestError);
   });
 
   it("tells an upstream error in Anthropic's envelope, in the class its status has", async () => {
     mock.fault = () => ({ kind: 'status', status: 400, body: { error: { message: "Unsupported parameter: 'stop'", type: 'invalid_request_error', param: 'stop', code: null } } });
-    const error = await failure(client().messages.create({ model: MODEL, max_tokens: 10, stop_sequences: ['END'], messages: hello }));
+    const error = await apiFailure(client().messages.create({ model: MODEL, max_tokens: 10, stop_sequences: ['END'], messages: hello }));
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
     expect(error.error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Unsupported parameter: 'stop'" } });
   });
 
   it('ends a stream cut mid-way with an error event the client raises', async () => {
     mock.fault = (req) => ((req.body as { stream?: boolean }).stream === true ? { kind: 'reset-mid-body' } : undefined);
-    const error = await failure(client().messages.stream({ model: MODEL, max_tokens: 100, messages: hello }).finalMessage());
+    const error = await apiFailure(client().messages.stream({ model: MODEL, max_tokens: 100, messages: hello }).finalMessage());
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'api_error' } });
   });
 
