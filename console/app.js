@@ -52,14 +52,16 @@ async function usagePage(groupBy = 'key') {
     const other = `Other (${num(series.others)} ${groupBy === 'key' ? 'keys' : `${groupBy}s`})`;
     const label = (row) => (row[groupBy] === null ? other : row[groupBy] || '—');
     const groups = [...series.top.map((name) => name || '—'), ...(series.others > 0 ? [other] : [])];
-    const sums = new Map(groups.map((g) => [g, { requests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }]));
+    const sums = new Map(groups.map((g) => [g, { requests: 0, promptTokens: 0, cacheWriteTokens: 0, completionTokens: 0, costUsd: 0 }]));
     for (const r of series.data) {
       const s = sums.get(label(r));
       for (const field of Object.keys(s)) s[field] += r[field];
     }
     page('Usage', toolbar, h('h2', {}, 'Usage per day'), usageChart(series.data, label, 30, groups),
-      table([groupBy, 'Requests', 'Prompt tokens', 'Completion tokens', 'Spend'], [...sums].map(([g, s]) => h('tr', {}, h('td', {}, g),
-        h('td', {}, num(s.requests)), h('td', {}, num(s.promptTokens)), h('td', {}, num(s.completionTokens)), h('td', {}, usd(s.costUsd))))));
+      // Cache writes (Anthropic's prompt-cache writes) are a part of the prompt tokens, priced apart.
+      table([groupBy, 'Requests', 'Prompt tokens', 'Cache writes', 'Completion tokens', 'Spend'], [...sums].map(([g, s]) => h('tr', {}, h('td', {}, g),
+        h('td', {}, num(s.requests)), h('td', {}, num(s.promptTokens)), h('td', {}, num(s.cacheWriteTokens)), h('td', {}, num(s.completionTokens)),
+        h('td', {}, usd(s.costUsd))))));
   } catch (error) {
     page('Usage', toolbar, errorNote(error));
   }

@@ -68,6 +68,10 @@ describe('the usage summary', () => {
       groups: { key: number; team: number; model: number };
     }>(`/admin/usage/summary?${range}&top=5`);
     expect(round(summary.total)).toEqual(sum(daily));
+    // Prompt-cache writes are summed like every other count: key i wrote d tokens on day d.
+    expect(summary.total.cacheWriteTokens).toBe(KEYS * (0 + 1 + 2));
+    expect(summary.days.map((d) => d.cacheWriteTokens)).toEqual([0, KEYS, 2 * KEYS]);
+    expect(summary.top.key[0]!.cacheWriteTokens).toBe(0 + 1 + 2);
     expect(summary.days.map((d) => d.date)).toEqual(DAYS);
     for (const day of summary.days) expect(round(day)).toEqual({ date: day.date, ...sum(daily.filter((r) => r.date === day.date)) });
 
@@ -100,6 +104,8 @@ describe('the usage series', () => {
       const others = daily.filter((r) => r.date === date && !series.top.includes(r.key!));
       expect(round(ofDay.at(-1)!)).toEqual({ date, key: null, ...sum(others) });
     }
+    // The others' prompt-cache writes included: the named keys' and theirs make the ledger's.
+    expect(sum(series.data).cacheWriteTokens).toBe(KEYS * (0 + 1 + 2));
   });
 
   it('ranks a few keys at each answer', async () => {

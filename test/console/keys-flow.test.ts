@@ -138,6 +138,13 @@ describe('keys in the console', () => {
   it('shows an admin the usage per day by key, team or model, with its CSV to download', async () => {
     const created = await admin<{ key: string }>(running.gateway.url, 'POST', '/admin/keys', { name: 'usage-shown', team: 'platform' });
     await chat(created.body.key);
+    // A key whose ledger rows hold prompt-cache writes (an Anthropic client's), written as the gateway's flushes write them.
+    const day = (ago: number) => new Date(Date.now() - ago * 86_400_000).toISOString().slice(0, 10);
+    const cached = { key: 'cache-writer', model: 'claude-sonnet-4-5', team: '', requests: 2, cachedTokens: 0, completionTokens: 40, reasoningTokens: 0, costMicros: 1 };
+    await running.gateway.app.services.store.use(async (r) => {
+      await r.usage.apply('cache-writer-1', [{ ...cached, day: day(1), promptTokens: 20_000, cacheWriteTokens: 12_000 }]);
+      await r.usage.apply('cache-writer-2', [{ ...cached, day: day(0), promptTokens: 500, cacheWriteTokens: 345 }]);
+    });
     const { context, page } = await signedIn(ADMIN_TOKEN);
     // The Overview's top keys and models, summed by the server.
     const topKey = page.getByRole('table').first().getByRole('row').filter({ hasText: 'usage-shown' });
@@ -147,6 +154,11 @@ describe('keys in the console', () => {
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.getByRole('img', { name: 'Usage per day' }).waitFor();
     await page.getByRole('cell', { name: 'usage-shown' }).waitFor();
+    // Each group's sums, prompt-cache writes in their own column.
+    const headers = await page.getByRole('columnheader').allTextContents();
+    expect(headers).toEqual(['key', 'Requests', 'Prompt tokens', 'Cache writes', 'Completion tokens', 'Spend']);
+    const cacheWriter = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'cache-writer', exact: true }) });
+    expect(await cacheWriter.getByRole('cell').nth(headers.indexOf('Cache writes')).textContent()).toBe('12,345');
     await page.getByLabel('Group by').selectOption('team');
     await page.getByRole('cell', { name: 'platform', exact: true }).waitFor();
     const link = page.getByRole('link', { name: 'Download CSV' });
