@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Catalog } from '../catalog/catalog.js';
+import { acceptedKinds } from '../endpoints/endpoint.js';
 import { API_ENDPOINTS } from '../endpoints/index.js';
 import type { Services } from '../services.js';
 import { conversationOf } from './conversation.js';
@@ -13,7 +14,7 @@ import type { UpstreamPool, UpstreamRouter } from './pool.js';
 function onlyPools(catalog: Catalog, router: UpstreamRouter): Map<string, UpstreamPool | null> {
   const byPath = new Map<string, UpstreamPool | null>();
   for (const endpoint of API_ENDPOINTS) {
-    const kinds = endpoint.translatesChat === undefined ? endpoint.kinds : [...endpoint.kinds, 'chat'];
+    const kinds = acceptedKinds(endpoint);
     const pools = new Set<UpstreamPool>();
     for (const model of catalog.all()) {
       if (!kinds.includes(model.kind)) continue;

@@ -58,6 +58,11 @@ export interface EndpointDescription {
   readonly recordsResponses?: boolean;
 }
 
+/** Every model kind an endpoint takes: its own, and chat models when it translates them. */
+export function acceptedKinds(endpoint: EndpointDescription): readonly ModelKind[] {
+  return endpoint.translatesChat === undefined ? endpoint.kinds : [...endpoint.kinds, 'chat'];
+}
+
 /**
  * An operation on one stored response (`/v1/responses/{id}` and its sub-paths), served by the generic route
  * in src/routes/stored-response.ts: no body to check and no model named; the request goes to the account

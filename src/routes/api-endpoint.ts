@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { EndpointDescription, JsonObject } from '../endpoints/endpoint.js';
+import { acceptedKinds, type EndpointDescription, type JsonObject } from '../endpoints/endpoint.js';
 import { withStreamUsage } from '../endpoints/stream-usage.js';
 import { invalidRequest, quoted } from '../errors.js';
 import { conversationOf } from '../accounts/conversation.js';
@@ -20,7 +20,7 @@ export const apiEndpointRoute: FastifyPluginAsync<{ endpoint: EndpointDescriptio
   const services = app.services;
   const checked = checkedFields(endpoint);
   if (endpoint.form !== undefined) registerMultipartBody(app);
-  const kinds = endpoint.translatesChat === undefined ? endpoint.kinds : [...endpoint.kinds, 'chat' as const];
+  const kinds = acceptedKinds(endpoint);
 
   app.post(endpoint.path, async (request, reply) => {
     const { catalog, router } = services;

@@ -1,12 +1,8 @@
 import { DAY_MS } from '../time-windows.js';
 import type { Engine } from './engine.js';
 
-/** Usage to add to one ledger row: a UTC day, a key (its name, the `client_key` label), a model, the key's team. */
-export interface UsageDelta {
-  day: string;
-  key: string;
-  model: string;
-  team: string;
+/** The counts a ledger row adds up. */
+export interface UsageCounts {
   requests: number;
   promptTokens: number;
   cachedTokens: number;
@@ -14,23 +10,25 @@ export interface UsageDelta {
   cacheWriteTokens: number;
   completionTokens: number;
   reasoningTokens: number;
+}
+
+/** Usage to add to one ledger row: a UTC day, a key (its name, the `client_key` label), a model, the key's team. */
+export interface UsageDelta extends UsageCounts {
+  day: string;
+  key: string;
+  model: string;
+  team: string;
   costMicros: number;
 }
 
 export const GROUP_BYS = ['key', 'team', 'model', 'key,model'] as const;
 export type GroupBy = (typeof GROUP_BYS)[number];
 
-export interface UsageRow {
+export interface UsageRow extends UsageCounts {
   date: string;
   key?: string;
   team?: string;
   model?: string;
-  requests: number;
-  promptTokens: number;
-  cachedTokens: number;
-  cacheWriteTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
   costUsd: number;
 }
 
