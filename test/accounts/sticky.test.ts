@@ -214,8 +214,19 @@ describe.each(modes)('sticky conversations on $name', ({ gateways: gatewayCount,
     const before = results.map((r) => r.length);
     const alpha = new Set<string>();
     const beta = new Set<string>();
-    for (let i = 0; i < 6; i++) alpha.add(await ask(via(i), id, CLIENT_KEY));
-    for (let i = 0; i < 6; i++) beta.add(await ask(via(i), id, BETA_KEY));
+    // A pin is written once its request has been served, and nothing waits for that write: a request sent at
+    // once to the other gateway may look before it lands (and pin anew, to the same account). Wait for it.
+    const pinLanded = async (client: string): Promise<void> => {
+      const redis = via(1).app.services.redis?.client;
+      if (redis === undefined) return; // the in-memory store writes at once
+      await vi.waitFor(async () => expect(await redis.get(`gw:pin:${conversationKey('mock', client, id)}`)).not.toBeNull(), { timeout: 5_000, interval: 10 });
+    };
+    alpha.add(await ask(via(0), id, CLIENT_KEY));
+    await pinLanded('team-alpha');
+    for (let i = 1; i < 6; i++) alpha.add(await ask(via(i), id, CLIENT_KEY));
+    beta.add(await ask(via(0), id, BETA_KEY));
+    await pinLanded('team-beta');
+    for (let i = 1; i < 6; i++) beta.add(await ask(via(i), id, BETA_KEY));
     expect([...alpha]).toEqual([choice('team-alpha', id)]);
     expect([...beta]).toEqual([choice('team-beta', id)]);
     // Each client's first request made a new pin: B did not find A's.
