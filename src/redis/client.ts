@@ -10,13 +10,12 @@ export function reconnectDelay(times: number): number {
 
 /** Builds the client for a `redis` config and wraps it. Connects in the background: never throws for an unreachable Redis. */
 export function createRedisConnection(config: RedisConfig, log: FastifyBaseLogger): RedisConnection {
-  // ioredis's own timeout only cleans up commands that never got an answer; requests stop waiting after
-  // `timeoutMs` through `run`. (Were it `timeoutMs` itself, its timer could fire before a reply already read.)
-  const backstopMs = Math.max(1_000, config.timeoutMs * 10);
+  // No `commandTimeout`: ioredis would set and clear a timer per command. Callers stop waiting after
+  // `timeoutMs` through `run`, whose one timer watches every batch in flight; a command Redis never answers
+  // stays in ioredis's queue until the connection closes, with or without ioredis's own timeout.
   const perNode: RedisOptions = {
     maxRetriesPerRequest: 1,
     autoResendUnfulfilledCommands: false,
-    commandTimeout: backstopMs,
     connectTimeout: 5_000,
   };
   // `run` sends the commands of a turn of the event loop (the pins, admissions and settles of every request that

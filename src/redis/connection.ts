@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis, ReplyError, type Cluster } from 'ioredis';
+import { BatchDeadlines, type InFlightBatch } from './batch-deadlines.js';
 import { BREAKER_FAILURE_RATIO, BREAKER_MIN_FAILURES, FailureWindow } from './failure-window.js';
 
 export type RedisClient = Redis | Cluster;
@@ -89,6 +90,8 @@ export class RedisConnection {
   private readonly writeBehinds: (() => void)[] = [];
   private writeBehindTimer: NodeJS.Timeout | undefined;
   private writeBehindDue = 0;
+  /** One timer for every batch in flight (see {@link BatchDeadlines}). */
+  private readonly deadlines: BatchDeadlines<QueuedCommand>;
 
   constructor(client: RedisClient, options: RedisConnectionOptions, log: FastifyBaseLogger) {
     this.client = client;
@@ -96,6 +99,7 @@ export class RedisConnection {
     this.timeoutMs = options.timeoutMs;
     this.breakerMs = options.breakerMs;
     this.log = log;
+    this.deadlines = new BatchDeadlines(this.timeoutMs, (batch) => this.giveUp(batch));
     client.on('ready', () => this.onReady());
     // Listening to 'error' also keeps ioredis from printing every failed reconnect to the console.
     client.on('error', (err: Error) => this.markDown(err));
@@ -165,7 +169,7 @@ export class RedisConnection {
     setImmediate(this.sendQueued);
   }
 
-  /** Sends the commands queued in this turn, and what the write-behinds add, in one write; one timer times them all out. */
+  /** Sends the commands queued in this turn, and what the write-behinds add, in one write; one timer watches every batch in flight. */
   private readonly sendQueued = (): void => {
     this.sendScheduled = true; // commands the write-behinds run now join this batch
     for (const send of this.writeBehinds) send();
@@ -177,24 +181,11 @@ export class RedisConnection {
     const batch = this.queued;
     if (batch.length === 0) return;
     this.queued = [];
-    let open = batch.length;
-    const timer = setTimeout(() => {
-      // One more turn of the event loop before giving up: a reply that arrived while this process was busy
-      // (a GC pause, a burst of requests) is read first, so a stalled gateway does not blame Redis.
-      setImmediate(() => {
-        for (const queued of batch) {
-          if (queued.settled) continue;
-          queued.settled = true;
-          const error = new RedisTimeoutError(`Redis did not answer within ${this.timeoutMs} ms`);
-          this.ended(queued.probe, error);
-          queued.reject(error);
-        }
-      });
-    }, this.timeoutMs);
+    const inFlight = this.deadlines.add(batch);
     const answered = (queued: QueuedCommand, value: unknown, err: Error | undefined): void => {
       if (queued.settled) return;
       queued.settled = true;
-      if (--open === 0) clearTimeout(timer);
+      this.deadlines.answered(inFlight);
       if (err === undefined) {
         this.ended(queued.probe, undefined);
         queued.resolve(value);
@@ -220,6 +211,23 @@ export class RedisConnection {
     }
     stream?.uncork();
   };
+
+  /**
+   * A batch not answered within `timeoutMs`: its unanswered commands fail. One more turn of the event loop
+   * first: a reply that arrived while this process was busy (a GC pause, a burst of requests) is read
+   * before, so a stalled gateway does not blame Redis.
+   */
+  private giveUp(batch: InFlightBatch<QueuedCommand>): void {
+    setImmediate(() => {
+      for (const queued of batch.items) {
+        if (queued.settled) continue;
+        queued.settled = true;
+        const error = new RedisTimeoutError(`Redis did not answer within ${this.timeoutMs} ms`);
+        this.ended(queued.probe, error);
+        queued.reject(error);
+      }
+    });
+  }
 
   async close(): Promise<void> {
     this.closing = true;
