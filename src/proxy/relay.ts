@@ -77,7 +77,6 @@ export function relay(
 ): FastifyReply | Promise<FastifyReply> {
   const context = request.gateway;
   const body = response.body;
-  watchForStalledClient(request.raw.socket, reply.raw, streamIdleMs);
   reply.code(response.statusCode).header('x-gateway-account', account.name);
   copyHeaders(reply, response.headers, scrubber);
 
@@ -96,6 +95,7 @@ export function relay(
   if (onResponseId !== undefined) watchResponseId(body, (id) => onResponseId(id, account));
   const contentType = header(response.headers, 'content-type') ?? '';
   if (contentType.startsWith('text/event-stream')) {
+    watchForStalledClient(request.raw.socket, reply.raw, streamIdleMs);
     reply.header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
     const client = sendHead(reply);
     const format = target.stream ?? CHAT_STREAM;
@@ -135,6 +135,7 @@ export function relay(
   if (length <= WHOLE_BODY_BYTES || target.translation !== undefined) {
     return relayWhole(request, reply, account, body, { log, scrubber, streamIdleMs }, onUsage, target);
   }
+  watchForStalledClient(request.raw.socket, reply.raw, streamIdleMs);
   if (contentLength !== undefined) reply.header('content-length', contentLength);
   // The body goes to the client through the scrubber (which keeps its length), piped by Fastify; the
   // tail watches it as a second listener of the upstream body.
@@ -157,6 +158,16 @@ export function relay(
     scrubbed.destroy(err);
   });
   return reply.send(scrubbed);
+}
+
+/**
+ * Whether a whole answer just sent still has bytes in this process: queued behind an earlier answer of a
+ * pipelining connection, or more than the socket's buffers took. One the kernel took whole needs no stall
+ * watch: its response has finished, and Node's keep-alive timeout watches the connection from there. This
+ * spares nearly every short answer a socket timer of its own.
+ */
+function bytesWaiting(response: ServerResponse): boolean {
+  return response.socket === null || !response.writableEnded || response.writableLength > 0;
 }
 
 /**
@@ -245,15 +256,21 @@ function relayWhole(
       const masked = scrubber.maskComplete(whole);
       try {
         resolve(reply.send(translation === undefined ? masked : translation.body(masked)));
+        if (bytesWaiting(reply.raw)) watchForStalledClient(request.raw.socket, reply.raw, streamIdleMs);
       } catch (err) {
-        reject(err as Error);
+        failed(err as Error);
       }
     });
     body.once('error', (err: Error & { code?: string }) => {
       if (refused) return;
       if (err.code === 'UND_ERR_ABORTED' || reply.raw.destroyed) resolve(reply.code(CLIENT_CLOSED_REQUEST).send());
-      else reject(bodyFailure(request, account, err, log, streamIdleMs));
+      else failed(bodyFailure(request, account, err, log, streamIdleMs));
     });
+    /** The envelope that answers a failure is sent after this: it is watched from now on, as it cannot be afterwards. */
+    const failed = (err: Error): void => {
+      watchForStalledClient(request.raw.socket, reply.raw, streamIdleMs);
+      reject(err);
+    };
   });
 }
 
