@@ -1,9 +1,13 @@
 // `npm run bench:streams`: holds 10,000 concurrent idle streamed chats through one gateway process and
 // reports its memory. The mock upstream sends each stream's first event at once, then one every 10 s.
-//   node --import tsx bench/streams.ts [--streams 10000] [--clients 2] [--hold 5]
+//   node --import tsx bench/streams.ts [--streams 10000] [--clients 2] [--hold 5] [--gateway-flags "--heapsnapshot-signal=SIGUSR2"]
+// With --heap, the gateway also reports its memory after a forced full GC, idle and with the streams held
+// (after the RSS was sampled); with --snapshot DIR, it writes a heap snapshot into DIR at both points too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { heapProbeFlags, readHeap, writeSnapshot } from './lib/heap-probe.js';
 import { fdLimit, memory, openFds } from './lib/proc-stats.js';
+import { descriptorKinds } from './lib/socket-kinds.js';
 import { ROOT, track, withFdLimit } from './lib/procs.js';
 import { describeMachine, machineLine, stamp, writeResults } from './lib/report.js';
 import { checkLine, streamsCheck, type StreamsResult } from './lib/results.js';
@@ -16,11 +20,17 @@ const { values: args } = parseArgs({
     streams: { type: 'string', default: '10000' },
     clients: { type: 'string', default: '2' },
     hold: { type: 'string', default: '5' },
+    'gateway-flags': { type: 'string', default: '' },
+    heap: { type: 'boolean', default: false },
+    snapshot: { type: 'string' },
   },
 });
 const wanted = Number(args.streams);
 const clientCount = Number(args.clients);
 const holdS = Number(args.hold);
+const snapshotDir = args.snapshot;
+const probing = args.heap || snapshotDir !== undefined;
+const gatewayFlags = [...args['gateway-flags'].split(' ').filter((flag) => flag !== ''), ...(probing ? heapProbeFlags(snapshotDir) : [])];
 /** Every stream costs the gateway two sockets (client side and upstream side). */
 const FD_LIMIT = 2 * wanted + 4_096;
 /** Descriptors kept free in the gateway for everything else (Redis, logs, a late health check). */
@@ -56,6 +66,16 @@ function totals(clients: Client[]): ClientReport {
   return sum;
 }
 
+async function probeHeap(phase: string, origin: string, pid: number, dir: string | undefined): Promise<void> {
+  const heap = await readHeap(origin);
+  const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
+  console.log(
+    `  ${phase}, after a full GC: RSS ${mib(heap.rssBytes)} MiB, heap used ${mib(heap.heapUsedBytes)}, external ${mib(heap.externalBytes)} ` +
+      `(array buffers ${mib(heap.arrayBuffersBytes)}), malloced ${mib(heap.mallocedBytes)}` +
+      (dir === undefined ? '' : `; snapshot ${await writeSnapshot(pid, dir)}`),
+  );
+}
+
 async function main(): Promise<void> {
   const machine = describeMachine();
   const startedAt = new Date();
@@ -63,6 +83,7 @@ async function main(): Promise<void> {
   const stack = await startStack({
     mock: { chunkDelayMs: 10_000, streamChunks: 60, fdLimit: wanted + 4_096 },
     gatewayFdLimit: FD_LIMIT,
+    gatewayNodeArgs: gatewayFlags,
   });
   console.log(stack.redisLine);
   console.log(stack.metricsLine);
@@ -82,6 +103,7 @@ async function main(): Promise<void> {
     await sleep(500);
     const idle = memory(gwPid);
     console.log(`gateway idle: RSS ${(idle.rss / MiB).toFixed(0)} MiB; opening ${count} streams from ${clientCount} client processes...`);
+    if (probing) await probeHeap('idle', stack.gateway.url, gwPid, snapshotDir);
     const openedAt = Date.now();
     const per = Math.ceil(count / clientCount);
     for (let c = 0; c < clientCount; c++) {
@@ -110,11 +132,18 @@ async function main(): Promise<void> {
     const held = memory(gwPid);
     const heldFds = openFds(gwPid);
     const mockRss = memory(stack.mock.pid).rss;
+    if (probing) await probeHeap('held', stack.gateway.url, gwPid, snapshotDir);
     console.log(`  ${t.ready} streams open after ${holdS} s (${t.ended} ended early, ${t.failed} failed${t.lastError ? `, last error: ${t.lastError}` : ''})`);
 
     for (const client of clients) client.child.send('close');
     await sleep(3_000);
     const afterFds = openFds(gwPid);
+    const port = (url: string): number => Number(new URL(url).port);
+    const kinds = (): string =>
+      Object.entries(descriptorKinds(gwPid, port(stack.gateway.url), port(stack.mock.url)))
+        .map(([kind, n]) => `${n} ${kind}`)
+        .join(', ');
+    console.log(`  gateway descriptors 3 s after the clients left: ${kinds()}`);
     const open = t.ready - t.ended;
     const perStream = (held.rss - idle.rss) / Math.max(1, open);
     result = {

@@ -89,6 +89,11 @@ export class UpstreamBody extends Readable {
   }
 }
 
+/**
+ * undici keeps the handler for as long as the answer's body runs (minutes, for a stream), so once the head
+ * has arrived it lets go of what only the head needed: the promise's callbacks (through which the settled
+ * promise kept the answer's head) and the head's raw bytes that undici's controller keeps.
+ */
 class UpstreamHandler implements Dispatcher.DispatchHandler {
   private body: UpstreamBody | undefined;
   private controller: Dispatcher.DispatchController | undefined;
@@ -98,8 +103,8 @@ class UpstreamHandler implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly abort: UpstreamAbort,
-    private readonly resolve: (response: UpstreamResponse) => void,
-    private readonly reject: (err: Error) => void,
+    private resolve: ((response: UpstreamResponse) => void) | undefined,
+    private reject: ((err: Error) => void) | undefined,
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -109,8 +114,12 @@ class UpstreamHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // Buffers cut from the socket's read that carried the head: kept, they would keep that whole read.
+    controller.rawHeaders = null;
     this.body = new UpstreamBody(controller);
-    this.resolve({ statusCode, headers, body: this.body });
+    const resolve = this.resolve!;
+    this.resolve = this.reject = undefined;
+    resolve({ statusCode, headers, body: this.body });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -124,7 +133,10 @@ class UpstreamHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.abort.removeListener('abort', this.onAbort);
-    if (this.body === undefined) this.reject(err);
+    if (this.body === undefined) {
+      this.reject?.(err);
+      this.resolve = this.reject = undefined;
+    }
     else if (!this.body.destroyed) this.body.destroy(err);
   }
 }

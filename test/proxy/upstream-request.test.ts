@@ -2,7 +2,9 @@
 // destroying the body, with undici's own error codes.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestUpstream, UpstreamAbort, type UpstreamRequest } from '../../src/proxy/upstream-request.js';
 
@@ -85,5 +87,26 @@ describe('requestUpstream', () => {
     response.body.destroy();
     await closed.get('stream2');
     expect(response.body.destroyed).toBe(true);
+  });
+
+  it("keeps neither the head's raw bytes nor the answer's head while the body runs (undici holds the handler until then)", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let handler: Dispatcher.DispatchHandler | undefined;
+    // What undici does with a handler: keeps it, with its controller, for as long as the answer's body runs.
+    const dispatcher = { dispatch: (_options: unknown, kept: Dispatcher.DispatchHandler) => ((handler = kept), true) } as unknown as Dispatcher;
+    const controller = { rawHeaders: [Buffer.from('x-upstream'), Buffer.from('yes')], aborted: false, abort() {}, pause() {}, resume() {} };
+    const request: UpstreamRequest = { origin, path: '/held', method: 'POST', headers: {}, body: '{}', abort: new UpstreamAbort(), headersTimeout: 5_000, bodyTimeout: 5_000 };
+    const head = await (async () => {
+      const pending = requestUpstream(dispatcher, request);
+      handler!.onRequestStart!(controller as unknown as Dispatcher.DispatchController, {});
+      handler!.onResponseStart!(controller as unknown as Dispatcher.DispatchController, 200, { 'x-upstream': 'yes' }, 'OK');
+      return new WeakRef((await pending).headers);
+    })();
+    expect(controller.rawHeaders).toBeNull();
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef's target is kept to the end of the turn that made it
+    gc();
+    expect(head.deref()).toBeUndefined();
+    expect(handler).toBeDefined();
   });
 });
