@@ -48,7 +48,12 @@ export class KeyLease {
   /** Whether a request reserving `reserve` tokens can be admitted from the lease: one request and its whole reservation fit. */
   fits(reserve: number): boolean {
     if (this.limitsRequests && this.requestsUsed >= this.requests) return false;
-    return !this.limitsTokens || reserve <= this.room;
+    return this.holds(reserve);
+  }
+
+  /** Whether `tokens` more fit in the lease. */
+  holds(tokens: number): boolean {
+    return !this.limitsTokens || tokens <= this.room;
   }
 
   /** Hands one request its reservation; returns the key's counts before it, as this instance sees them. */

@@ -79,7 +79,7 @@ export class LeasedLimitStore implements LimitStore {
   async adjust(keyName: string, limits: KeyLimits, reservation: TokenReservation, tokens: number, now: number): Promise<Admission> {
     const lease = this.live(keyName, limits, now);
     const growth = tokens - reservation.tokens;
-    if (lease !== undefined && lease.minute === reservation.minute && (growth <= 0 || lease.fits(growth))) {
+    if (lease !== undefined && lease.minute === reservation.minute && (growth <= 0 || lease.holds(growth))) {
       lease.carved += growth;
       return allowed(decide(limits, lease.view(), now));
     }

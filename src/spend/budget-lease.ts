@@ -2,6 +2,12 @@ import type { BudgetLimits, Spent } from './budget-store.js';
 import { BUDGET_PERIODS } from './windows.js';
 import { dayWindow, monthWindow } from '../time-windows.js';
 
+/** Costs taken out of a lease to be written, and what they free of its hold. */
+export interface Written {
+  micros: number;
+  released: number;
+}
+
 /**
  * What one instance holds of a key's budgets in Redis (`limits.admission: lease`), held like its requests'
  * reservations (the instance's field of the key's held hash, under the 60 s hold lease) and handed to the
@@ -68,18 +74,28 @@ export class BudgetLease {
     this.spent.month += micros;
   }
 
-  /** Takes the costs to write out of the lease (and out of what it holds): Redis takes them off its hold as it adds them. */
-  takeConsumed(): number {
+  /**
+   * Takes the costs to write out of the lease, and what they free of its hold: all of them while the lease
+   * holds them, less what running requests still need when costs passed their reservations (and nothing for
+   * a key without a budget, whose lease holds nothing). Redis takes the same off its hold as it adds them.
+   */
+  takeConsumed(): Written {
     const micros = this.consumed;
+    const released = Math.max(0, Math.min(micros, this.held - this.carved));
     this.consumed = 0;
-    this.held -= micros;
-    return micros;
+    this.held -= released;
+    return { micros, released };
   }
 
   /** Puts back costs whose write did not reach Redis. */
-  restore(micros: number): void {
-    this.consumed += micros;
-    this.held += micros;
+  restore(written: Written): void {
+    this.consumed += written.micros;
+    this.held += written.released;
+  }
+
+  /** Nothing held, running or to write: the lease can be forgotten. */
+  get empty(): boolean {
+    return this.held <= 0 && this.carved <= 0 && this.consumed === 0 && this.busy === 0 && this.renewing === undefined;
   }
 
   /** Redis's answer: the spend in the windows of `now`, plus what is still to be written of them. */

@@ -6,8 +6,8 @@ import { HELD } from './redis-budget-scripts.js';
 /**
  * KEYS as the budget scripts'. ARGV[2] and ARGV[3] the day's and the month's budgets (-1: none), ARGV[4] the
  * hold's lease, ARGV[5] the share of what is left that this instance takes (0: none). ARGV[6] micro-dollars
- * the lease's ended requests cost (added to the day and the month, kept ARGV[7] and ARGV[8] ms, and taken off
- * what this instance holds). ARGV[9..] the reservations to decide, in order (the reservation script's rule).
+ * the lease's ended requests cost (added to the day and the month, kept ARGV[8] and ARGV[9] ms), ARGV[7] what
+ * they free of this instance's hold. ARGV[10..] the reservations to decide, in order (the reservation script's rule).
  * The grant is the share of the least that is left of a budget once spend and every instance's holds are
  * counted; it is held like a reservation. Returns the day's and the month's spend, whether each reservation
  * was admitted and what was held before it, then the grant and what the other instances hold.
@@ -16,17 +16,17 @@ const LEASE_SCRIPT = `${HELD}
 local dayLimit, monthLimit, share, written = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6])
 if written > 0 then
   redis.call('INCRBY', KEYS[1], written)
-  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+  redis.call('PEXPIRE', KEYS[1], ARGV[8])
   redis.call('INCRBY', KEYS[2], written)
-  redis.call('PEXPIRE', KEYS[2], ARGV[8])
-  own = math.max(0, own - written)
+  redis.call('PEXPIRE', KEYS[2], ARGV[9])
 end
+own = math.max(0, own - tonumber(ARGV[7]))
 local spentDay = tonumber(redis.call('GET', KEYS[1])) or 0
 local spentMonth = tonumber(redis.call('GET', KEYS[2])) or 0
 local held = others + own
 local function fits(limit, spent, micros) return limit < 0 or (spent < limit and spent + held + micros <= limit) end
 local decided = {spentDay, spentMonth}
-for i = 9, #ARGV do
+for i = 10, #ARGV do
   local micros = tonumber(ARGV[i])
   local allowed = 0
   if fits(dayLimit, spentDay, micros) and fits(monthLimit, spentMonth, micros) then allowed = 1 end
@@ -63,6 +63,7 @@ export type LeaseBudgetClient = RedisClient & {
     leaseMs: number,
     share: number,
     written: number,
+    released: number,
     dayTtlMs: number,
     monthTtlMs: number,
     ...micros: number[]

@@ -79,16 +79,20 @@ export class LeasedBudgetStore implements BudgetStore {
     return new Promise((resolve, reject) => (unsent ?? this.order(keyName, lease, now)).queued.push({ micros, resolve, reject }));
   }
 
+  /** Every key's costs gather in a lease (one without a budget holds nothing), written within `flushMs`. */
   settle(keyName: string, reserved: number, micros: number, now: number): void {
-    const lease = this.leases.get(keyName);
-    if (lease === undefined) return; // nothing was reserved nor admitted here: the key has no budget
+    if (micros <= 0 && reserved <= 0) return;
+    const lease = this.leaseOf(keyName, {});
     if (lease.consumed > 0 && (lease.consumedDay !== dayWindow(now) || lease.consumedMonth !== monthWindow(now))) this.write(keyName, lease);
     lease.settle(reserved, micros, now);
-    if (lease.room < 0) this.order(keyName, lease, now);
-    else if (this.flushTimer === undefined) {
-      this.flushTimer = setTimeout(() => this.flush(), this.flushMs);
-      this.flushTimer.unref();
-    }
+    if (lease.granted > 0 && lease.room < 0) this.order(keyName, lease, now);
+    else this.flushSoon();
+  }
+
+  private flushSoon(): void {
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setTimeout(() => void this.flush(), this.flushMs);
+    this.flushTimer.unref();
   }
 
   async held(keyName: string): Promise<number> {
@@ -106,7 +110,7 @@ export class LeasedBudgetStore implements BudgetStore {
   async close(): Promise<void> {
     clearInterval(this.renewer);
     clearTimeout(this.flushTimer);
-    await Promise.all([...this.leases].map(([keyName, lease]) => this.write(keyName, lease, lease.room)));
+    await Promise.all([...this.leases].map(([keyName, lease]) => this.write(keyName, lease, Math.max(0, lease.room))));
   }
 
   /**
@@ -115,8 +119,13 @@ export class LeasedBudgetStore implements BudgetStore {
    */
   renew(): void {
     for (const [keyName, lease] of this.leases) {
+      if (lease.empty) {
+        this.leases.delete(keyName);
+        continue;
+      }
       if (!lease.used && lease.room > 0) void this.write(keyName, lease, lease.room);
       lease.used = false;
+      if (lease.held <= 0 && lease.busy === 0) continue; // a key without a budget: nothing to hold
       const heal = lease.busy === 0 ? lease.held : '';
       this.redis
         .run((client) => (client as BudgetClient)[RENEW_COMMAND](...this.keys(keyName, Date.now()), this.instanceId, HOLD_LEASE_MS, heal))
@@ -179,7 +188,8 @@ export class LeasedBudgetStore implements BudgetStore {
           limits.month ?? -1,
           HOLD_LEASE_MS,
           this.share,
-          written,
+          written.micros,
+          written.released,
           DAY_KEY_TTL_MS,
           MONTH_KEY_TTL_MS,
           ...queued.map((q) => q.micros),
@@ -213,7 +223,7 @@ export class LeasedBudgetStore implements BudgetStore {
    */
   private async write(keyName: string, lease: BudgetLease, release = 0): Promise<void> {
     const { consumedDay, consumedMonth } = lease;
-    const micros = lease.takeConsumed();
+    const written = lease.takeConsumed();
     lease.held -= release;
     lease.busy++;
     try {
@@ -223,18 +233,19 @@ export class LeasedBudgetStore implements BudgetStore {
           this.monthKey(keyName, consumedMonth),
           this.heldKey(keyName),
           this.instanceId,
-          micros,
+          written.micros,
           DAY_KEY_TTL_MS,
           MONTH_KEY_TTL_MS,
-          micros + release,
+          written.released + release,
           HOLD_LEASE_MS,
         ),
       );
     } catch (err) {
       if (err instanceof RedisUnavailableError) {
-        lease.restore(micros);
+        lease.restore(written);
         lease.held += release;
-      } else this.log.debug({ err: (err as Error).message, clientKey: keyName, micros }, 'spend not recorded');
+        this.flushSoon();
+      } else this.log.debug({ err: (err as Error).message, clientKey: keyName, micros: written.micros }, 'spend not recorded');
     } finally {
       lease.busy--;
     }

@@ -25,6 +25,7 @@ const KEYS = {
   usd: { key: 'gw-lease-usd', limits: { usdPerDay: 0.1 } },
   roomy: { key: 'gw-lease-roomy', limits: ROOMY },
   settled: { key: 'gw-lease-settled', limits: ROOMY },
+  free: { key: 'gw-lease-free', limits: undefined },
 };
 const hello = [{ role: 'user' as const, content: 'hi' }];
 
@@ -41,26 +42,45 @@ interface Setup {
   redis: RedisServer;
   direct: Redis;
   gateways: RunningGateway[];
+  /** Sets the windows' clock: the gateways' and Redis's. */
+  setClock(now: number): Promise<void>;
 }
 
 async function startSetup(upstream: UsageUpstream): Promise<Setup> {
   const redis = await startRedis();
-  const gateways = await Promise.all([0, 1].map(() => startGateway(config(upstream.url, redis.url), {}, { clock: () => NOW })));
+  let now = NOW;
+  const gateways = await Promise.all([0, 1].map(() => startGateway(config(upstream.url, redis.url), {}, { clock: () => now })));
   for (const g of gateways) await vi.waitFor(() => expect(g.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
-  await setRedisClock(
-    gateways[0]!.app.services.redis!,
-    gateways.map((g) => g.app.services.limiter.store as unknown as { clockOffsetMs: number }),
-    NOW,
-  );
-  return { redis, direct: new Redis(redis.url), gateways };
+  const setClock = async (t: number): Promise<void> => {
+    now = t;
+    const stores = gateways.map((g) => g.app.services.limiter.store as unknown as { clockOffsetMs: number });
+    await setRedisClock(gateways[0]!.app.services.redis!, stores, t);
+  };
+  await setClock(NOW);
+  return { redis, direct: new Redis(redis.url), gateways, setClock };
 }
 
-/** Every command Redis has run, but INFO itself. */
-async function commandsRun(direct: Redis): Promise<number> {
-  const stats = await direct.info('commandstats');
-  let calls = 0;
-  for (const match of stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) if (match[1] !== 'info') calls += Number(match[2]);
-  return calls;
+/**
+ * Watches Redis (MONITOR) for commands that name `keyName`'s keys, Lua's calls inside scripts included;
+ * `seen` resolves with them once Redis ran a marker sent after everything before it.
+ */
+async function watchKey(direct: Redis, keyName: string): Promise<{ seen(): Promise<string[]> }> {
+  const monitor = await direct.monitor();
+  const naming: string[] = [];
+  let marked: (() => void) | undefined;
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args.some((arg) => arg.includes(`{${keyName}}`))) naming.push(args.join(' '));
+    if (args[0]?.toLowerCase() === 'echo' && args[1] === 'lease-test-marker') marked?.();
+  });
+  return {
+    async seen() {
+      const reached = new Promise<void>((resolve) => (marked = resolve));
+      await direct.echo('lease-test-marker');
+      await reached;
+      monitor.disconnect();
+      return naming;
+    },
+  };
 }
 
 const chat = (g: RunningGateway, key: string) => g.client(key).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 300 });
@@ -121,14 +141,14 @@ describe('leased admission on two gateways sharing one Redis', () => {
   it("sends a key's requests after its first on one gateway without a Redis command", async () => {
     const gateway = setup.gateways[0]!;
     await chat(gateway, KEYS.roomy.key);
-    const before = await commandsRun(setup.direct);
+    const watch = await watchKey(setup.direct, 'roomy');
     for (let i = 0; i < 5; i++) {
       const { data, response } = await gateway.client(KEYS.roomy.key).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: 300 }).withResponse();
       expect(data.usage?.total_tokens).toBe(310);
       expect(Number(response.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(1_000);
       expect(response.headers.get('x-gateway-budget-remaining-usd')).not.toBeNull();
     }
-    expect(await commandsRun(setup.direct)).toBe(before);
+    expect(await watch.seen()).toEqual([]);
   });
 
   it('fails open, as without leases, when Redis cannot be reached for a key without a lease', async () => {
@@ -148,17 +168,24 @@ describe('usage settled through leases', () => {
     upstream.chatUsage = USAGE;
     const setup = await startSetup(upstream);
     try {
+      // Five requests in one minute, seven in the next: the first minute's leases go back as it ends.
+      for (let i = 0; i < 5; i++) await chat(setup.gateways[i % 2]!, KEYS.settled.key);
+      await setup.setClock(NOW + 60_000);
       const requests = 7;
       for (let i = 0; i < requests; i++) await chat(setup.gateways[i % 2]!, KEYS.settled.key);
+      for (let i = 0; i < 3; i++) await chat(setup.gateways[i % 2]!, KEYS.free.key);
       // While the gateways run, Redis holds their leases: more than was used.
       expect(Number(await setup.direct.hget('gw:limit:{settled}', 'r'))).toBeGreaterThan(requests);
       await Promise.all(setup.gateways.map((g) => g.close()));
       const window = await setup.direct.hgetall('gw:limit:{settled}');
       expect(Number(window.r)).toBe(requests);
       expect(Number(window.t)).toBe(requests * USAGE.total_tokens);
-      expect(Number(window.dt)).toBe(requests * USAGE.total_tokens);
-      expect(Number(await setup.direct.get(`gw:spend:{settled}:d:${dayWindow(NOW)}`))).toBe(requests * COST_MICROS);
+      expect(Number(window.dt)).toBe((5 + requests) * USAGE.total_tokens);
+      expect(Number(await setup.direct.get(`gw:spend:{settled}:d:${dayWindow(NOW)}`))).toBe((5 + requests) * COST_MICROS);
       expect(await setup.direct.hgetall('gw:spend:{settled}:held')).toEqual({});
+      // A key without limits: counted, and its costs written, as without leases.
+      expect(Number(await setup.direct.get(`gw:spend:{free}:d:${dayWindow(NOW)}`))).toBe(3 * COST_MICROS);
+      expect(Number(await setup.direct.hget('gw:limit:{free}', 'dt'))).toBe(3 * USAGE.total_tokens);
     } finally {
       setup.direct.disconnect();
       await setup.redis.stop();
