@@ -26,7 +26,10 @@ interface Order {
   done: () => void;
 }
 
-const allowed = (admission: Admission): Admission => ({ ...admission, allowed: true, exceeded: undefined, retryAfterMs: 0 });
+/** An admission from the lease, on the counts this instance sees: its reservation lives in the lease's minute (Redis's). */
+function fromLease(lease: KeyLease, counts: WindowCounts, now: number): Admission {
+  return { ...decide(lease.limits, counts, now), allowed: true, exceeded: undefined, retryAfterMs: 0, minute: lease.minute };
+}
 
 /**
  * Limits in Redis, admitted from leases (`limits.admission: lease`): each instance holds a share of a key's
@@ -67,7 +70,7 @@ export class LeasedLimitStore implements LimitStore {
   admit(keyName: string, limits: KeyLimits, now: number, reserve: number): Promise<Admission> {
     if (!hasLimits(limits)) return this.exact.admit(keyName, limits, now, reserve);
     const lease = this.live(keyName, limits, now);
-    if (lease?.fits(reserve) === true) return Promise.resolve(this.fromLease(keyName, lease, reserve, now));
+    if (lease?.fits(reserve) === true) return Promise.resolve(this.takeFrom(keyName, lease, reserve, now));
     const unsent = this.orders.find((o) => o.keyName === keyName && o.limits === limits);
     if (unsent === undefined && lease?.renewing !== undefined) {
       // A grant is on its way: the request waits for it rather than asking Redis itself.
@@ -81,7 +84,7 @@ export class LeasedLimitStore implements LimitStore {
     const growth = tokens - reservation.tokens;
     if (lease !== undefined && lease.minute === reservation.minute && (growth <= 0 || lease.holds(growth))) {
       lease.carved += growth;
-      return allowed(decide(limits, lease.view(), now));
+      return fromLease(lease, lease.view(), now);
     }
     const admission = await this.exact.adjust(keyName, limits, reservation, tokens);
     if (admission.allowed) this.leases.get(keyName)?.moved(reservation.minute, reservation.tokens, admission.minute, tokens);
@@ -146,9 +149,8 @@ export class LeasedLimitStore implements LimitStore {
     this.order(keyName, lease.limits, undefined, now).returned = lease.giveBack();
   }
 
-  private fromLease(keyName: string, lease: KeyLease, reserve: number, now: number): Admission {
-    const admission = allowed(decide(lease.limits, lease.take(reserve), now));
-    admission.minute = lease.minute;
+  private takeFrom(keyName: string, lease: KeyLease, reserve: number, now: number): Admission {
+    const admission = fromLease(lease, lease.take(reserve), now);
     if (lease.low) this.renew(keyName, lease, now);
     return admission;
   }
@@ -193,7 +195,8 @@ export class LeasedLimitStore implements LimitStore {
 
   private async send(order: Order): Promise<void> {
     const { keyName, limits, admissions, lease } = order;
-    const over = lease?.takeOver() ?? 0;
+    // A lease given back since this call was ordered gave back what it used beyond itself then.
+    const over = lease !== undefined && this.leases.get(keyName) === lease ? lease.takeOver() : 0;
     const [minute, unused, returnedOver, requests] = order.returned;
     const call = this.redis.run((client) =>
       (client as LeaseClient)[LEASE_COMMAND](

@@ -26,6 +26,7 @@ const KEYS = {
   roomy: { key: 'gw-lease-roomy', limits: ROOMY },
   settled: { key: 'gw-lease-settled', limits: ROOMY },
   free: { key: 'gw-lease-free', limits: undefined },
+  unbudgeted: { key: 'gw-lease-unbudgeted', limits: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000 } },
 };
 const hello = [{ role: 'user' as const, content: 'hi' }];
 
@@ -42,8 +43,8 @@ interface Setup {
   redis: RedisServer;
   direct: Redis;
   gateways: RunningGateway[];
-  /** Sets the windows' clock: the gateways' and Redis's. */
-  setClock(now: number): Promise<void>;
+  /** Sets the windows' clock: the gateways' and Redis's (which may disagree by a little). */
+  setClock(now: number, redisNow?: number): Promise<void>;
 }
 
 async function startSetup(upstream: UsageUpstream): Promise<Setup> {
@@ -51,10 +52,10 @@ async function startSetup(upstream: UsageUpstream): Promise<Setup> {
   let now = NOW;
   const gateways = await Promise.all([0, 1].map(() => startGateway(config(upstream.url, redis.url), {}, { clock: () => now })));
   for (const g of gateways) await vi.waitFor(() => expect(g.app.services.redis!.ready).toBe(true), { timeout: 10_000, interval: 20 });
-  const setClock = async (t: number): Promise<void> => {
+  const setClock = async (t: number, redisNow = t): Promise<void> => {
     now = t;
     const stores = gateways.map((g) => g.app.services.limiter.store as unknown as { clockOffsetMs: number });
-    await setRedisClock(gateways[0]!.app.services.redis!, stores, t);
+    await setRedisClock(gateways[0]!.app.services.redis!, stores, redisNow);
   };
   await setClock(NOW);
   return { redis, direct: new Redis(redis.url), gateways, setClock };
@@ -186,6 +187,29 @@ describe('usage settled through leases', () => {
       // A key without limits: counted, and its costs written, as without leases.
       expect(Number(await setup.direct.get(`gw:spend:{free}:d:${dayWindow(NOW)}`))).toBe(3 * COST_MICROS);
       expect(Number(await setup.direct.hget('gw:limit:{free}', 'dt'))).toBe(3 * USAGE.total_tokens);
+    } finally {
+      setup.direct.disconnect();
+      await setup.redis.stop();
+      await upstream.close();
+    }
+  });
+
+  it('holds when a body moves a reservation (admitted before the body is read), with the gateways’ clocks a minute off Redis’s', async () => {
+    const upstream = await startUsageUpstream();
+    upstream.chatUsage = USAGE;
+    const setup = await startSetup(upstream);
+    try {
+      // The windows are Redis's: the gateways' own minute is another one.
+      await setup.setClock(NOW + 60_000, NOW);
+      const ask = (g: RunningGateway, maxTokens: number) =>
+        g.client(KEYS.unbudgeted.key).chat.completions.create({ model: 'priced-chat', messages: hello, max_tokens: maxTokens });
+      // Reserved at the key's default 1,000 from Content-Length, then grown to 5,000 or lowered to 300 by the body.
+      for (let i = 0; i < 6; i++) await ask(setup.gateways[i % 2]!, i % 3 === 0 ? 5_000 : 300);
+      await Promise.all(setup.gateways.map((g) => g.close()));
+      const window = await setup.direct.hgetall('gw:limit:{unbudgeted}');
+      expect(Number(window.r)).toBe(6);
+      expect(Number(window.t)).toBe(6 * USAGE.total_tokens);
+      expect(Number(window.dt)).toBe(6 * USAGE.total_tokens);
     } finally {
       setup.direct.disconnect();
       await setup.redis.stop();
