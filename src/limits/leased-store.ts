@@ -22,8 +22,8 @@ interface Order {
   grant: boolean;
   /** The gateway's clock when it was made: the lease's end is set on it. */
   now: number;
-  /** Called once the reply is in (or the call failed): ends the lease's renewal. */
-  done: () => void;
+  /** Called once the reply is in (or the call failed): end the lease's renewal, or release the requests waiting for a first lease. */
+  finished: (() => void)[];
 }
 
 /** An admission from the lease, on the counts this instance sees: its reservation lives in the lease's minute (Redis's). */
@@ -43,6 +43,8 @@ function fromLease(lease: KeyLease, counts: WindowCounts, now: number): Admissio
 export class LeasedLimitStore implements LimitStore {
   readonly exact: RedisLimitStore;
   private readonly leases = new Map<string, KeyLease>();
+  /** Keys without a lease whose call for one is on its way: their requests wait for it. */
+  private readonly granting = new Map<string, Promise<void>>();
   /** What this turn asks Redis, sent in the connection's next write. */
   private orders: Order[] = [];
   private readonly prefix: string;
@@ -72,9 +74,10 @@ export class LeasedLimitStore implements LimitStore {
     const lease = this.live(keyName, limits, now);
     if (lease?.fits(reserve) === true) return Promise.resolve(this.takeFrom(keyName, lease, reserve, now));
     const unsent = this.orders.find((o) => o.keyName === keyName && o.limits === limits);
-    if (unsent === undefined && lease?.renewing !== undefined) {
+    const granting = lease === undefined ? this.granting.get(keyName) : lease.renewing;
+    if (unsent === undefined && granting !== undefined) {
       // A grant is on its way: the request waits for it rather than asking Redis itself.
-      return lease.renewing.then(() => this.admit(keyName, limits, now, reserve));
+      return granting.then(() => this.admit(keyName, limits, now, reserve));
     }
     return new Promise((resolve, reject) => (unsent ?? this.order(keyName, limits, lease, now)).admissions.push({ reserve, resolve, reject }));
   }
@@ -127,7 +130,7 @@ export class LeasedLimitStore implements LimitStore {
     const returns: Promise<void>[] = [];
     for (const [keyName, lease] of this.leases) {
       this.leases.delete(keyName);
-      const order: Order = { keyName, limits: lease.limits, admissions: [], returned: lease.giveBack(), lease: undefined, grant: false, now: 0, done: () => undefined };
+      const order: Order = { keyName, limits: lease.limits, admissions: [], returned: lease.giveBack(), lease: undefined, grant: false, now: 0, finished: [] };
       returns.push(this.send(order).catch(() => undefined));
     }
     await Promise.all(returns);
@@ -164,19 +167,21 @@ export class LeasedLimitStore implements LimitStore {
   private order(keyName: string, limits: KeyLimits, lease: KeyLease | undefined, now: number): Order {
     let order = this.orders.find((o) => o.keyName === keyName && o.limits === limits);
     if (order === undefined) {
-      order = { keyName, limits, admissions: [], returned: NO_RETURN, lease: undefined, grant: true, now, done: () => undefined };
-      this.orders.push(order);
+      const made: Order = { keyName, limits, admissions: [], returned: NO_RETURN, lease: undefined, grant: true, now, finished: [] };
+      this.orders.push(made);
       this.redis.sendSoon();
+      if (lease === undefined && !this.granting.has(keyName)) {
+        const granted = new Promise<void>((resolve) => made.finished.push(resolve));
+        made.finished.push(() => this.granting.delete(keyName));
+        this.granting.set(keyName, granted);
+      }
+      order = made;
     }
     if (lease !== undefined && lease.renewing === undefined) {
-      const renewing = order;
-      renewing.lease = lease;
-      lease.renewing = new Promise<void>((resolve) => {
-        renewing.done = () => {
-          lease.renewing = undefined;
-          resolve();
-        };
-      });
+      order.lease = lease;
+      const renewing = new Promise<void>((resolve) => order.finished.push(resolve));
+      order.finished.push(() => (lease.renewing = undefined));
+      lease.renewing = renewing;
     }
     return order;
   }
@@ -186,9 +191,12 @@ export class LeasedLimitStore implements LimitStore {
     const orders = this.orders;
     this.orders = [];
     for (const order of orders) {
-      this.send(order).then(order.done, (err: unknown) => {
+      const finish = (): void => {
+        for (const callback of order.finished) callback();
+      };
+      this.send(order).then(finish, (err: unknown) => {
         for (const a of order.admissions) a.reject(err);
-        order.done();
+        finish();
       });
     }
   }
