@@ -26,6 +26,11 @@ interface Order {
   finished: (() => void)[];
 }
 
+/** A call that only gives a lease back. */
+function returnOrder(keyName: string, lease: KeyLease): Order {
+  return { keyName, limits: lease.limits, admissions: [], returned: lease.giveBack(), lease: undefined, grant: false, now: 0, finished: [] };
+}
+
 /** An admission from the lease, on the counts this instance sees: its reservation lives in the lease's minute (Redis's). */
 function fromLease(lease: KeyLease, counts: WindowCounts, now: number): Admission {
   return { ...decide(lease.limits, counts, now), allowed: true, exceeded: undefined, retryAfterMs: 0, minute: lease.minute };
@@ -73,7 +78,7 @@ export class LeasedLimitStore implements LimitStore {
     if (!hasLimits(limits)) return this.exact.admit(keyName, limits, now, reserve);
     const lease = this.live(keyName, limits, now);
     if (lease?.fits(reserve) === true) return Promise.resolve(this.takeFrom(keyName, lease, reserve, now));
-    const unsent = this.orders.find((o) => o.keyName === keyName && o.limits === limits);
+    const unsent = this.orders.find((o) => o.grant && o.keyName === keyName && o.limits === limits);
     const granting = lease === undefined ? this.granting.get(keyName) : lease.renewing;
     if (unsent === undefined && granting !== undefined) {
       // A grant is on its way: the request waits for it rather than asking Redis itself.
@@ -130,8 +135,7 @@ export class LeasedLimitStore implements LimitStore {
     const returns: Promise<void>[] = [];
     for (const [keyName, lease] of this.leases) {
       this.leases.delete(keyName);
-      const order: Order = { keyName, limits: lease.limits, admissions: [], returned: lease.giveBack(), lease: undefined, grant: false, now: 0, finished: [] };
-      returns.push(this.send(order).catch(() => undefined));
+      returns.push(this.send(returnOrder(keyName, lease)).catch(() => undefined));
     }
     await Promise.all(returns);
     await this.exact.close();
@@ -142,14 +146,20 @@ export class LeasedLimitStore implements LimitStore {
     const lease = this.leases.get(keyName);
     if (lease === undefined) return undefined;
     if (lease.limits === limits && now < lease.expiresAt) return lease;
-    this.retire(keyName, lease, now);
+    this.retire(keyName, lease);
     return undefined;
   }
 
-  /** Ends the key's lease: what it did not use goes back with the key's next call, made now. */
-  private retire(keyName: string, lease: KeyLease, now: number): void {
+  /** Ends the key's lease. */
+  private retire(keyName: string, lease: KeyLease): void {
     this.leases.delete(keyName);
-    this.order(keyName, lease.limits, undefined, now).returned = lease.giveBack();
+    this.giveBack(keyName, lease);
+  }
+
+  /** Gives back what a lease did not use, in this turn's write (before the key's admissions of the turn). */
+  private giveBack(keyName: string, lease: KeyLease): void {
+    this.orders.push(returnOrder(keyName, lease));
+    this.redis.sendSoon();
   }
 
   private takeFrom(keyName: string, lease: KeyLease, reserve: number, now: number): Admission {
@@ -165,7 +175,7 @@ export class LeasedLimitStore implements LimitStore {
 
   /** This turn's order for the key (and limits): created, and a write scheduled, when there is none. */
   private order(keyName: string, limits: KeyLimits, lease: KeyLease | undefined, now: number): Order {
-    let order = this.orders.find((o) => o.keyName === keyName && o.limits === limits);
+    let order = this.orders.find((o) => o.grant && o.keyName === keyName && o.limits === limits);
     if (order === undefined) {
       const made: Order = { keyName, limits, admissions: [], returned: NO_RETURN, lease: undefined, grant: true, now, finished: [] };
       this.orders.push(made);
@@ -246,8 +256,14 @@ export class LeasedLimitStore implements LimitStore {
   private merge(order: Order, minute: number, expiresAt: number, admitted: number, reserved: number, after: WindowCounts, grantedRequests: number, grantedTokens: number): void {
     let lease = this.leases.get(order.keyName);
     if (lease !== undefined && (lease.minute !== minute || lease.limits !== order.limits)) {
-      if (lease.minute > minute) return; // a reply overtaken by a later minute's lease: Redis holds what it admitted
-      this.retire(order.keyName, lease, order.now);
+      if (lease.minute > minute) {
+        // A reply overtaken by a later minute's lease: its grant goes back; what it admitted settles in Redis.
+        const stale = new KeyLease(order.limits, minute, 0);
+        stale.add(0, 0, after, grantedRequests, grantedTokens);
+        this.giveBack(order.keyName, stale);
+        return;
+      }
+      this.retire(order.keyName, lease);
       lease = undefined;
     }
     if (lease === undefined) {
