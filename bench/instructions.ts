@@ -5,6 +5,7 @@
 // from /proc instead, over as many rounds as asked. Requests come from this process (undici), never counted.
 //   npm run build && node --import tsx bench/instructions.ts [--scenarios chat-c50,stream-c50] [--requests 2000]
 //   node --import tsx bench/instructions.ts --cpu --rounds 5 --requests 20000 [--node-args='--heap-prof']
+//   (--admission lease: the gateway admits limits and budgets from leases, limits.admission: lease)
 // The callgrind dumps stay in bench/results/instructions/ (git-ignored) for callgrind_annotate.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '3' },
     cpu: { type: 'boolean', default: false },
+    /** `limits.admission` of the gateway: exact (the default) or lease. */
+    admission: { type: 'string', default: 'exact' },
     /** More node flags for the gateway, space-separated (such as `--heap-prof`). */
     'node-args': { type: 'string', default: '' },
   },
@@ -81,7 +84,8 @@ async function main(): Promise<void> {
     const upstream = await startFakeUpstream(await recordAnswers());
     services.push(upstream);
     const port = await getFreePort();
-    const { config } = benchConfig({ port, upstream: upstream.url, redisUrl: redis?.server.url });
+    if (args.admission !== 'exact' && args.admission !== 'lease') throw new Error(`--admission ${args.admission}: exact or lease`);
+    const { config } = benchConfig({ port, upstream: upstream.url, redisUrl: redis?.server.url, admission: args.admission });
     const gateway = await startGateway({ config, port, redisUrl: redis?.server.url, wrapper, nodeArgs: args['node-args'].split(' ').filter(Boolean), readyWithinMs: 180_000 });
     services.push(gateway);
     const rows: string[][] = [];

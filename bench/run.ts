@@ -61,6 +61,7 @@ function targetsOf(stack: Stack): Map<TargetName, Target> {
     hops.parse && { name: 'hop-parse', origin: hops.parse.url, pid: hops.parse.pid, key: undefined },
     { name: 'gateway', origin: stack.gateway.url, pid: stack.gateway.pid, key: stack.gateway.key },
     variants['keys-10k'] && { name: 'gateway-10k', origin: variants['keys-10k'].url, pid: variants['keys-10k'].pid, key: variants['keys-10k'].key },
+    variants.leased && { name: 'gateway-leased', origin: variants.leased.url, pid: variants.leased.pid, key: variants.leased.key },
     variants.lean && { name: 'gateway-lean', origin: variants.lean.url, pid: variants.lean.pid, key: variants.lean.key },
   ];
   return new Map(list.filter((t): t is Target => t !== undefined).map((t) => [t.name, t]));
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
   const stack = await startStack({
     hops: ['stream', 'parse'],
     nginx: true,
-    variants: ['keys-10k', 'lean'],
+    variants: ['keys-10k', 'leased', 'lean'],
     upstream: args.upstream === 'mock' ? 'mock' : 'fake',
   });
   console.log(stack.redisLine);

@@ -119,5 +119,8 @@ export function restartOnlyChanges(current: GatewayConfig, next: GatewayConfig):
   check('metrics.enabled', current.metrics.enabled, next.metrics.enabled);
   check('metrics.path', current.metrics.path, next.metrics.path);
   check('tracing', current.tracing, next.tracing);
+  // The limit and budget stores are chosen when they are built.
+  check('limits.admission', current.limits.admission, next.limits.admission);
+  check('limits.lease', current.limits.lease, next.limits.lease);
   return changed;
 }

@@ -9,9 +9,8 @@ import { StickySelector, type StickyResult } from './accounts/sticky-selector.js
 import type { ClientKeyring } from './auth/client-keys.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config/schema.js';
-import { MemoryLimitStore } from './limits/limiter.js';
 import { RateLimiter } from './limits/rate-limiter.js';
-import { RedisLimitStore } from './limits/redis-store.js';
+import { limitStores } from './limits/stores.js';
 import { disabledMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { PrometheusMetrics } from './metrics/registry.js';
 import { Forwarder } from './proxy/forward.js';
@@ -19,9 +18,7 @@ import { SecretScrubber } from './proxy/scrub.js';
 import { createRedisConnection } from './redis/client.js';
 import type { RedisConnection } from './redis/connection.js';
 import { buildRouting, forwardOptions, reloadServices } from './reload.js';
-import { MemoryBudgetStore } from './spend/budget-store.js';
 import { PriceList } from './spend/price-list.js';
-import { RedisBudgetStore } from './spend/redis-budget-store.js';
 import { logPriceSources } from './spend/price-log.js';
 import { Spend } from './spend/spend.js';
 import { keyService } from './keys/service.js';
@@ -105,9 +102,10 @@ export async function createServices(config: GatewayConfig, log: FastifyBaseLogg
       options.onStickyResult?.(result);
     },
   });
-  const limiter = new RateLimiter(redis === undefined ? new MemoryLimitStore() : new RedisLimitStore(redis), metrics, log, options.clock);
+  const stores = limitStores(config, redis, log);
+  const limiter = new RateLimiter(stores.limits, metrics, log, options.clock);
   const spend = new Spend({
-    store: redis === undefined ? new MemoryBudgetStore() : new RedisBudgetStore(redis, log),
+    store: stores.budgets,
     prices: new PriceList(catalog, router, config.upstreams),
     metrics,
     log,

@@ -15,6 +15,12 @@ describe('restartOnlyChanges', () => {
     expect(restartOnlyChanges(before, after)).toEqual(['sticky.maxPinsPerKey']);
   });
 
+  it('names limits.admission and limits.lease, which choose and shape the limit stores when they are built', () => {
+    const before = parseConfig(base);
+    const after = parseConfig({ ...base, limits: { admission: 'lease', lease: { share: 0.2 } } });
+    expect(restartOnlyChanges(before, after)).toEqual(['limits.admission', 'limits.lease']);
+  });
+
   it('names nothing when only what a reload applies changed', () => {
     const before = parseConfig({ ...base, sticky: { ttlSeconds: 60 } });
     const after = parseConfig({ ...base, sticky: { ttlSeconds: 120 }, clientKeys: [{ name: 'other', key: 'gw-other' }] });

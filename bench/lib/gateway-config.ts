@@ -17,6 +17,8 @@ export interface BenchConfigOptions {
    * "features off" gateway).
    */
   storePath?: string;
+  /** `limits.admission`: how limits and budgets admit (exact when left out, as the config's default). */
+  admission?: 'exact' | 'lease';
 }
 
 export interface BenchConfig {
@@ -91,6 +93,7 @@ export function benchConfig(options: BenchConfigOptions): BenchConfig {
       : { database: { path: options.storePath }, admins: [{ name: 'bench', token: BENCH_ADMIN_TOKEN, role: 'admin' }] }),
     ...(options.redisUrl !== undefined ? { redis: { url: options.redisUrl } } : {}),
     ...(options.tracingEndpoint !== undefined ? { tracing: { otlpEndpoint: options.tracingEndpoint } } : {}),
+    ...(options.admission === 'lease' ? { limits: { admission: 'lease' } } : {}),
   };
   parseConfig(base, {}, 'bench config'); // a mistake here must stop the bench, not skew it
   const keys = options.storePath === undefined ? CONFIG_KEYS_NOTE : KEYS_NOTE;

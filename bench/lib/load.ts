@@ -15,7 +15,7 @@ export type ScenarioKind = 'chat' | 'stream' | 'responses' | 'messages' | 'messa
  * the issue's, bodies parsed by Fastify's JSON parser), the gateway with every feature on, the same with
  * 10,000 API keys in its store, and the gateway with the store, the ledger and the Messages upstream off.
  */
-export type TargetName = 'direct' | 'nginx' | 'hop-stream' | 'hop-parse' | 'gateway' | 'gateway-10k' | 'gateway-lean';
+export type TargetName = 'direct' | 'nginx' | 'hop-stream' | 'hop-parse' | 'gateway' | 'gateway-10k' | 'gateway-leased' | 'gateway-lean';
 export const HOPS = ['hop-stream', 'hop-parse'] as const;
 export type HopName = (typeof HOPS)[number];
 
@@ -53,8 +53,8 @@ const scenario = (kind: ScenarioKind, connections: number, label: string, target
  * not use them; chat at c=50 also runs against the gateway holding 10,000 API keys.
  */
 export const SCENARIOS: Scenario[] = [
-  scenario('chat', 1, 'plain chat'),
-  scenario('chat', 50, 'plain chat', [...PROXIES, 'gateway-10k']),
+  scenario('chat', 1, 'plain chat', [...PROXIES, 'gateway-leased']),
+  scenario('chat', 50, 'plain chat', [...PROXIES, 'gateway-10k', 'gateway-leased']),
   scenario('stream', 1, 'streamed chat (20 events)'),
   scenario('stream', 50, 'streamed chat (20 events)'),
   scenario('responses', 1, 'streamed Responses (20 events)'),

@@ -10,6 +10,7 @@ export const TARGET_LABEL: Record<TargetName, string> = {
   'hop-parse': 'hop, body parsed',
   gateway: 'gateway',
   'gateway-10k': 'gateway, 10,000 keys',
+  'gateway-leased': 'gateway, leased limits',
   'gateway-lean': 'gateway, features off',
 };
 
@@ -91,6 +92,8 @@ function variantsTable(summary: Summary): string {
     ['chat-c1-config-key', 'gateway', 'gateway-lean'],
     ['chat-c50-config-key', 'gateway', 'gateway-lean'],
     ['chat-c50', 'gateway-10k', 'gateway'],
+    ['chat-c1', 'gateway-leased', 'gateway'],
+    ['chat-c50', 'gateway-leased', 'gateway'],
   ] as const;
   const rows = pairs.flatMap(([id, a, b]) => {
     const x = rowOf(summary.rows, id, a);

@@ -5,7 +5,7 @@ import { median } from './stats.js';
 import type { TtftResult } from './ttft.js';
 
 export type { TargetName };
-const TARGETS: TargetName[] = ['direct', 'nginx', 'hop-stream', 'hop-parse', 'gateway', 'gateway-10k', 'gateway-lean'];
+const TARGETS: TargetName[] = ['direct', 'nginx', 'hop-stream', 'hop-parse', 'gateway', 'gateway-10k', 'gateway-leased', 'gateway-lean'];
 
 export interface Run {
   round: number;

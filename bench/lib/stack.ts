@@ -27,9 +27,10 @@ import { CLIENT_KEYS, LIMITED_KEY } from './requests.js';
 /**
  * 'full': every feature on (keys store with the load's key issued through the admin API, an `anthropic`
  * upstream beside the OpenAI one, metrics, the access log, Redis limits and pins); 'keys-10k': the same with
- * 10,000 API keys in its store; 'lean': config keys only, no store, one upstream (features off).
+ * 10,000 API keys in its store; 'leased': the same with `limits.admission: lease`; 'lean': config keys only,
+ * no store, one upstream (features off).
  */
-export type GatewayVariant = 'full' | 'keys-10k' | 'lean';
+export type GatewayVariant = 'full' | 'keys-10k' | 'leased' | 'lean';
 
 /** API keys in the store of the 'keys-10k' gateway, the load's own included. */
 export const MANY_KEYS = 10_000;
@@ -67,6 +68,7 @@ export async function startBenchGateway(options: BenchGatewayOptions): Promise<B
       redisUrl: options.redisUrl,
       tracingEndpoint: options.tracingEndpoint,
       storePath: store?.path,
+      admission: options.variant === 'leased' ? 'lease' : 'exact',
     });
     const gateway = await startGateway({ config, port, redisUrl: options.redisUrl, nodeArgs: options.nodeArgs, withoutStartFlags: options.withoutStartFlags, fdLimit: options.fdLimit });
     const stop = (): Promise<void> => gateway.stop().finally(() => store?.remove());

@@ -147,6 +147,20 @@ export const configSchema = z
       .strictObject({
         /** Request body bytes held in memory across all requests; past it, new uploads get 503 `server_busy`. */
         bufferedBodyBytes: positiveInt.default(512 * 1024 * 1024),
+        /**
+         * How a key's limits and budgets admit a request with Redis: `exact` asks Redis for every request;
+         * `lease` admits from a share of the key's allowance this instance holds in Redis (see
+         * docs/limits-and-budgets.md, "Leased admission").
+         */
+        admission: z.enum(['exact', 'lease']).default('exact'),
+        lease: z
+          .strictObject({
+            /** The share of a window's remaining allowance (requests, tokens, dollars) one lease takes. */
+            share: z.number().positive().max(1).default(0.1),
+            /** How long the costs of ended requests wait in the lease before they are written to Redis. */
+            flushMs: positiveInt.default(1_000),
+          })
+          .prefault({}),
       })
       .prefault({}),
     timeouts: z

@@ -13,7 +13,7 @@ import { DAY_MS } from '../time-windows.js';
  * window, or out of what its window carried over. `replicate_commands` lets a script that read TIME write
  * on Redis before 5 (it is the default since).
  */
-const PRELUDE = `
+export const PRELUDE = `
 if redis.replicate_commands then redis.replicate_commands() end
 local time = redis.call('TIME')
 local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[1])

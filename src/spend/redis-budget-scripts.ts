@@ -7,7 +7,7 @@ import type { RedisClient } from '../redis/connection.js';
  * The held hash read: drops the fields of instances whose lease ended (an instance that died with requests
  * in flight holds nothing a lease later), and sums the rest, this instance's (ARGV[1]) apart.
  */
-const HELD = `
+export const HELD = `
 if redis.replicate_commands then redis.replicate_commands() end
 local time = redis.call('TIME')
 local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)

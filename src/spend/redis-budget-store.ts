@@ -6,8 +6,8 @@ import { defineBudgetCommands, HELD_COMMAND, RENEW_COMMAND, RESERVE_COMMAND, SET
 import { dayWindow, monthWindow } from '../time-windows.js';
 
 /** A window's total outlives the window a little, for /admin/usage read just after it. */
-const DAY_KEY_TTL_MS = 2 * 86_400_000;
-const MONTH_KEY_TTL_MS = 32 * 86_400_000;
+export const DAY_KEY_TTL_MS = 2 * 86_400_000;
+export const MONTH_KEY_TTL_MS = 32 * 86_400_000;
 
 /**
  * How long the costs of finished requests may wait before they are written: they go with the next command

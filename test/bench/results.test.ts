@@ -9,9 +9,9 @@ import { renderMarkdown, type Setup } from '../../bench/lib/results-markdown.js'
 import type { TtftResult } from '../../bench/lib/ttft.js';
 
 /** CPU µs per request of each target in the synthetic runs: the gateway at 1.5x the parsing hop. */
-const CPU: Record<TargetName, number> = { direct: NaN, nginx: 20, 'hop-stream': 150, 'hop-parse': 120, gateway: 180, 'gateway-10k': 180, 'gateway-lean': 175 };
-const RPS: Record<TargetName, number> = { direct: 40_000, nginx: 28_000, 'hop-stream': 8_000, 'hop-parse': 9_000, gateway: 8_500, 'gateway-10k': 8_500, 'gateway-lean': 8_600 };
-const P50: Record<TargetName, number> = { direct: 1, nginx: 1.2, 'hop-stream': 2.2, 'hop-parse': 2, gateway: 2.5, 'gateway-10k': 2.5, 'gateway-lean': 2.4 };
+const CPU: Record<TargetName, number> = { direct: NaN, nginx: 20, 'hop-stream': 150, 'hop-parse': 120, gateway: 180, 'gateway-10k': 180, 'gateway-leased': 150, 'gateway-lean': 175 };
+const RPS: Record<TargetName, number> = { direct: 40_000, nginx: 28_000, 'hop-stream': 8_000, 'hop-parse': 9_000, gateway: 8_500, 'gateway-10k': 8_500, 'gateway-leased': 9_000, 'gateway-lean': 8_600 };
+const P50: Record<TargetName, number> = { direct: 1, nginx: 1.2, 'hop-stream': 2.2, 'hop-parse': 2, gateway: 2.5, 'gateway-10k': 2.5, 'gateway-leased': 2.3, 'gateway-lean': 2.4 };
 
 function runsOf(without: TargetName[] = []): Run[] {
   return SCENARIOS.flatMap((scenario) =>
@@ -78,6 +78,12 @@ describe('the bench report', () => {
       ['chat-c1-config-key', 'config', ['gateway', 'gateway-lean']],
       ['chat-c50-config-key', 'config', ['gateway', 'gateway-lean']],
     ]);
+  });
+
+  it('measures the gateway with leased limits beside the exact one on plain chat at c=1 and c=50, side by side in the variants table', () => {
+    expect(SCENARIOS.filter((s) => s.targets.includes('gateway-leased')).map((s) => s.id)).toEqual(['chat-c1', 'chat-c50']);
+    const markdown = renderMarkdown(SETUP, summarise(runsOf(), SCENARIOS, TTFT), [], undefined);
+    expect(markdown.split('\n').filter((l) => l.includes('gateway, leased limits / gateway'))).toHaveLength(2);
   });
 
   it('takes the cheaper hop as the reference, says so in the header, and gives p99 and p99.9 for every scenario and target', () => {

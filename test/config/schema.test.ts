@@ -41,9 +41,16 @@ describe('sticky and redis config', () => {
 describe('limits', () => {
   it('holds at most 512 MiB of request bodies by default, beside the per-key limits', () => {
     const config = parseConfig(base({ clientKeys: [{ name: 'k', key: 'gw-key', limits: { requestsPerMinute: 5 } }] }), {});
-    expect(config.limits).toEqual({ bufferedBodyBytes: 512 * 1024 * 1024 });
+    expect(config.limits).toEqual({ bufferedBodyBytes: 512 * 1024 * 1024, admission: 'exact', lease: { share: 0.1, flushMs: 1_000 } });
     expect(config.clientKeys[0]!.limits).toEqual({ requestsPerMinute: 5 });
     expect(parseConfig(base({ limits: { bufferedBodyBytes: 100 * 1024 * 1024 } }), {}).limits.bufferedBodyBytes).toBe(100 * 1024 * 1024);
+  });
+
+  it('admits exactly by default; leased admission takes a share of at most 1', () => {
+    const leased = parseConfig(base({ limits: { admission: 'lease', lease: { share: 0.25 } } }), {}).limits;
+    expect(leased).toMatchObject({ admission: 'lease', lease: { share: 0.25, flushMs: 1_000 } });
+    expect(() => parseConfig(base({ limits: { admission: 'lease', lease: { share: 1.5 } } }), {})).toThrow(/limits\.lease\.share/);
+    expect(() => parseConfig(base({ limits: { admission: 'sometimes' as 'exact' } }), {})).toThrow(/limits\.admission/);
   });
 
   it('refuses a cap below bodyLimitBytes, zero and unknown fields', () => {
