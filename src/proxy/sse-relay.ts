@@ -17,7 +17,10 @@ export class SseRelay {
   /** Set once the client's response was ended, or the client left. */
   private ended = false;
   private readonly take = (chunk: Buffer): void => this.watcher.add(chunk);
+  /** Set while the upstream is paused for the client's 'drain' (a burst may be written in pieces). */
+  private waitingForDrain = false;
   private readonly resumeUpstream = (): void => {
+    this.waitingForDrain = false;
     if (!this.watcher.discarding) this.upstream.resume();
   };
 
@@ -61,7 +64,8 @@ export class SseRelay {
   private write(bytes: Buffer | string): void {
     const client = this.client;
     if (client.destroyed || client.writableEnded) return;
-    if (!client.write(bytes) && !this.watcher.discarding) {
+    if (!client.write(bytes) && !this.watcher.discarding && !this.waitingForDrain) {
+      this.waitingForDrain = true;
       this.upstream.pause();
       client.once('drain', this.resumeUpstream);
     }

@@ -185,9 +185,12 @@ export class SseWatcher {
       const events = end === region.length ? region : region.subarray(0, end);
       const text = events.toString('latin1');
       const kept = this.inspect(events, text);
-      if (kept.length > 0 && !this.isDiscarding) {
-        if (!this.sawUsage) this.delivered?.add(events, text);
-        this.emit(this.release(kept));
+      if (!this.isDiscarding) {
+        if (Array.isArray(kept)) for (const piece of kept) this.emit(this.release(piece));
+        else {
+          if (!this.sawUsage) this.delivered?.add(events, text);
+          this.emit(this.release(kept));
+        }
       }
     }
     if (end < region.length) {
@@ -224,8 +227,13 @@ export class SseWatcher {
     this.emit(this.format.errorEvent(message, code, this.sequence + 1));
   }
 
-  /** Reads what matters from complete events (`text` is their latin1 text); returns the bytes to forward. */
-  private inspect(events: Buffer, text: string): Buffer {
+  /**
+   * Reads what matters from complete events (`text` is their latin1 text); returns the bytes to forward:
+   * `events` itself, or the pieces of it around the usage-only chunks removed (each whole events). The
+   * pieces are released one by one rather than joined: joining copies the burst into a new buffer, which
+   * costs more than a second write to the client.
+   */
+  private inspect(events: Buffer, text: string): Buffer | Buffer[] {
     const format = this.format;
     if (!this.sawFirstToken && format.hasFirstToken(text)) {
       this.sawFirstToken = true;
@@ -250,7 +258,7 @@ export class SseWatcher {
     }
     if (keptFrom === 0) return events;
     if (keptFrom < events.length) kept.push(events.subarray(keptFrom));
-    return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
+    return kept;
   }
 }
 
