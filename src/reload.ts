@@ -34,7 +34,7 @@ export interface Reloadable extends Routing {
 
 /**
  * Applies a new config to running services (on SIGHUP): accounts, weights, client keys, models, prices,
- * timeouts, retries, the pin TTL, the log level, `adminToken` and `metrics.bearerToken`. Everything is built
+ * timeouts, retries, the pin TTL and pin reads, the log level, `adminToken` and `metrics.bearerToken`. Everything is built
  * first and swapped in at once, between two requests; settings that need a restart are logged and left as
  * they are. Throws, changing nothing, when the new config cannot be built.
  */
@@ -47,6 +47,7 @@ export function reloadServices(services: Reloadable, next: GatewayConfig, log: F
   // Keys of the old config stay masked too: a request still running may quote one.
   services.forwarder.update(forwardOptions(next), new SecretScrubber([...routing.router.secrets(), ...services.router.secrets()]));
   services.selector.ttlSeconds = next.sticky.ttlSeconds;
+  services.selector.pinReads = next.sticky.pinReads;
   services.responses.ttlSeconds = next.sticky.ttlSeconds;
   services.config = next;
   services.catalog = routing.catalog;

@@ -97,6 +97,7 @@ export async function createServices(config: GatewayConfig, log: FastifyBaseLogg
     store: redis === undefined ? new MemoryStickyStore(config.sticky.maxEntries) : new RedisStickyStore(redis, config.sticky.maxPinsPerKey),
     local: redis === undefined ? undefined : new MemoryStickyStore(config.sticky.maxEntries),
     ttlSeconds: config.sticky.ttlSeconds,
+    pinReads: config.sticky.pinReads,
     onResult: (result: StickyResult) => {
       metrics.stickyRouting(result);
       options.onStickyResult?.(result);

@@ -8,7 +8,11 @@ export interface PinLookup {
   readonly owner: string;
   readonly conversationId: string;
   readonly key: string;
-  readonly pinned: Promise<string | null>;
+  /**
+   * Redis's answer; none when the pin is read from the local copy (`sticky.pinReads: local`), and from Redis
+   * only once the request was served.
+   */
+  readonly pinned: Promise<string | null> | undefined;
 }
 
 export interface Selection {

@@ -11,6 +11,9 @@ import { conversationKey, type StickyStore } from './sticky/store.js';
  */
 export type StickyResult = 'hit' | 'new' | 'repinned' | 'fallback';
 
+/** `sticky.pinReads`: whether a conversation whose pin the local copy holds waits for Redis's before routing. */
+export type PinReads = 'shared' | 'local';
+
 export interface StickySelectorOptions {
   store: StickyStore;
   /**
@@ -19,6 +22,8 @@ export interface StickySelectorOptions {
    */
   local?: MemoryStickyStore | undefined;
   ttlSeconds: number;
+  /** `shared` when left out. */
+  pinReads?: PinReads | undefined;
   /** Told how each conversation request was routed (for metrics). */
   onResult?: ((result: StickyResult) => void) | undefined;
   /** The clock that says which accounts are cooling down; tests set it. */
@@ -52,8 +57,11 @@ const TOUCHED_MAX = 10_000;
 export class StickySelector implements AccountSelector {
   /** How long a pin lives after its last use; a config reload may change it. */
   ttlSeconds: number;
+  /** Where a conversation's pin is read before routing; a config reload may change it. */
+  pinReads: PinReads;
+  /** Beside a shared store: the pins this gateway has seen. */
+  readonly local: MemoryStickyStore | undefined;
   private readonly store: StickyStore;
-  private readonly local: MemoryStickyStore | undefined;
   private readonly onResult: ((result: StickyResult) => void) | undefined;
   private readonly now: () => number;
   /** When each pin was last touched in its key's index by this gateway. */
@@ -63,6 +71,7 @@ export class StickySelector implements AccountSelector {
     this.store = options.store;
     this.local = options.local;
     this.ttlSeconds = options.ttlSeconds;
+    this.pinReads = options.pinReads ?? 'shared';
     this.onResult = options.onResult;
     this.now = options.now ?? Date.now;
   }
@@ -70,12 +79,14 @@ export class StickySelector implements AccountSelector {
   /**
    * Starts the lookup of a conversation's pin in the shared store ahead of `select`, so it shares its round
    * trip with the request's admission (both go out in one pipelined write). Only with a shared store: a
-   * local one answers at once.
+   * local one answers at once. None either when the pin is read from the local copy (`pinReads: local`):
+   * Redis is then read after the request was served.
    */
   prefetch(pool: UpstreamPool, client: ClientKey | undefined, conversationId: string): PinLookup | undefined {
     if (this.local === undefined) return undefined;
     const owner = (client ?? ANONYMOUS).name;
     const key = conversationKey(pool.name, owner, conversationId);
+    if (this.localPin(pool, key, this.now()) !== undefined) return { pool: pool.name, owner, conversationId, key, pinned: undefined };
     const pinned = this.store.get(key, this.ttlSeconds);
     pinned.catch(ignore); // awaited by `select`, unless the request is refused first
     return { pool: pool.name, owner, conversationId, key, pinned };
@@ -90,14 +101,27 @@ export class StickySelector implements AccountSelector {
     }
     const owner = (client ?? ANONYMOUS).name;
     if (lookup !== undefined && lookup.pool === pool.name && lookup.owner === owner && lookup.conversationId === conversationId) {
-      return this.selectPinned(pool, lookup.key, owner, now, lookup.pinned);
+      return this.route(pool, lookup.key, owner, now, lookup.pinned);
     }
-    return this.selectPinned(pool, conversationKey(pool.name, owner, conversationId), owner, now, undefined);
+    return this.route(pool, conversationKey(pool.name, owner, conversationId), owner, now, undefined);
   }
 
   async close(): Promise<void> {
     await this.store.close();
     await this.local?.close();
+  }
+
+  private route(pool: UpstreamPool, key: string, owner: string, now: number, prefetched: Promise<string | null> | undefined): Selection | Promise<Selection> {
+    const pinned = this.localPin(pool, key, now);
+    if (pinned === undefined) return this.selectPinned(pool, key, owner, now, prefetched);
+    this.onResult?.('hit');
+    return this.selectionReadAfter(key, owner, pinned, prefetched);
+  }
+
+  /** With `pinReads: local`: the account the local copy pins `key` to, when it is healthy here. */
+  private localPin(pool: UpstreamPool, key: string, now: number): Account | undefined {
+    if (this.pinReads !== 'local' || this.local === undefined) return undefined;
+    return usable(pool, this.local.getLocal(key, this.ttlSeconds), now);
   }
 
   private async selectPinned(pool: UpstreamPool, key: string, owner: string, now: number, prefetched: Promise<string | null> | undefined): Promise<Selection> {
@@ -152,17 +176,43 @@ export class StickySelector implements AccountSelector {
     return {
       account,
       onServed: (served) => {
-        // Off the request path: nothing waits for these writes, and a failure only means the next request
-        // decides again.
         this.local?.setLocal(key, served.name, this.ttlSeconds);
-        if (served.name !== stored) {
-          this.rememberTouch(key, this.now());
-          this.store.set(key, served.name, this.ttlSeconds, owner).catch(ignore);
-        } else if (this.touchDue(key)) {
-          this.store.touch(key, this.ttlSeconds, owner).catch(ignore);
-        }
+        this.writeBack(key, owner, served, stored);
       },
     };
+  }
+
+  /**
+   * A conversation routed by the local copy, without waiting for Redis: Redis is read once an account served
+   * the request (or its prefetched lookup is used), off the request path. The lookup refreshes the pin's TTL
+   * there; when it names another account than this gateway routed to, another gateway moved the pin (after a
+   * failover) and the local copy follows it, so the next request does.
+   */
+  private selectionReadAfter(key: string, owner: string, routed: Account, prefetched: Promise<string | null> | undefined): Selection {
+    return {
+      account: routed,
+      onServed: (served) => {
+        this.local?.setLocal(key, served.name, this.ttlSeconds);
+        (prefetched ?? this.store.get(key, this.ttlSeconds)).then((stored) => {
+          if (stored !== null && stored !== served.name && served.name === routed.name) this.local?.setLocal(key, stored, this.ttlSeconds);
+          else this.writeBack(key, owner, served, stored ?? undefined);
+        }, ignore);
+      },
+    };
+  }
+
+  /**
+   * Pins the conversation in the store to the account that served it, or touches its index entry when the
+   * store had it there already. Off the request path: nothing waits for these writes, and a failure only means
+   * the next request decides again.
+   */
+  private writeBack(key: string, owner: string, served: Account, stored: string | undefined): void {
+    if (served.name !== stored) {
+      this.rememberTouch(key, this.now());
+      this.store.set(key, served.name, this.ttlSeconds, owner).catch(ignore);
+    } else if (this.touchDue(key)) {
+      this.store.touch(key, this.ttlSeconds, owner).catch(ignore);
+    }
   }
 }
 

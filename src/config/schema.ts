@@ -199,6 +199,13 @@ export const configSchema = z
         sources: z.array(z.enum(STICKY_SOURCES)).default([...STICKY_SOURCES]),
         /** Most live pins one client key holds in Redis; beyond it, its least recently used pins are dropped. */
         maxPinsPerKey: positiveInt.default(100_000),
+        /**
+         * Where a conversation request reads its pin before routing, beside Redis: `shared` waits for Redis's
+         * answer (every gateway follows a moved pin at once); `local` routes at once to the pin this gateway's
+         * local copy holds, and reads Redis after the request was served, so a pin another gateway moved is
+         * followed from the next request on (docs/sticky-routing.md, "Pin reads").
+         */
+        pinReads: z.enum(['shared', 'local']).default('shared'),
       })
       .prefault({}),
     catalogFile: z.string().optional(),
