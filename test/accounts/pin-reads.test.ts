@@ -1,0 +1,130 @@
+// `sticky.pinReads`: whether a conversation request whose pin the gateway already holds waits for Redis before
+// it is forwarded. Real redis-server (through a tap that records what the gateway writes to it), real gateways,
+// the mock upstream and the official openai client.
+import type OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { conversationKey } from '../../src/accounts/sticky/store.js';
+import type { GatewayConfigInput } from '../../src/config/schema.js';
+import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
+import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { commandsIn } from '../helpers/redis-tap.js';
+import { sendCommand, startRedis, type RedisServer } from '../helpers/redis.js';
+import { startTappedGateway, type TappedGateway } from '../helpers/tapped-gateway.js';
+
+type PinReads = NonNullable<NonNullable<GatewayConfigInput['sticky']>['pinReads']>;
+
+const ACCOUNTS = [
+  { name: 'acct-a', apiKey: 'sk-upstream-a-0123456789abcdef' },
+  { name: 'acct-b', apiKey: 'sk-upstream-b-0123456789abcdef' },
+  { name: 'acct-c', apiKey: 'sk-upstream-c-0123456789abcdef' },
+];
+
+function config(mockUrl: string, redisUrl: string, pinReads: PinReads | undefined): GatewayConfigInput {
+  return testConfig(mockUrl, {
+    upstreams: [{ name: 'mock', baseUrl: mockUrl, models: ['*'], accounts: ACCOUNTS }],
+    redis: { url: redisUrl, timeoutMs: 1_000 },
+    health: { cooldownMs: 60_000 },
+    ...(pinReads === undefined ? {} : { sticky: { pinReads } }),
+  });
+}
+
+/** One chat completion of the conversation; the account that served it. */
+async function ask(client: OpenAI, conversationId: string): Promise<string> {
+  const { response } = await client.chat.completions
+    .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] }, { headers: { 'X-Conversation-Id': conversationId } })
+    .withResponse();
+  return response.headers.get('x-gateway-account')!;
+}
+
+const commandsWritten = (writes: readonly string[]): number => writes.reduce((n, chunk) => n + commandsIn(chunk), 0);
+
+describe.each([
+  { pinReads: undefined, name: 'default (shared)', before: 1 },
+  { pinReads: 'shared' as const, name: 'shared', before: 1 },
+  { pinReads: 'local' as const, name: 'local', before: 0 },
+])('pin reads $name', ({ pinReads, before }) => {
+  let running: TappedGateway;
+  beforeAll(async () => {
+    running = await startTappedGateway((urls) => config(urls.mock, urls.redis, pinReads));
+  });
+  afterAll(() => running?.close());
+
+  it(`sends ${before} Redis command(s) before forwarding a conversation's second request, and keeps it on its account`, async () => {
+    const client = running.gateway.client();
+    const first = await ask(client, 'pinned');
+    // The first request's pin and its index entry are written after it was served.
+    await vi.waitFor(() => expect(running.tap.writes.join('')).toContain('pins:team-alpha'), { timeout: 5_000, interval: 10 });
+
+    const written = commandsWritten(running.tap.writes);
+    let atForward: number | undefined;
+    running.mock.fault = () => {
+      atForward = commandsWritten(running.tap.writes);
+      return undefined;
+    };
+    expect(await ask(client, 'pinned')).toBe(first);
+    running.mock.fault = undefined;
+    expect(atForward! - written).toBe(before);
+    // Read after it was served, the pin's lookup still refreshes its TTL in Redis.
+    await vi.waitFor(() => expect(commandsWritten(running.tap.writes)).toBeGreaterThan(written), { timeout: 5_000, interval: 10 });
+  });
+});
+
+describe('pin reads local, with two gateways sharing one Redis', () => {
+  let mock: MockUpstream;
+  let redis: RedisServer;
+  let gateways: RunningGateway[] = [];
+
+  beforeAll(async () => {
+    [mock, redis] = await Promise.all([startMockUpstream(), startRedis()]);
+  });
+  afterEach(async () => {
+    mock.fault = undefined;
+    await Promise.all(gateways.map((g) => g.close()));
+    gateways = [];
+  });
+  afterAll(() => Promise.all([mock?.close(), redis?.stop()]));
+
+  async function twoGateways(pinReads: PinReads): Promise<[RunningGateway, RunningGateway]> {
+    gateways = await Promise.all([startGateway(config(mock.url, redis.url, pinReads)), startGateway(config(mock.url, redis.url, pinReads))]);
+    await vi.waitFor(() => expect(gateways.every((g) => g.app.services.redis!.ready)).toBe(true), { timeout: 10_000, interval: 20 });
+    return [gateways[0]!, gateways[1]!];
+  }
+
+  const redisPin = (id: string): Promise<string | null> => sendCommand(redis.port, `GET gw:pin:${conversationKey('mock', 'team-alpha', id)}`) as Promise<string | null>;
+
+  it("follows a pin another gateway moved from the second of its requests after the move", async () => {
+    const [a, b] = await twoGateways('local');
+    const id = 'moved-by-a';
+    const pinned = await ask(a.client(), id);
+    await vi.waitFor(async () => expect(await redisPin(id)).toBe(pinned), { timeout: 5_000, interval: 10 });
+    expect(await ask(b.client(), id)).toBe(pinned);
+
+    // Gateway A's request fails on the pinned account: its failover moves the pin.
+    mock.fault = (req) => (req.headers.authorization === `Bearer ${ACCOUNTS.find((x) => x.name === pinned)!.apiKey}` ? { kind: 'status', status: 500 } : undefined);
+    const moved = await ask(a.client(), id);
+    mock.fault = undefined;
+    expect(moved).not.toBe(pinned);
+    await vi.waitFor(async () => expect(await redisPin(id)).toBe(moved), { timeout: 5_000, interval: 10 });
+
+    // B's next request still goes where its local copy says; its lookup after serving learns of the move.
+    expect(await ask(b.client(), id)).toBe(pinned);
+    const key = conversationKey('mock', 'team-alpha', id);
+    await vi.waitFor(() => expect(b.app.services.selector.local?.getLocal(key, 3_600)).toBe(moved), { timeout: 5_000, interval: 10 });
+    expect(await ask(b.client(), id)).toBe(moved);
+    // Following a move writes nothing back: Redis keeps the account A moved it to.
+    expect(await redisPin(id)).toBe(moved);
+  });
+
+  it('shared: the first request on the other gateway after a move goes to the new account', async () => {
+    const [a, b] = await twoGateways('shared');
+    const id = 'moved-shared';
+    const pinned = await ask(a.client(), id);
+    await vi.waitFor(async () => expect(await redisPin(id)).toBe(pinned), { timeout: 5_000, interval: 10 });
+    expect(await ask(b.client(), id)).toBe(pinned);
+    mock.fault = (req) => (req.headers.authorization === `Bearer ${ACCOUNTS.find((x) => x.name === pinned)!.apiKey}` ? { kind: 'status', status: 500 } : undefined);
+    const moved = await ask(a.client(), id);
+    mock.fault = undefined;
+    await vi.waitFor(async () => expect(await redisPin(id)).toBe(moved), { timeout: 5_000, interval: 10 });
+    expect(await ask(b.client(), id)).toBe(moved);
+  });
+});
