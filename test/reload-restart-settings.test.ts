@@ -23,7 +23,7 @@ describe('restartOnlyChanges', () => {
 
   it('names nothing when only what a reload applies changed', () => {
     const before = parseConfig({ ...base, sticky: { ttlSeconds: 60 } });
-    const after = parseConfig({ ...base, sticky: { ttlSeconds: 120 }, clientKeys: [{ name: 'other', key: 'gw-other' }] });
+    const after = parseConfig({ ...base, sticky: { ttlSeconds: 120, pinReads: 'local' }, clientKeys: [{ name: 'other', key: 'gw-other' }] });
     expect(restartOnlyChanges(before, after)).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@
 import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { conversationKey } from '../../src/accounts/sticky/store.js';
+import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
@@ -38,6 +39,31 @@ async function ask(client: OpenAI, conversationId: string): Promise<string> {
 
 const commandsWritten = (writes: readonly string[]): number => writes.reduce((n, chunk) => n + commandsIn(chunk), 0);
 
+/**
+ * Sends two requests of a new conversation; the number of Redis commands the gateway had written when the
+ * second reached the upstream, beyond those it had written before sending it.
+ */
+async function commandsBeforeSecondForward(running: TappedGateway, conversationId: string): Promise<number> {
+  const client = running.gateway.client();
+  const first = await ask(client, conversationId);
+  // The first request's pin and its index entry are written after it was served.
+  const pinKey = conversationKey('mock', 'team-alpha', conversationId);
+  const indexWrite = (chunk: string): boolean => chunk.includes('pins:team-alpha') && chunk.includes(pinKey);
+  await vi.waitFor(() => expect(running.tap.writes.some(indexWrite)).toBe(true), { timeout: 5_000, interval: 10 });
+
+  const written = commandsWritten(running.tap.writes);
+  let atForward: number | undefined;
+  running.mock.fault = () => {
+    atForward = commandsWritten(running.tap.writes);
+    return undefined;
+  };
+  expect(await ask(client, conversationId)).toBe(first);
+  running.mock.fault = undefined;
+  // Read after it was served or before, the pin's lookup refreshes its TTL in Redis.
+  await vi.waitFor(() => expect(commandsWritten(running.tap.writes)).toBeGreaterThan(written), { timeout: 5_000, interval: 10 });
+  return atForward! - written;
+}
+
 describe.each([
   { pinReads: undefined, name: 'default (shared)', before: 1 },
   { pinReads: 'shared' as const, name: 'shared', before: 1 },
@@ -50,22 +76,14 @@ describe.each([
   afterAll(() => running?.close());
 
   it(`sends ${before} Redis command(s) before forwarding a conversation's second request, and keeps it on its account`, async () => {
-    const client = running.gateway.client();
-    const first = await ask(client, 'pinned');
-    // The first request's pin and its index entry are written after it was served.
-    await vi.waitFor(() => expect(running.tap.writes.join('')).toContain('pins:team-alpha'), { timeout: 5_000, interval: 10 });
+    expect(await commandsBeforeSecondForward(running, 'pinned')).toBe(before);
+  });
 
-    const written = commandsWritten(running.tap.writes);
-    let atForward: number | undefined;
-    running.mock.fault = () => {
-      atForward = commandsWritten(running.tap.writes);
-      return undefined;
-    };
-    expect(await ask(client, 'pinned')).toBe(first);
-    running.mock.fault = undefined;
-    expect(atForward! - written).toBe(before);
-    // Read after it was served, the pin's lookup still refreshes its TTL in Redis.
-    await vi.waitFor(() => expect(commandsWritten(running.tap.writes)).toBeGreaterThan(written), { timeout: 5_000, interval: 10 });
+  it('takes a reload to the other setting without a restart', async () => {
+    const other = pinReads === 'local' ? 'shared' : 'local';
+    running.gateway.app.services.reload(parseConfig(config(running.mock.url, running.tap.url, other)));
+    expect(running.gateway.logs.lines.find((l) => l.msg === 'config reloaded, but these settings only change on a restart')).toBeUndefined();
+    expect(await commandsBeforeSecondForward(running, `reloaded-${other}`)).toBe(other === 'local' ? 0 : 1);
   });
 });
 

@@ -10,7 +10,7 @@ const REDIS_DEFAULTS = { timeoutMs: 500, breakerMs: 2_000, keyPrefix: 'gw:' };
 describe('sticky and redis config', () => {
   it('pins for 24 hours and keeps at most 100000 pins in memory by default, without Redis', () => {
     const config = parseConfig(base(), {});
-    expect(config.sticky).toEqual({ ttlSeconds: 86_400, maxEntries: 100_000, maxPinsPerKey: 100_000, sources: ['x-conversation-id', 'x-claude-code-session-id', 'metadata.user_id', 'prompt_cache_key', 'session_id'] });
+    expect(config.sticky).toEqual({ ttlSeconds: 86_400, maxEntries: 100_000, maxPinsPerKey: 100_000, pinReads: 'shared', sources: ['x-conversation-id', 'x-claude-code-session-id', 'metadata.user_id', 'prompt_cache_key', 'session_id'] });
     expect(config.redis).toBeUndefined();
   });
 
