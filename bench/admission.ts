@@ -2,8 +2,9 @@
 // limited config key with a budget) on one Redis and one precomputed upstream, each scenario's load sent to
 // one then the other, the order swapped every round. Prints latency, throughput, the gateway's CPU per
 // request and the Redis commands per request (INFO commandstats). `--no-conversation` drops the
-// X-Conversation-Id, whose pin lookup is a round trip to Redis in both modes.
-//   node --import tsx bench/admission.ts [--scenarios chat-c1,chat-c50] [--rounds 3] [--duration 5] [--no-conversation]
+// X-Conversation-Id, whose pin lookup is a round trip to Redis in both modes. `--modes` picks the gateways:
+// an admission, `+local` for `sticky.pinReads: local` (lease,lease+local compares the pin reads).
+//   node --import tsx bench/admission.ts [--scenarios chat-c1,chat-c50] [--modes exact,lease] [--rounds 3] [--duration 5] [--no-conversation]
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { recordAnswers } from './lib/answers.js';
@@ -17,11 +18,19 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string', default: 'chat-c1,chat-c50' },
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '5' },
+    modes: { type: 'string', default: 'exact,lease' },
     'no-conversation': { type: 'boolean', default: false },
   },
 });
 
-const MODES = ['exact', 'lease'] as const;
+const MODES = args.modes.split(',');
+
+/** A mode of `--modes`: `exact` or `lease`, with `+local` for local pin reads. */
+function modeConfig(mode: string): { admission: 'exact' | 'lease'; pinReads: 'shared' | 'local' } {
+  const [admission, pinReads = 'shared'] = mode.split('+');
+  if ((admission !== 'exact' && admission !== 'lease') || (pinReads !== 'shared' && pinReads !== 'local')) throw new Error(`unknown mode ${mode}`);
+  return { admission, pinReads };
+}
 
 /** Calls per command Redis has run so far, INFO's own left out. */
 async function commandCalls(redis: Redis): Promise<Map<string, number>> {
@@ -37,13 +46,13 @@ async function main(): Promise<void> {
   try {
     const upstream = await startFakeUpstream(await recordAnswers());
     services.push(upstream);
-    const gateways = new Map<(typeof MODES)[number], Service>();
-    for (const admission of MODES) {
+    const gateways = new Map<string, Service>();
+    for (const mode of MODES) {
       const port = await getFreePort();
-      const { config } = benchConfig({ port, upstream: upstream.url, redisUrl: redis.server.url, admission });
+      const { config } = benchConfig({ port, upstream: upstream.url, redisUrl: redis.server.url, ...modeConfig(mode) });
       const gateway = await startGateway({ config, port, redisUrl: redis.server.url });
       services.push(gateway);
-      gateways.set(admission, gateway);
+      gateways.set(mode, gateway);
     }
     for (const id of args.scenarios.split(',')) {
       const found = SCENARIOS.find((s) => s.id === id);
@@ -51,8 +60,8 @@ async function main(): Promise<void> {
       // The limited config key: the store's API key is issued by the full bench only.
       const scenario = { ...found, key: 'config' as const, conversation: !args['no-conversation'] };
       for (let round = 0; round < Number(args.rounds); round++) {
-        for (const admission of round % 2 === 0 ? MODES : [...MODES].reverse()) {
-          const gateway = gateways.get(admission)!;
+        for (const mode of round % 2 === 0 ? MODES : [...MODES].reverse()) {
+          const gateway = gateways.get(mode)!;
           await runLoad(gateway.url, scenario, 1);
           const calls = await commandCalls(direct);
           const cpu = cpuNs(gateway.pid);
@@ -62,7 +71,7 @@ async function main(): Promise<void> {
           const perRequest = (name: string): number => ((after.get(name) ?? 0) - (calls.get(name) ?? 0)) / load.responses;
           const commands = [...after.keys()].reduce((n, name) => n + perRequest(name), 0);
           console.log(
-            `${id} round ${round + 1} ${admission.padEnd(5)} p50 ${load.p50.toFixed(3)} p99 ${load.p99.toFixed(3)} ms, ${load.rps.toFixed(0)} req/s, ` +
+            `${id} round ${round + 1} ${mode.padEnd(11)} p50 ${load.p50.toFixed(3)} p99 ${load.p99.toFixed(3)} ms, ${load.rps.toFixed(0)} req/s, ` +
               `CPU ${cpuUs.toFixed(0)} µs/req, Redis: ${perRequest('evalsha').toFixed(3)} script calls and ${commands.toFixed(2)} commands in all per request`,
           );
         }

@@ -19,6 +19,8 @@ export interface BenchConfigOptions {
   storePath?: string;
   /** `limits.admission`: how limits and budgets admit (exact when left out, as the config's default). */
   admission?: 'exact' | 'lease';
+  /** `sticky.pinReads`: where a conversation's pin is read before routing (shared when left out, as the config's default). */
+  pinReads?: 'shared' | 'local';
 }
 
 export interface BenchConfig {
@@ -94,6 +96,7 @@ export function benchConfig(options: BenchConfigOptions): BenchConfig {
     ...(options.redisUrl !== undefined ? { redis: { url: options.redisUrl } } : {}),
     ...(options.tracingEndpoint !== undefined ? { tracing: { otlpEndpoint: options.tracingEndpoint } } : {}),
     ...(options.admission === 'lease' ? { limits: { admission: 'lease' } } : {}),
+    ...(options.pinReads === 'local' ? { sticky: { pinReads: 'local' } } : {}),
   };
   parseConfig(base, {}, 'bench config'); // a mistake here must stop the bench, not skew it
   const keys = options.storePath === undefined ? CONFIG_KEYS_NOTE : KEYS_NOTE;
