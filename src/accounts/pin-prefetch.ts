@@ -35,7 +35,8 @@ function onlyPools(catalog: Catalog, router: UpstreamRouter): Map<string, Upstre
  * source can override (none comes before it in `sticky.sources`), and the pool is known before the body
  * names the model: there is one, or every model the endpoint takes is served by the same one (chat
  * completions beside an `anthropic` pool for the Messages API). Otherwise the pin is looked up once the
- * body is read, as before.
+ * body is read, as before. With `sticky.pinReads: local` a pin the gateway's local copy holds is not looked
+ * up here: routing does not wait for it, and it is read after the request was served.
  */
 export function prefetchPins(app: FastifyInstance, services: Services): void {
   let routing: UpstreamRouter | undefined;
