@@ -1,7 +1,7 @@
 // The Lua script of leased budgets (limits.admission: lease): one call per key writes the costs a lease
 // gathered, reserves requests exactly as the reservation script does, and takes a new share of what is left.
 import type { RedisClient } from '../redis/connection.js';
-import { HELD } from './redis-budget-scripts.js';
+import { decideReservations, HELD } from './redis-budget-scripts.js';
 
 /**
  * KEYS as the budget scripts'. ARGV[2] and ARGV[3] the day's and the month's budgets (-1: none), ARGV[4] the
@@ -24,19 +24,8 @@ own = math.max(0, own - tonumber(ARGV[7]))
 local spentDay = tonumber(redis.call('GET', KEYS[1])) or 0
 local spentMonth = tonumber(redis.call('GET', KEYS[2])) or 0
 local held = others + own
-local function fits(limit, spent, micros) return limit < 0 or (spent < limit and spent + held + micros <= limit) end
-local decided = {spentDay, spentMonth}
-for i = 10, #ARGV do
-  local micros = tonumber(ARGV[i])
-  local allowed = 0
-  if fits(dayLimit, spentDay, micros) and fits(monthLimit, spentMonth, micros) then allowed = 1 end
-  decided[#decided + 1] = allowed
-  decided[#decided + 1] = held
-  if allowed == 1 then
-    held = held + micros
-    own = own + micros
-  end
-end
+${decideReservations(10)}
+own = own + admitted
 local granted = 0
 if share > 0 then
   local left = nil

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { RedisUnavailableError, type RedisConnection } from '../redis/connection.js';
 import { dayWindow, monthWindow } from '../time-windows.js';
+import { BudgetKeys } from './budget-keys.js';
 import { BudgetLease } from './budget-lease.js';
 import type { BudgetDecision, BudgetLimits, BudgetStore, Spent } from './budget-store.js';
 import { defineLeaseBudgetCommand, LEASE_BUDGET_COMMAND, type LeaseBudgetClient } from './lease-budget-scripts.js';
@@ -36,7 +37,7 @@ interface Order {
  */
 export class LeasedBudgetStore implements BudgetStore {
   readonly instanceId = randomBytes(6).toString('hex');
-  private readonly prefix: string;
+  private readonly names: BudgetKeys;
   private readonly leases = new Map<string, BudgetLease>();
   private orders = new Map<string, Order>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -48,7 +49,7 @@ export class LeasedBudgetStore implements BudgetStore {
     private readonly share: number,
     private readonly flushMs: number,
   ) {
-    this.prefix = `${redis.keyPrefix}spend:`;
+    this.names = new BudgetKeys(redis.keyPrefix);
     defineBudgetCommands(redis.client);
     defineLeaseBudgetCommand(redis.client);
     redis.addWriteBehind(() => this.sendOrders());
@@ -62,7 +63,7 @@ export class LeasedBudgetStore implements BudgetStore {
     const month = monthWindow(now);
     const pending = lease !== undefined && lease.consumedDay === day ? lease.consumed : 0;
     const pendingMonth = lease !== undefined && lease.consumedMonth === month ? lease.consumed : 0;
-    const [dayTotal, monthTotal] = await this.redis.run((client) => client.mget(this.dayKey(keyName, day), this.monthKey(keyName, month)));
+    const [dayTotal, monthTotal] = await this.redis.run((client) => client.mget(this.names.day(keyName, day), this.names.month(keyName, month)));
     return { day: Number(dayTotal ?? 0) + pending, month: Number(monthTotal ?? 0) + pendingMonth };
   }
 
@@ -96,7 +97,7 @@ export class LeasedBudgetStore implements BudgetStore {
   }
 
   async held(keyName: string): Promise<number> {
-    return this.redis.run((client) => (client as BudgetClient)[HELD_COMMAND](...this.keys(keyName, Date.now()), this.instanceId));
+    return this.redis.run((client) => (client as BudgetClient)[HELD_COMMAND](...this.names.all(keyName, Date.now()), this.instanceId));
   }
 
   /** Writes the costs every lease gathered. */
@@ -128,7 +129,7 @@ export class LeasedBudgetStore implements BudgetStore {
       if (lease.held <= 0 && lease.busy === 0) continue; // a key without a budget: nothing to hold
       const heal = lease.busy === 0 ? lease.held : '';
       this.redis
-        .run((client) => (client as BudgetClient)[RENEW_COMMAND](...this.keys(keyName, Date.now()), this.instanceId, HOLD_LEASE_MS, heal))
+        .run((client) => (client as BudgetClient)[RENEW_COMMAND](...this.names.all(keyName, Date.now()), this.instanceId, HOLD_LEASE_MS, heal))
         .catch(() => undefined); // the next renewal tries again; the connection logs an outage once
     }
   }
@@ -182,7 +183,7 @@ export class LeasedBudgetStore implements BudgetStore {
     try {
       reply = await this.redis.run((client) =>
         (client as LeaseBudgetClient)[LEASE_BUDGET_COMMAND](
-          ...this.keys(keyName, now),
+          ...this.names.all(keyName, now),
           this.instanceId,
           limits.day ?? -1,
           limits.month ?? -1,
@@ -229,9 +230,9 @@ export class LeasedBudgetStore implements BudgetStore {
     try {
       await this.redis.run((client) =>
         (client as BudgetClient)[SETTLE_COMMAND](
-          this.dayKey(keyName, consumedDay),
-          this.monthKey(keyName, consumedMonth),
-          this.heldKey(keyName),
+          this.names.day(keyName, consumedDay),
+          this.names.month(keyName, consumedMonth),
+          this.names.held(keyName),
           this.instanceId,
           written.micros,
           DAY_KEY_TTL_MS,
@@ -249,21 +250,5 @@ export class LeasedBudgetStore implements BudgetStore {
     } finally {
       lease.busy--;
     }
-  }
-
-  private keys(keyName: string, now: number): [string, string, string] {
-    return [this.dayKey(keyName, dayWindow(now)), this.monthKey(keyName, monthWindow(now)), this.heldKey(keyName)];
-  }
-
-  private dayKey(keyName: string, day: number): string {
-    return `${this.prefix}{${keyName}}:d:${day}`;
-  }
-
-  private monthKey(keyName: string, month: number): string {
-    return `${this.prefix}{${keyName}}:m:${month}`;
-  }
-
-  private heldKey(keyName: string): string {
-    return `${this.prefix}{${keyName}}:held`;
   }
 }

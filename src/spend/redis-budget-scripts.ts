@@ -38,6 +38,29 @@ end
 `;
 
 /**
+ * Decides the reservations ARGV[first..] in order, each when it fits both budgets beside what is held (`held`,
+ * those admitted before it included): the rule of `fits` in budget-store.ts. Needs `dayLimit`, `monthLimit`,
+ * `spentDay`, `spentMonth` and `held`; leaves `decided` (the spends, then per reservation whether it was
+ * admitted and what was held before it) and `admitted` (the micro-dollars admitted).
+ */
+export function decideReservations(first: number): string {
+  return `local function fits(limit, spent, micros) return limit < 0 or (spent < limit and spent + held + micros <= limit) end
+local decided = {spentDay, spentMonth}
+local admitted = 0
+for i = ${first}, #ARGV do
+  local micros = tonumber(ARGV[i])
+  local allowed = 0
+  if fits(dayLimit, spentDay, micros) and fits(monthLimit, spentMonth, micros) then allowed = 1 end
+  decided[#decided + 1] = allowed
+  decided[#decided + 1] = held
+  if allowed == 1 then
+    held = held + micros
+    admitted = admitted + micros
+  end
+end`;
+}
+
+/**
  * Reserves, one after the other, the micro-dollars ARGV[5..] of a key's requests asked for in one turn: each
  * when it fits the budgets ARGV[2] (day) and ARGV[3] (month), -1 for none, beside what the key's requests in
  * flight hold, those admitted before it in the batch included (the rule of `fits` in budget-store.ts).
@@ -49,21 +72,8 @@ local dayLimit, monthLimit = tonumber(ARGV[2]), tonumber(ARGV[3])
 local spentDay = tonumber(redis.call('GET', KEYS[1])) or 0
 local spentMonth = tonumber(redis.call('GET', KEYS[2])) or 0
 local held = others + own
-local reserved = 0
-local function fits(limit, spent, micros) return limit < 0 or (spent < limit and spent + held + micros <= limit) end
-local decided = {spentDay, spentMonth}
-for i = 5, #ARGV do
-  local micros = tonumber(ARGV[i])
-  local allowed = 0
-  if fits(dayLimit, spentDay, micros) and fits(monthLimit, spentMonth, micros) then allowed = 1 end
-  decided[#decided + 1] = allowed
-  decided[#decided + 1] = held
-  if allowed == 1 then
-    held = held + micros
-    reserved = reserved + micros
-  end
-end
-if reserved > 0 then hold(own + reserved, tonumber(ARGV[4])) end
+${decideReservations(5)}
+if admitted > 0 then hold(own + admitted, tonumber(ARGV[4])) end
 return decided
 `;
 

@@ -4,6 +4,7 @@ import { RedisUnavailableError, type RedisConnection } from '../redis/connection
 import type { BudgetDecision, BudgetLimits, BudgetStore, Spent } from './budget-store.js';
 import { defineBudgetCommands, HELD_COMMAND, RENEW_COMMAND, RESERVE_COMMAND, SETTLE_COMMAND, type BudgetClient } from './redis-budget-scripts.js';
 import { dayWindow, monthWindow } from '../time-windows.js';
+import { BudgetKeys } from './budget-keys.js';
 
 /** A window's total outlives the window a little, for /admin/usage read just after it. */
 export const DAY_KEY_TTL_MS = 2 * 86_400_000;
@@ -59,7 +60,7 @@ interface ReservationBatch {
 export class RedisBudgetStore implements BudgetStore {
   /** This instance in the held hashes. */
   readonly instanceId = randomBytes(6).toString('hex');
-  private readonly prefix: string;
+  private readonly names: BudgetKeys;
   /** Amounts not written yet, by key and window. */
   private readonly pending = new Map<string, Pending>();
   /** What this instance's requests in flight hold, by key, as it knows it. */
@@ -75,7 +76,7 @@ export class RedisBudgetStore implements BudgetStore {
     private readonly redis: RedisConnection,
     private readonly log: FastifyBaseLogger,
   ) {
-    this.prefix = `${redis.keyPrefix}spend:`;
+    this.names = new BudgetKeys(redis.keyPrefix);
     defineBudgetCommands(redis.client);
     redis.addWriteBehind(() => {
       this.sendReservations();
@@ -98,7 +99,7 @@ export class RedisBudgetStore implements BudgetStore {
       if (waiting.day === day) held.day += waiting.micros;
       if (waiting.month === month) held.month += waiting.micros;
     }
-    const [dayTotal, monthTotal] = await this.redis.run((client) => client.mget(this.dayKey(keyName, day), this.monthKey(keyName, month)));
+    const [dayTotal, monthTotal] = await this.redis.run((client) => client.mget(this.names.day(keyName, day), this.names.month(keyName, month)));
     return { day: Number(dayTotal ?? 0) + held.day, month: Number(monthTotal ?? 0) + held.month };
   }
 
@@ -131,9 +132,9 @@ export class RedisBudgetStore implements BudgetStore {
       this.redis
         .run((client) =>
           (client as BudgetClient)[RESERVE_COMMAND](
-            this.dayKey(keyName, day),
-            this.monthKey(keyName, month),
-            this.heldKey(keyName),
+            this.names.day(keyName, day),
+            this.names.month(keyName, month),
+            this.names.held(keyName),
             this.instanceId,
             limits.day ?? -1,
             limits.month ?? -1,
@@ -165,7 +166,7 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async held(keyName: string): Promise<number> {
-    return this.redis.run((client) => (client as BudgetClient)[HELD_COMMAND](...this.keys(keyName), this.instanceId));
+    return this.redis.run((client) => (client as BudgetClient)[HELD_COMMAND](...this.names.all(keyName, Date.now()), this.instanceId));
   }
 
   /** Writes every amount held back now. */
@@ -192,7 +193,7 @@ export class RedisBudgetStore implements BudgetStore {
       const quiet = (this.busy.get(keyName) ?? 0) === 0;
       if (micros === 0 && quiet) this.holding.delete(keyName);
       this.redis
-        .run((client) => (client as BudgetClient)[RENEW_COMMAND](...this.keys(keyName), this.instanceId, HOLD_LEASE_MS, quiet ? micros : ''))
+        .run((client) => (client as BudgetClient)[RENEW_COMMAND](...this.names.all(keyName, Date.now()), this.instanceId, HOLD_LEASE_MS, quiet ? micros : ''))
         .catch(() => undefined); // the next renewal tries again; the connection logs an outage once
     }
   }
@@ -233,9 +234,9 @@ export class RedisBudgetStore implements BudgetStore {
     try {
       await this.redis.run((client) =>
         (client as BudgetClient)[SETTLE_COMMAND](
-          this.dayKey(keyName, waiting.day),
-          this.monthKey(keyName, waiting.month),
-          this.heldKey(keyName),
+          this.names.day(keyName, waiting.day),
+          this.names.month(keyName, waiting.month),
+          this.names.held(keyName),
           this.instanceId,
           waiting.micros,
           DAY_KEY_TTL_MS,
@@ -254,22 +255,5 @@ export class RedisBudgetStore implements BudgetStore {
     } finally {
       this.mark(keyName, -waiting.settles);
     }
-  }
-
-  /** The key's spend today and this month (by the gateway's clock, which names the windows) and its held hash. */
-  private keys(keyName: string, now = Date.now()): [string, string, string] {
-    return [this.dayKey(keyName, dayWindow(now)), this.monthKey(keyName, monthWindow(now)), this.heldKey(keyName)];
-  }
-
-  private dayKey(keyName: string, day: number): string {
-    return `${this.prefix}{${keyName}}:d:${day}`;
-  }
-
-  private monthKey(keyName: string, month: number): string {
-    return `${this.prefix}{${keyName}}:m:${month}`;
-  }
-
-  private heldKey(keyName: string): string {
-    return `${this.prefix}{${keyName}}:held`;
   }
 }
