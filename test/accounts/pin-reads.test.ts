@@ -110,19 +110,26 @@ describe('pin reads local, with two gateways sharing one Redis', () => {
 
   const redisPin = (id: string): Promise<string | null> => sendCommand(redis.port, `GET gw:pin:${conversationKey('mock', 'team-alpha', id)}`) as Promise<string | null>;
 
-  it("follows a pin another gateway moved from the second of its requests after the move", async () => {
-    const [a, b] = await twoGateways('local');
-    const id = 'moved-by-a';
+  /**
+   * Pins conversation `id` through gateway A and serves it once on B; then A's request fails on the pinned
+   * account and its failover moves the pin. Returns both accounts once Redis holds the new one.
+   */
+  async function movedOnA(a: RunningGateway, b: RunningGateway, id: string): Promise<{ pinned: string; moved: string }> {
     const pinned = await ask(a.client(), id);
     await vi.waitFor(async () => expect(await redisPin(id)).toBe(pinned), { timeout: 5_000, interval: 10 });
     expect(await ask(b.client(), id)).toBe(pinned);
-
-    // Gateway A's request fails on the pinned account: its failover moves the pin.
     mock.fault = (req) => (req.headers.authorization === `Bearer ${ACCOUNTS.find((x) => x.name === pinned)!.apiKey}` ? { kind: 'status', status: 500 } : undefined);
     const moved = await ask(a.client(), id);
     mock.fault = undefined;
     expect(moved).not.toBe(pinned);
     await vi.waitFor(async () => expect(await redisPin(id)).toBe(moved), { timeout: 5_000, interval: 10 });
+    return { pinned, moved };
+  }
+
+  it("follows a pin another gateway moved from the second of its requests after the move", async () => {
+    const [a, b] = await twoGateways('local');
+    const id = 'moved-by-a';
+    const { pinned, moved } = await movedOnA(a, b, id);
 
     // B's next request still goes where its local copy says; its lookup after serving learns of the move.
     expect(await ask(b.client(), id)).toBe(pinned);
@@ -136,13 +143,7 @@ describe('pin reads local, with two gateways sharing one Redis', () => {
   it('shared: the first request on the other gateway after a move goes to the new account', async () => {
     const [a, b] = await twoGateways('shared');
     const id = 'moved-shared';
-    const pinned = await ask(a.client(), id);
-    await vi.waitFor(async () => expect(await redisPin(id)).toBe(pinned), { timeout: 5_000, interval: 10 });
-    expect(await ask(b.client(), id)).toBe(pinned);
-    mock.fault = (req) => (req.headers.authorization === `Bearer ${ACCOUNTS.find((x) => x.name === pinned)!.apiKey}` ? { kind: 'status', status: 500 } : undefined);
-    const moved = await ask(a.client(), id);
-    mock.fault = undefined;
-    await vi.waitFor(async () => expect(await redisPin(id)).toBe(moved), { timeout: 5_000, interval: 10 });
+    const { moved } = await movedOnA(a, b, id);
     expect(await ask(b.client(), id)).toBe(moved);
   });
 });
