@@ -13,13 +13,8 @@ import { decideReservations, HELD } from './redis-budget-scripts.js';
  * was admitted and what was held before it, then the grant and what the other instances hold.
  */
 const LEASE_SCRIPT = `${HELD}
-local dayLimit, monthLimit, share, written = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6])
-if written > 0 then
-  redis.call('INCRBY', KEYS[1], written)
-  redis.call('PEXPIRE', KEYS[1], ARGV[8])
-  redis.call('INCRBY', KEYS[2], written)
-  redis.call('PEXPIRE', KEYS[2], ARGV[9])
-end
+local dayLimit, monthLimit, share = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5])
+addSpend(tonumber(ARGV[6]), ARGV[8], ARGV[9])
 own = math.max(0, own - tonumber(ARGV[7]))
 local spentDay = tonumber(redis.call('GET', KEYS[1])) or 0
 local spentMonth = tonumber(redis.call('GET', KEYS[2])) or 0

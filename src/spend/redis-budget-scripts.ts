@@ -5,7 +5,8 @@ import type { RedisClient } from '../redis/connection.js';
 
 /**
  * The held hash read: drops the fields of instances whose lease ended (an instance that died with requests
- * in flight holds nothing a lease later), and sums the rest, this instance's (ARGV[1]) apart.
+ * in flight holds nothing a lease later), and sums the rest, this instance's (ARGV[1]) apart. Defines `hold`
+ * (writes this instance's field) and `addSpend` (adds spent micro-dollars to the day and the month).
  */
 export const HELD = `
 if redis.replicate_commands then redis.replicate_commands() end
@@ -33,6 +34,14 @@ local function hold(micros, leaseMs)
     redis.call('PEXPIRE', KEYS[3], leaseMs)
   else
     redis.call('HDEL', KEYS[3], id, id .. ':t')
+  end
+end
+local function addSpend(micros, dayTtlMs, monthTtlMs)
+  if micros > 0 then
+    redis.call('INCRBY', KEYS[1], micros)
+    redis.call('PEXPIRE', KEYS[1], dayTtlMs)
+    redis.call('INCRBY', KEYS[2], micros)
+    redis.call('PEXPIRE', KEYS[2], monthTtlMs)
   end
 end
 `;
@@ -82,13 +91,8 @@ return decided
  * ARGV[5] this instance reserved for them off what it holds (lease ARGV[6]).
  */
 const SETTLE_SCRIPT = `${HELD}
-local micros, released = tonumber(ARGV[2]), tonumber(ARGV[5])
-if micros > 0 then
-  redis.call('INCRBY', KEYS[1], micros)
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  redis.call('INCRBY', KEYS[2], micros)
-  redis.call('PEXPIRE', KEYS[2], ARGV[4])
-end
+local released = tonumber(ARGV[5])
+addSpend(tonumber(ARGV[2]), ARGV[3], ARGV[4])
 if released > 0 or own > 0 then hold(math.max(0, own - released), tonumber(ARGV[6])) end
 return 1
 `;
