@@ -52,7 +52,6 @@ export class LeasedLimitStore implements LimitStore {
   private readonly granting = new Map<string, Promise<void>>();
   /** What this turn asks Redis, sent in the connection's next write. */
   private orders: Order[] = [];
-  private readonly prefix: string;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -60,7 +59,6 @@ export class LeasedLimitStore implements LimitStore {
     private readonly share: number,
   ) {
     this.exact = new RedisLimitStore(redis);
-    this.prefix = `${redis.keyPrefix}limit:`;
     defineLeaseCommand(redis.client);
     redis.addWriteBehind(() => this.sendOrders());
   }
@@ -218,7 +216,7 @@ export class LeasedLimitStore implements LimitStore {
     const [minute, unused, returnedOver, requests] = order.returned;
     const call = this.redis.run((client) =>
       (client as LeaseClient)[LEASE_COMMAND](
-        `${this.prefix}{${keyName}}`,
+        this.exact.key(keyName),
         this.exact.clockOffsetMs,
         limits.requestsPerMinute ?? 0,
         limits.tokensPerMinute ?? 0,

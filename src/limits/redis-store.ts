@@ -262,8 +262,11 @@ export class RedisLimitStore implements LimitStore {
     await this.redis.run((client) => (client as LimitClient)[COUNT_COMMAND](this.key(keyName), this.clockOffsetMs, requests, tokens));
   }
 
-  /** One hash per client key. The name is a config name, never a client's input. */
-  private key(keyName: string): string {
+  /**
+   * One hash per client key (the leased store names the same one). The name is a config name, never a
+   * client's input.
+   */
+  key(keyName: string): string {
     return `${this.prefix}{${keyName}}`;
   }
 }
